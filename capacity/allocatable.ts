@@ -1,0 +1,128 @@
+/**
+ * What a node can give pods: instance capacity minus what the EKS AL2023 AMI reserves for the kubelet,
+ * the eviction threshold, and the requests of every DaemonSet that lands on the node. The numbers follow
+ * shared/reference/eks-nodes-storage-access.md ("Node allocatable on AL2023", "DaemonSet default requests").
+ */
+import { InstanceType } from "./catalog";
+import { Taint } from "./pools";
+import { GiB, MiB } from "./quantity";
+import { PodToleration, nodeSelectorMatches, taintsTolerated } from "./scheduling";
+
+export interface PodResources {
+    cpuMillis: number;
+    memoryBytes: number;
+    gpus: number;
+}
+
+export interface DaemonSetLoad {
+    name: string;
+    requests: PodResources;
+    /** pools.Toleration fits here; the wider type also allows `operator: "Exists"` with no key. */
+    tolerations: PodToleration[];
+    nodeSelector: Record<string, string>;
+}
+
+export interface NodeAllocatable {
+    cpuMillis: number;
+    memoryBytes: number;
+    gpus: number;
+    /** Pod slots left for workloads after the DaemonSets that land here. */
+    pods: number;
+    /** Names of the DaemonSets that land on this node. */
+    daemonSets: string[];
+}
+
+export interface KubeReserved {
+    cpuMillis: number;
+    memoryBytes: number;
+}
+
+/** Managed node groups cap the kubelet's max-pods at 110 below 30 vCPU and 250 from 30 vCPU up. */
+const MAX_PODS_CAP_SMALL = 110;
+const MAX_PODS_CAP_LARGE = 250;
+const MAX_PODS_CAP_VCPU_THRESHOLD = 30;
+
+/** eviction-hard memory.available on AL2023 nodeadm. */
+export const EVICTION_HARD_MEMORY_BYTES = 100 * MiB;
+
+/**
+ * The kubelet's max-pods on a managed node group: min(ENI max pods, 110) below 30 vCPU,
+ * min(ENI max pods, 250) otherwise. Source: amazon-eks-ami nodeadm / EKS managed node group behaviour.
+ */
+export function kubeletMaxPods(instance: InstanceType): number {
+    const cap = instance.vcpu < MAX_PODS_CAP_VCPU_THRESHOLD ? MAX_PODS_CAP_SMALL : MAX_PODS_CAP_LARGE;
+    return Math.min(instance.maxPodsEni, cap);
+}
+
+/**
+ * kube-reserved as AL2023 nodeadm computes it (awslabs/amazon-eks-ami, nodeadm kubelet config):
+ * - CPU: 6% of the first core, 1% of the second, 0.5% each of cores 3-4, 0.25% of each core above 4
+ *   (for N >= 4 vCPU: 80 + 2.5 x (N - 4) millicores).
+ * - memory: 11 MiB x maxPods + 255 MiB, where maxPods is the uncapped ENI value — the managed node group
+ *   cap lowers the kubelet's max-pods but not this reservation.
+ * No system-reserved on AL2023. Worked: g5.xlarge 80m / 893Mi, g5.12xlarge 190m / 8362Mi,
+ * p4d.24xlarge 310m / 8362Mi.
+ */
+export function kubeReserved(instance: InstanceType): KubeReserved {
+    const cores = instance.vcpu;
+    // Millicores reserved per core, by the core's position (1-based).
+    const tiers: { upTo: number; millisPerCore: number }[] = [
+        { upTo: 1, millisPerCore: 60 },
+        { upTo: 2, millisPerCore: 10 },
+        { upTo: 4, millisPerCore: 5 },
+        { upTo: Infinity, millisPerCore: 2.5 },
+    ];
+    let cpuMillis = 0;
+    let counted = 0;
+    for (const tier of tiers) {
+        const inTier = Math.max(0, Math.min(cores, tier.upTo) - counted);
+        cpuMillis += inTier * tier.millisPerCore;
+        counted += inTier;
+    }
+    return {
+        cpuMillis,
+        memoryBytes: (11 * instance.maxPodsEni + 255) * MiB,
+    };
+}
+
+/** Whether the DaemonSet controller would run a pod of `ds` on a node with these taints and labels. */
+export function daemonSetLands(ds: DaemonSetLoad, taints: Taint[], labels: Record<string, string>): boolean {
+    return taintsTolerated(ds.tolerations, taints).fits && nodeSelectorMatches(ds.nodeSelector, labels).fits;
+}
+
+/**
+ * Allocatable for workload pods = capacity - kube-reserved - eviction-hard - requests of the DaemonSets
+ * that land here; pod slots = kubelet max-pods - landing DaemonSets. GPUs are never reserved.
+ */
+export function nodeAllocatable(
+    instance: InstanceType,
+    taints: Taint[],
+    labels: Record<string, string>,
+    daemonSets: DaemonSetLoad[],
+): NodeAllocatable {
+    const reserved = kubeReserved(instance);
+    const landing = daemonSets.filter((ds) => daemonSetLands(ds, taints, labels));
+    const sum = (pick: (r: PodResources) => number) => landing.reduce((acc, ds) => acc + pick(ds.requests), 0);
+    return {
+        cpuMillis: instance.vcpu * 1000 - reserved.cpuMillis - sum((r) => r.cpuMillis),
+        memoryBytes: instance.memoryGiB * GiB - reserved.memoryBytes - EVICTION_HARD_MEMORY_BYTES - sum((r) => r.memoryBytes),
+        gpus: (instance.gpu?.count ?? 0) - sum((r) => r.gpus),
+        pods: kubeletMaxPods(instance) - landing.length,
+        daemonSets: landing.map((ds) => ds.name),
+    };
+}
+
+/** EKS add-ons tolerate every taint (operator Exists with no key) and select no labels, so they land everywhere. */
+const TOLERATE_EVERYTHING: PodToleration[] = [{ operator: "Exists" }];
+
+function systemDaemonSet(name: string, cpuMillis: number): DaemonSetLoad {
+    return { name, requests: { cpuMillis, memoryBytes: 0, gpus: 0 }, tolerations: TOLERATE_EVERYTHING, nodeSelector: {} };
+}
+
+/** Default requests of the DaemonSets EKS runs on every node (reference: "DaemonSet default requests"). */
+export const EKS_SYSTEM_DAEMONSETS: DaemonSetLoad[] = [
+    systemDaemonSet("aws-node", 50),
+    systemDaemonSet("kube-proxy", 100),
+    systemDaemonSet("eks-pod-identity-agent", 0),
+    systemDaemonSet("efs-csi-node", 0),
+];

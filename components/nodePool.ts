@@ -1,0 +1,114 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import * as eks from "@pulumi/eks";
+import { GPU_RESOURCE, poolLabels, poolTaints, Taint } from "../capacity/pools";
+import { NodePoolSpec } from "../stacks/spec";
+
+export interface NodePoolArgs {
+    pool: NodePoolSpec;
+    gpuTaint: Taint;
+    cluster: eks.Cluster;
+    nodeRole: aws.iam.Role;
+    subnetIds: pulumi.Input<string[]>;
+    tags: Record<string, string>;
+}
+
+/** AL2023 with the NVIDIA driver and container toolkit for GPU pools (pitfall 2: no driver, no GPUs). */
+export const GPU_AMI_TYPE = "AL2023_x86_64_NVIDIA";
+export const CPU_AMI_TYPE = "AL2023_x86_64_STANDARD";
+
+const CA_TEMPLATE = "k8s.io/cluster-autoscaler/node-template";
+
+/**
+ * The ASG tags Cluster Autoscaler reads to build a node from nothing when a pool sits at zero: every
+ * label, every taint and the GPU count, all derived from the pool (pitfall 3).
+ */
+export function scaleFromZeroTags(pool: NodePoolSpec, gpuTaint: Taint): Record<string, string> {
+    const tags: Record<string, string> = {};
+    for (const [k, v] of Object.entries(poolLabels(pool))) {
+        tags[`${CA_TEMPLATE}/label/${k}`] = v;
+    }
+    for (const t of poolTaints(pool, gpuTaint)) {
+        tags[`${CA_TEMPLATE}/taint/${t.key}`] = `${t.value}:${t.effect}`;
+    }
+    if (pool.gpu) {
+        tags[`${CA_TEMPLATE}/resources/${GPU_RESOURCE}`] = String(pool.gpu.count);
+    }
+    return tags;
+}
+
+/**
+ * One EKS managed node group. Labels, taints and AMI type come from the catalog via capacity/pools;
+ * a launch template (without an image, so amiType still applies) enforces IMDSv2 with hop limit 1 and
+ * an encrypted gp3 root volume.
+ */
+export class NodePool extends pulumi.ComponentResource {
+    public readonly nodeGroupName: pulumi.Output<string>;
+    public readonly asgName: pulumi.Output<string>;
+
+    constructor(name: string, args: NodePoolArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ml-platform:nodes:NodePool", name, {}, opts);
+        const { pool } = args;
+
+        const launchTemplate = new aws.ec2.LaunchTemplate(
+            `${name}-lt`,
+            {
+                description: `ml-platform node pool ${pool.name}`,
+                metadataOptions: {
+                    httpEndpoint: "enabled",
+                    httpTokens: "required",
+                    // 1 keeps pods (not on the host network) away from the node role's credentials.
+                    httpPutResponseHopLimit: 1,
+                },
+                blockDeviceMappings: [
+                    {
+                        deviceName: "/dev/xvda",
+                        ebs: { volumeSize: pool.diskSizeGiB, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" },
+                    },
+                ],
+                tagSpecifications: [{ resourceType: "instance", tags: { ...args.tags, "node-pool": pool.name } }],
+                tags: args.tags,
+            },
+            { parent: this },
+        );
+
+        const nodeGroup = new eks.ManagedNodeGroup(
+            `${name}-mng`,
+            {
+                cluster: args.cluster,
+                nodeRole: args.nodeRole,
+                subnetIds: args.subnetIds,
+                instanceTypes: [pool.instanceType],
+                amiType: pool.gpu ? GPU_AMI_TYPE : CPU_AMI_TYPE,
+                capacityType: pool.capacityType,
+                scalingConfig: { minSize: pool.minSize, maxSize: pool.maxSize, desiredSize: pool.desiredSize },
+                // The autoscaler owns desiredSize once the pool exists.
+                ignoreScalingChanges: true,
+                labels: poolLabels(pool),
+                taints: poolTaints(pool, args.gpuTaint).map((t) => ({ key: t.key, value: t.value, effect: toEksEffect(t.effect) })),
+                launchTemplate: { id: launchTemplate.id, version: pulumi.interpolate`${launchTemplate.latestVersion}` },
+                tags: args.tags,
+            },
+            { parent: this },
+        );
+
+        this.nodeGroupName = nodeGroup.nodeGroup.nodeGroupName;
+        this.asgName = nodeGroup.nodeGroup.resources.apply((r) => r[0]?.autoscalingGroups?.[0]?.name ?? "");
+
+        // EKS does not copy node group tags to the ASG; tag it ourselves for scale-from-zero.
+        for (const [key, value] of Object.entries(scaleFromZeroTags(pool, args.gpuTaint))) {
+            const slug = key.replace(/[^a-zA-Z0-9]+/g, "-").replace(/^k8s-io-cluster-autoscaler-node-template-/, "");
+            new aws.autoscaling.Tag(
+                `${name}-ca-${slug}`,
+                { autoscalingGroupName: this.asgName, tag: { key, value, propagateAtLaunch: false } },
+                { parent: this },
+            );
+        }
+
+        this.registerOutputs({ nodeGroupName: this.nodeGroupName, asgName: this.asgName });
+    }
+}
+
+function toEksEffect(effect: Taint["effect"]): string {
+    return { NoSchedule: "NO_SCHEDULE", NoExecute: "NO_EXECUTE", PreferNoSchedule: "PREFER_NO_SCHEDULE" }[effect];
+}

@@ -1,0 +1,50 @@
+/** Reads a Pulumi.<stack>.yaml the way the CLI would hand it to the program, without decrypting secrets. */
+import { readFileSync } from "node:fs";
+import { parse } from "yaml";
+
+export class UsageError extends Error {}
+
+export interface StackConfigFile {
+    /** Full keys (`ml-platform:cluster`) to Pulumi's string form (objects as JSON). */
+    values: Record<string, string>;
+    secretKeys: string[];
+}
+
+export function secretPlaceholder(key: string): string {
+    return `[secret ${key}: not decrypted by the offline plan]`;
+}
+
+export function readStackConfigFile(path: string): StackConfigFile {
+    let text: string;
+    try {
+        text = readFileSync(path, "utf8");
+    } catch {
+        throw new UsageError(`cannot read stack config file ${path}`);
+    }
+    let doc: unknown;
+    try {
+        doc = parse(text);
+    } catch (e) {
+        throw new UsageError(`${path} is not valid YAML: ${(e as Error).message}`);
+    }
+    const config = (doc as { config?: unknown } | null)?.config ?? {};
+    if (typeof config !== "object" || config === null || Array.isArray(config)) {
+        throw new UsageError(`${path}: "config" must be a map of keys to values`);
+    }
+    const values: Record<string, string> = {};
+    const secretKeys: string[] = [];
+    for (const [key, value] of Object.entries(config as Record<string, unknown>)) {
+        if (!key.includes(":")) {
+            throw new UsageError(`${path}: config key "${key}" needs a namespace, e.g. ml-platform:${key}`);
+        }
+        if (value && typeof value === "object" && !Array.isArray(value) && "secure" in value) {
+            values[key] = secretPlaceholder(key);
+            secretKeys.push(key);
+        } else if (typeof value === "string") {
+            values[key] = value;
+        } else {
+            values[key] = JSON.stringify(value);
+        }
+    }
+    return { values, secretKeys };
+}

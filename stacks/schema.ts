@@ -1,0 +1,174 @@
+/**
+ * The shape of every `ml-platform:*` config key, as zod schemas. Structural rules (types, ranges,
+ * unknown keys) live here; rules that relate keys to each other live in validate.ts.
+ */
+import { z } from "zod";
+import { KNOWN_INSTANCE_TYPES, INSTANCE_CATALOG } from "../capacity/catalog";
+import { isCpuQuantity, isMemoryQuantity } from "../capacity/quantity";
+
+const DNS_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+const CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0-2]|[12]?\d)$/;
+const AZ = /^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$/;
+const IAM_PRINCIPAL = /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/;
+const S3_URI = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[^\s]*)?$/;
+/** An image reference with an explicit tag or digest. `:latest` is rejected separately. */
+const PINNED_IMAGE = /^[a-z0-9][\w.\-/:]*[\w.\-/]+(:[\w][\w.-]{0,127}|@sha256:[a-f0-9]{64})$/;
+
+const dnsLabel = (max: number) =>
+    z.string().max(max, `must be at most ${max} characters`).regex(DNS_LABEL, "must be a DNS label: lower-case letters, digits and '-', starting with a letter");
+
+const cidr = z.string().regex(CIDR, "must be an IPv4 CIDR such as 10.0.0.0/16");
+
+const cpu = z.string().refine(isCpuQuantity, "must be a CPU quantity such as 500m or 4");
+const memory = z.string().refine(isMemoryQuantity, "must be a memory quantity such as 512Mi or 16Gi");
+
+const image = z
+    .string()
+    .regex(PINNED_IMAGE, "must be an image with a pinned tag or digest, e.g. registry/name:v1.2.3")
+    .refine((s) => !/:latest$/.test(s), "must not use the mutable tag :latest; pin a version or digest");
+
+const instanceTypeName = z.string().refine((s) => INSTANCE_CATALOG.has(s), {
+    message: `must be a known instance type: ${KNOWN_INSTANCE_TYPES.join(", ")}`,
+});
+
+const int = (min: number, max: number) =>
+    z.number().int("must be a whole number").min(min, `must be >= ${min}`).max(max, `must be <= ${max}`);
+
+export const clusterSchema = z.strictObject({
+    name: dnsLabel(40),
+    kubernetesVersion: z.string().regex(/^1\.(29|3[0-9])$/, "must be an EKS Kubernetes minor version between 1.29 and 1.39, e.g. \"1.34\""),
+    availabilityZones: z
+        .array(z.string().regex(AZ, "must be an availability zone name such as us-east-1a"))
+        .min(2, "must list at least 2 availability zones (EKS requires subnets in two)")
+        .max(6, "must list at most 6 availability zones")
+        .refine((a) => new Set(a).size === a.length, "must not repeat an availability zone"),
+    vpcCidr: cidr.default("10.0.0.0/16"),
+    natGateways: z.enum(["single", "onePerAz"]).default("single"),
+    endpoint: z
+        .strictObject({
+            publicAccess: z.boolean().default(true),
+            privateAccess: z.boolean().default(true),
+            publicAccessCidrs: z.array(cidr).default([]),
+        })
+        .default({ publicAccess: true, privateAccess: true, publicAccessCidrs: [] }),
+    admins: z.array(z.string().regex(IAM_PRINCIPAL, "must be an IAM role or user ARN")).default([]),
+});
+
+export const gpuTaintSchema = z.strictObject({
+    key: z.string().regex(/^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, "must be a Kubernetes label key"),
+    value: z.string().regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, "must be a Kubernetes label value"),
+    effect: z.enum(["NoSchedule", "NoExecute"]),
+});
+
+export const nodePoolSchema = z.strictObject({
+    instanceType: instanceTypeName,
+    minSize: int(0, 100),
+    maxSize: int(1, 100),
+    desiredSize: int(0, 100).optional(),
+    capacityType: z.enum(["ON_DEMAND", "SPOT"]).default("ON_DEMAND"),
+    diskSizeGiB: int(20, 16384).default(100),
+});
+
+export const storageSchema = z.strictObject({
+    trainingDataSize: memory.default("1Ti"),
+    checkpointsSize: memory.default("500Gi"),
+    modelCacheSize: memory.default("200Gi"),
+    uid: int(1, 2147483647).default(1000),
+    gid: int(1, 2147483647).default(1000),
+    throughputMode: z.enum(["elastic", "bursting"]).default("elastic"),
+});
+
+const architecture = {
+    parameters: z.number().positive("must be > 0"),
+    layers: int(1, 1000),
+    hiddenSize: int(1, 1_000_000),
+    attentionHeads: int(1, 10_000),
+    kvHeads: int(1, 10_000).optional(),
+    headDim: int(1, 10_000).optional(),
+};
+
+export const servingModelSchema = z.strictObject({
+    ...architecture,
+    precision: z.enum(["float32", "bfloat16", "float16", "int8", "int4"]),
+    batchSize: int(1, 4096).default(1),
+    sequenceLength: int(1, 1_048_576),
+});
+
+export const trainingModelSchema = z.strictObject({
+    ...architecture,
+    precision: z.enum(["float32", "bfloat16", "float16"]),
+    zeroStage: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]).default(0),
+    microBatchSize: int(1, 4096).default(1),
+    sequenceLength: int(1, 1_048_576),
+    recompute: z.enum(["none", "selective", "full"]).default("selective"),
+});
+
+const resources = {
+    cpu,
+    memory,
+    cpuLimit: cpu.optional(),
+    memoryLimit: memory.optional(),
+};
+
+export const servingSchema = z.strictObject({
+    name: dnsLabel(40),
+    image,
+    pool: z.string().min(1),
+    gpus: int(1, 8).optional(),
+    ...resources,
+    replicas: z.strictObject({ min: int(1, 1000), max: int(1, 1000) }),
+    modelUri: z.string().regex(S3_URI, "must be an S3 URI such as s3://bucket/models/name/v3/"),
+    modelLoadSeconds: int(1, 3600),
+    model: servingModelSchema.optional(),
+    autoscaling: z
+        .strictObject({
+            gpuUtilizationTarget: int(1, 100).default(70),
+            queueDepthTarget: int(1, 100000).default(10),
+        })
+        .default({ gpuUtilizationTarget: 70, queueDepthTarget: 10 }),
+});
+
+export const trainingSchema = z.strictObject({
+    name: dnsLabel(40),
+    kind: z.enum(["Job", "PyTorchJob"]),
+    image,
+    args: z.array(z.string()).default([]),
+    pool: z.string().min(1),
+    gpusPerPod: int(1, 8).optional(),
+    workers: int(1, 1000).optional(),
+    ...resources,
+    backoffLimit: int(0, 20).default(2),
+    activeDeadlineSeconds: int(60, 30 * 86400).default(86400),
+    model: trainingModelSchema.optional(),
+});
+
+/** Every top-level key under the `ml-platform` namespace, with its schema. */
+export const configKeys = {
+    environment: z.enum(["dev", "prod"]),
+    cluster: clusterSchema,
+    gpuTaint: gpuTaintSchema.default({ key: "dedicated", value: "ml-workloads", effect: "NoSchedule" }),
+    nodePools: z.record(dnsLabel(30), nodePoolSchema),
+    storage: storageSchema.default({
+        trainingDataSize: "1Ti",
+        checkpointsSize: "500Gi",
+        modelCacheSize: "200Gi",
+        uid: 1000,
+        gid: 1000,
+        throughputMode: "elastic",
+    }),
+    serving: z.array(servingSchema).default([]),
+    training: z.array(trainingSchema).default([]),
+    mlflowTrackingUri: z.string().min(1),
+} as const;
+
+export const REQUIRED_KEYS = ["environment", "cluster", "nodePools"] as const;
+/** Keys whose value must be a Pulumi secret (`pulumi config set --secret`). */
+export const SECRET_KEYS = ["mlflowTrackingUri"] as const;
+
+export type ClusterConfig = z.infer<typeof clusterSchema>;
+export type NodePoolConfig = z.infer<typeof nodePoolSchema>;
+export type StorageConfig = z.infer<typeof storageSchema>;
+export type ServingConfig = z.infer<typeof servingSchema>;
+export type TrainingConfig = z.infer<typeof trainingSchema>;
+export type ServingModelConfig = z.infer<typeof servingModelSchema>;
+export type TrainingModelConfig = z.infer<typeof trainingModelSchema>;

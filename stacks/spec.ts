@@ -1,0 +1,97 @@
+/** The validated, resolved description of one stack. Components and the plan consume only this. */
+import { GpuFacts } from "../capacity/catalog";
+import { NodePoolShape, Taint } from "../capacity/pools";
+import { ClusterConfig, StorageConfig } from "./schema";
+
+export type Environment = "dev" | "prod";
+
+export interface NodePoolSpec extends NodePoolShape {
+    minSize: number;
+    maxSize: number;
+    desiredSize: number;
+    capacityType: "ON_DEMAND" | "SPOT";
+    diskSizeGiB: number;
+    /** From the catalog; undefined for CPU pools. */
+    gpu?: GpuFacts;
+}
+
+interface WorkloadResources {
+    image: string;
+    /** Resolved pool name (never "auto"). */
+    pool: string;
+    cpu: string;
+    memory: string;
+    cpuLimit: string;
+    memoryLimit: string;
+    /** Per-GPU memory estimate, when the entry gave a model. */
+    gpuMemoryEstimateBytes?: number;
+}
+
+export interface ServingSpec extends WorkloadResources {
+    name: string;
+    namespace: string;
+    gpus: number;
+    replicas: { min: number; max: number };
+    modelUri: string;
+    modelLoadSeconds: number;
+    autoscaling: { gpuUtilizationTarget: number; queueDepthTarget: number };
+}
+
+export interface TrainingSpec extends WorkloadResources {
+    name: string;
+    namespace: string;
+    kind: "Job" | "PyTorchJob";
+    args: string[];
+    gpusPerPod: number;
+    /** PyTorchJob workers beside the master; 0 for a Job. */
+    workers: number;
+    backoffLimit: number;
+    activeDeadlineSeconds: number;
+}
+
+export interface StackSpec {
+    project: string;
+    stack: string;
+    environment: Environment;
+    region: string;
+    cluster: ClusterConfig;
+    gpuTaint: Taint;
+    nodePools: NodePoolSpec[];
+    storage: StorageConfig;
+    namespaces: { serving: string; training: string };
+    serving: ServingSpec[];
+    training: TrainingSpec[];
+    /** True when the tracking URI was given (as a secret); workloads then reference it. */
+    hasTrackingUri: boolean;
+}
+
+export const NAMESPACES = { serving: "ml-serving", training: "ml-training" } as const;
+
+export function gpuPools(spec: StackSpec): NodePoolSpec[] {
+    return spec.nodePools.filter((p) => p.gpu !== undefined);
+}
+
+export function findPool(spec: StackSpec, name: string): NodePoolSpec {
+    const pool = spec.nodePools.find((p) => p.name === name);
+    if (!pool) {
+        throw new Error(`no node pool named "${name}"`);
+    }
+    return pool;
+}
+
+export const STORAGE_CLASS_NAME = "efs-ml";
+
+/** The shared volumes: names, namespaces and how workloads mount them. */
+export const CLAIMS = {
+    trainingData: { name: "training-data", namespace: NAMESPACES.training, mountReadOnly: true, mountPath: "/data" },
+    checkpoints: { name: "checkpoints", namespace: NAMESPACES.training, mountReadOnly: false, mountPath: "/checkpoints" },
+    modelCache: { name: "model-cache", namespace: NAMESPACES.serving, mountReadOnly: false, mountPath: "/model-cache" },
+} as const;
+
+export function storageClaims(spec: StackSpec) {
+    return [
+        { ...CLAIMS.trainingData, size: spec.storage.trainingDataSize },
+        { ...CLAIMS.checkpoints, size: spec.storage.checkpointsSize },
+        { ...CLAIMS.modelCache, size: spec.storage.modelCacheSize },
+    ];
+}
