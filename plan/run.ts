@@ -42,9 +42,20 @@ async function resolveOutput(value: unknown): Promise<StackOutput> {
     return secret ? { value: SECRET_PLACEHOLDER, secret } : { value: await out.promise(), secret };
 }
 
+const ROOT = path.resolve(__dirname, "..");
+
+/** The program runs when its module is first required: forget our own modules so it can run again. */
+function forgetProgramModules(): void {
+    for (const file of Object.keys(require.cache)) {
+        if (file.startsWith(ROOT) && !file.includes(`${path.sep}node_modules${path.sep}`) && !file.startsWith(__dirname)) {
+            delete require.cache[file];
+        }
+    }
+}
+
 /**
  * Validates config (throws ConfigError before anything registers), then loads the program and waits
- * for every registration. One run per process: the program is a module and runs when first required.
+ * for every registration.
  */
 export async function runProgram(stack: string, configPath: string): Promise<ProgramRun> {
     const file = readStackConfigFile(configPath);
@@ -58,6 +69,7 @@ export async function runProgram(stack: string, configPath: string): Promise<Pro
     const onRejection = (reason: unknown) => failures.push(reason);
     process.on("unhandledRejection", onRejection);
     try {
+        forgetProgramModules();
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const program = require(PROGRAM) as Record<string, unknown>;
         const outputs: Record<string, StackOutput> = {};

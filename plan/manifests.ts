@@ -1,0 +1,140 @@
+/**
+ * Renders the Kubernetes objects the program registered as YAML, in apply order, and validates each
+ * against the Kubernetes OpenAPI schemas (kubernetes-models). Custom resources get a structural check.
+ */
+import { stringify } from "yaml";
+import { RecordedResource } from "./recorder";
+
+export interface Manifest {
+    apiVersion: string;
+    kind: string;
+    metadata: { name: string; namespace?: string; [k: string]: unknown };
+    [k: string]: unknown;
+}
+
+export interface RenderedManifest {
+    file: string;
+    object: Manifest;
+    errors: string[];
+}
+
+/** Types that install other objects rather than being one (their content is rendered by the engine). */
+export const INSTALLER_TYPES = new Set([
+    "kubernetes:helm.sh/v3:Release",
+    "kubernetes:helm.sh/v4:Chart",
+    "kubernetes:kustomize/v2:Directory",
+    "kubernetes:yaml/v2:ConfigFile",
+    "kubernetes:yaml/v2:ConfigGroup",
+]);
+
+const APPLY_ORDER = [
+    "Namespace",
+    "CustomResourceDefinition",
+    "PriorityClass",
+    "StorageClass",
+    "ServiceAccount",
+    "Secret",
+    "ConfigMap",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "Role",
+    "RoleBinding",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "NetworkPolicy",
+    "Service",
+    "DaemonSet",
+    "Deployment",
+    "StatefulSet",
+    "Job",
+    "HorizontalPodAutoscaler",
+    "PodDisruptionBudget",
+];
+
+function orderOf(kind: string): number {
+    const i = APPLY_ORDER.indexOf(kind);
+    // Custom resources go after everything built in: their CRDs and controllers must exist first.
+    return i === -1 ? APPLY_ORDER.length : i;
+}
+
+export function isManifestResource(r: RecordedResource): boolean {
+    return r.custom && r.type.startsWith("kubernetes:") && !INSTALLER_TYPES.has(r.type);
+}
+
+function stripInternal(value: unknown): unknown {
+    if (Array.isArray(value)) {
+        return value.map(stripInternal);
+    }
+    if (value && typeof value === "object") {
+        const out: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(value)) {
+            if (!k.startsWith("__")) {
+                out[k] = stripInternal(v);
+            }
+        }
+        return out;
+    }
+    return value;
+}
+
+type ModelCtor = new (data: unknown) => { validate(): void };
+
+function modelFor(apiVersion: string, kind: string): ModelCtor | undefined {
+    const modulePath = `kubernetes-models/${apiVersion}`;
+    try {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const mod = require(modulePath) as Record<string, ModelCtor>;
+        return mod[kind];
+    } catch {
+        return undefined;
+    }
+}
+
+function validate(object: Manifest): string[] {
+    const errors: string[] = [];
+    if (!object.metadata?.name) {
+        errors.push("metadata.name is missing");
+    }
+    const Model = modelFor(object.apiVersion, object.kind);
+    if (!Model) {
+        // A custom resource: only what every object must have can be checked without its CRD.
+        if (!object.spec || typeof object.spec !== "object") {
+            errors.push(`${object.apiVersion} ${object.kind} has no spec`);
+        }
+        return errors;
+    }
+    try {
+        new Model(object).validate();
+    } catch (e) {
+        const details = (e as { errors?: { instancePath: string; message: string }[] }).errors;
+        if (details) {
+            errors.push(...details.map((d) => `${d.instancePath || "/"} ${d.message}`));
+        } else {
+            errors.push((e as Error).message);
+        }
+    }
+    return errors;
+}
+
+function fileName(o: Manifest, index: number): string {
+    const ns = o.metadata.namespace ? `${o.metadata.namespace}.` : "";
+    return `${String(index).padStart(3, "0")}-${o.kind.toLowerCase()}-${ns}${o.metadata.name}.yaml`;
+}
+
+/** Every Kubernetes object, in apply order (stable within a kind), each validated. */
+export function renderManifests(resources: RecordedResource[]): RenderedManifest[] {
+    const objects = resources.filter(isManifestResource).map((r) => stripInternal(r.inputs) as Manifest);
+    const sorted = objects
+        .map((o, i) => ({ o, i }))
+        .sort((a, b) => orderOf(a.o.kind) - orderOf(b.o.kind) || a.i - b.i)
+        .map((x) => x.o);
+    return sorted.map((object, i) => ({ file: fileName(object, i + 1), object, errors: validate(object) }));
+}
+
+export function toYaml(object: unknown): string {
+    return stringify(object, { lineWidth: 0, sortMapEntries: false });
+}
+
+export function allYaml(manifests: RenderedManifest[]): string {
+    return manifests.map((m) => toYaml(m.object)).join("---\n");
+}

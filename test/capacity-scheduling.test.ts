@@ -1,0 +1,362 @@
+import assert from "node:assert/strict";
+import { instanceType } from "../capacity/catalog";
+import { DaemonSetLoad, EKS_SYSTEM_DAEMONSETS, PodResources, nodeAllocatable } from "../capacity/allocatable";
+import {
+    LABEL_ACCELERATOR,
+    LABEL_NODE_POOL,
+    Taint,
+    poolLabels,
+    poolTaints,
+    poolTolerations,
+} from "../capacity/pools";
+import {
+    PodGroup,
+    PoolCapacity,
+    nodeAffinityMatches,
+    nodeSelectorMatches,
+    placeWorkloads,
+    resourcesFit,
+    taintsTolerated,
+    toleratesTaint,
+} from "../capacity/scheduling";
+
+const GIB = 2 ** 30;
+const gpuTaint: Taint = { key: "nvidia.com/gpu", value: "true", effect: "NoSchedule" };
+const gpuTolerations = poolTolerations({ name: "any-gpu", instanceType: "g5.xlarge" }, gpuTaint);
+
+function pool(
+    name: string,
+    type: string,
+    minSize: number,
+    maxSize: number,
+    daemonSets: DaemonSetLoad[] = EKS_SYSTEM_DAEMONSETS,
+): PoolCapacity {
+    const shape = { name, instanceType: type };
+    const taints = poolTaints(shape, gpuTaint);
+    const labels = poolLabels(shape);
+    return {
+        name,
+        instanceType: type,
+        minSize,
+        maxSize,
+        taints,
+        labels,
+        allocatable: nodeAllocatable(instanceType(type), taints, labels, daemonSets),
+    };
+}
+
+function res(cpu: number, memGi: number, gpus = 0): PodResources {
+    return { cpuMillis: cpu, memoryBytes: memGi * GIB, gpus };
+}
+
+function group(overrides: Partial<PodGroup> & Pick<PodGroup, "workload" | "requests">): PodGroup {
+    return { role: "server", count: 1, tolerations: [], nodeSelector: {}, gang: false, ...overrides };
+}
+
+const system = pool("system", "m6i.xlarge", 2, 4);
+const a10g = pool("gpu-a10g-4x", "g5.12xlarge", 0, 3);
+const a100 = pool("gpu-a100", "p4d.24xlarge", 0, 2);
+
+describe("capacity/scheduling", () => {
+    describe("resourcesFit", () => {
+        const node = { cpuMillis: 4000, memoryBytes: 16 * GIB, gpus: 1, pods: 10 };
+
+        it("passes when every request fits", () => {
+            assert.deepEqual(resourcesFit(res(4000, 16, 1), node), { fits: true });
+        });
+
+        it("names GPUs first when they are short", () => {
+            const r = resourcesFit(res(8000, 32, 2), node, { pod: "a b", node: "g5.xlarge" });
+            assert.equal(r.fits, false);
+            assert.equal(r.fits === false && r.constraint, "nvidia.com/gpu");
+            assert.equal(r.fits === false && r.reason, "a b needs 2 GPUs; g5.xlarge has 1 (also short of memory, cpu)");
+        });
+
+        it("names memory, CPU and pod slots when each binds", () => {
+            const mem = resourcesFit(res(1000, 17), node);
+            assert.equal(mem.fits === false && mem.constraint, "memory");
+            assert.equal(mem.fits === false && mem.reason, "pod needs 17Gi memory; node allocates 16Gi");
+            const cpu = resourcesFit(res(4001, 1), node);
+            assert.equal(cpu.fits === false && cpu.constraint, "cpu");
+            assert.equal(cpu.fits === false && cpu.reason, "pod needs 4001m CPU; node allocates 4");
+            const pods = resourcesFit(res(1, 1), { ...node, pods: 0 });
+            assert.equal(pods.fits === false && pods.constraint, "pods");
+        });
+    });
+
+    describe("taintsTolerated", () => {
+        it("passes when the NoSchedule taint is tolerated", () => {
+            assert.deepEqual(taintsTolerated(gpuTolerations, [gpuTaint]), { fits: true });
+            assert.deepEqual(taintsTolerated([], []), { fits: true });
+        });
+
+        it("fails on an untolerated NoSchedule or NoExecute taint, naming it", () => {
+            const r = taintsTolerated([], [gpuTaint]);
+            assert.equal(r.fits === false && r.constraint, "taint");
+            assert.equal(r.fits === false && r.reason, "taint nvidia.com/gpu=true:NoSchedule not tolerated");
+            const noExecute: Taint = { ...gpuTaint, effect: "NoExecute" };
+            assert.equal(taintsTolerated(gpuTolerations, [noExecute]).fits, false);
+        });
+
+        it("ignores PreferNoSchedule", () => {
+            assert.equal(taintsTolerated([], [{ ...gpuTaint, effect: "PreferNoSchedule" }]).fits, true);
+        });
+
+        it("matches Exists, empty keys and empty effects as Kubernetes does", () => {
+            assert.equal(toleratesTaint({ operator: "Exists" }, gpuTaint), true);
+            assert.equal(toleratesTaint({ key: "nvidia.com/gpu", operator: "Exists" }, gpuTaint), true);
+            assert.equal(toleratesTaint({ key: "nvidia.com/gpu", operator: "Exists", effect: "NoExecute" }, gpuTaint), false);
+            assert.equal(toleratesTaint({ key: "nvidia.com/gpu", operator: "Equal", value: "false" }, gpuTaint), false);
+            assert.equal(toleratesTaint({ key: "other", operator: "Exists" }, gpuTaint), false);
+        });
+    });
+
+    describe("nodeSelectorMatches", () => {
+        it("passes when every key matches", () => {
+            assert.deepEqual(nodeSelectorMatches({ [LABEL_NODE_POOL]: "gpu-a10g-4x" }, a10g.labels), { fits: true });
+            assert.deepEqual(nodeSelectorMatches({}, {}), { fits: true });
+        });
+
+        it("fails on a wrong value or a missing label", () => {
+            const wrong = nodeSelectorMatches({ [LABEL_NODE_POOL]: "a100" }, a10g.labels);
+            assert.equal(wrong.fits === false && wrong.constraint, "nodeSelector");
+            assert.equal(wrong.fits === false && wrong.reason, "nodeSelector node-pool=a100 does not match (node has node-pool=gpu-a10g-4x)");
+            const missing = nodeSelectorMatches({ [LABEL_ACCELERATOR]: "nvidia-a10g" }, system.labels);
+            assert.match(missing.fits === false ? missing.reason : "", /node has no accelerator label/);
+        });
+    });
+
+    describe("nodeAffinityMatches", () => {
+        const labels = { [LABEL_ACCELERATOR]: "nvidia-a10g", zone: "a" };
+
+        it("evaluates In, NotIn, Exists and DoesNotExist", () => {
+            assert.equal(nodeAffinityMatches([{ key: LABEL_ACCELERATOR, operator: "In", values: ["nvidia-a10g", "nvidia-l4"] }], labels).fits, true);
+            assert.equal(nodeAffinityMatches([{ key: LABEL_ACCELERATOR, operator: "In", values: ["nvidia-a100"] }], labels).fits, false);
+            assert.equal(nodeAffinityMatches([{ key: "missing", operator: "In", values: [""] }], labels).fits, false);
+            assert.equal(nodeAffinityMatches([{ key: LABEL_ACCELERATOR, operator: "NotIn", values: ["nvidia-a100"] }], labels).fits, true);
+            assert.equal(nodeAffinityMatches([{ key: LABEL_ACCELERATOR, operator: "NotIn", values: ["nvidia-a10g"] }], labels).fits, false);
+            assert.equal(nodeAffinityMatches([{ key: "missing", operator: "NotIn", values: ["x"] }], labels).fits, true);
+            assert.equal(nodeAffinityMatches([{ key: "zone", operator: "Exists" }], labels).fits, true);
+            assert.equal(nodeAffinityMatches([{ key: "missing", operator: "Exists" }], labels).fits, false);
+            assert.equal(nodeAffinityMatches([{ key: "missing", operator: "DoesNotExist" }], labels).fits, true);
+            assert.equal(nodeAffinityMatches([{ key: "zone", operator: "DoesNotExist" }], labels).fits, false);
+            assert.equal(nodeAffinityMatches(undefined, labels).fits, true);
+        });
+
+        it("ANDs the expressions and names the one that fails", () => {
+            const r = nodeAffinityMatches(
+                [
+                    { key: "zone", operator: "Exists" },
+                    { key: LABEL_ACCELERATOR, operator: "In", values: ["nvidia-a100"] },
+                ],
+                labels,
+            );
+            assert.equal(r.fits === false && r.constraint, "nodeAffinity");
+            assert.equal(r.fits === false && r.reason, "required node affinity accelerator In [nvidia-a100] not satisfied");
+        });
+    });
+
+    describe("placeWorkloads", () => {
+        const pools = [system, a10g, a100];
+
+        it("reports a 4-GPU 256Gi worker on g5.12xlarge as unschedulable on memory", () => {
+            const result = placeWorkloads(
+                [
+                    group({
+                        workload: "llm-train",
+                        role: "worker",
+                        requests: res(16000, 256, 4),
+                        tolerations: gpuTolerations,
+                        nodeSelector: { [LABEL_NODE_POOL]: "gpu-a10g-4x" },
+                    }),
+                ],
+                pools,
+            );
+            assert.equal(result.fits, false);
+            const [p] = result.placements;
+            assert.equal(p.schedulable, false);
+            assert.equal(p.pool, undefined);
+            // 192Gi - 8362Mi reserved - 100Mi eviction = 188146Mi = 183.7Gi
+            assert.equal(p.reason, "llm-train worker needs 256Gi memory; g5.12xlarge allocates 183.7Gi (pool gpu-a10g-4x)");
+        });
+
+        it("reports an 8-GPU pod on a 4-GPU pool by GPUs", () => {
+            const result = placeWorkloads(
+                [
+                    group({
+                        workload: "big",
+                        requests: res(8000, 64, 8),
+                        tolerations: gpuTolerations,
+                        nodeSelector: { [LABEL_ACCELERATOR]: "nvidia-a10g" },
+                    }),
+                ],
+                pools,
+            );
+            assert.equal(result.placements[0].reason, "big server needs 8 GPUs; g5.12xlarge has 4 (pool gpu-a10g-4x)");
+        });
+
+        it("places the same 8-GPU pod on the A100 pool when it may go there", () => {
+            const result = placeWorkloads(
+                [group({ workload: "big", requests: res(8000, 64, 8), tolerations: gpuTolerations })],
+                pools,
+            );
+            assert.equal(result.fits, true);
+            assert.deepEqual(result.placements[0], { workload: "big", pool: "gpu-a100", schedulable: true, nodesNeeded: 1 });
+            assert.deepEqual(result.nodesPerPool, { system: 2, "gpu-a10g-4x": 0, "gpu-a100": 1 });
+        });
+
+        it("names maxSize when the HPA maximum needs more nodes than the pool may have", () => {
+            // 10 one-GPU replicas, 4 per g5.12xlarge -> 3 nodes; maxSize 2.
+            const small = pool("gpu-a10g-4x", "g5.12xlarge", 0, 2);
+            const result = placeWorkloads(
+                [group({ workload: "llm-serve", requests: res(4000, 16, 1), count: 10, tolerations: gpuTolerations })],
+                [system, small],
+            );
+            const [p] = result.placements;
+            assert.equal(p.schedulable, false);
+            assert.equal(p.pool, "gpu-a10g-4x");
+            assert.equal(p.nodesNeeded, 3);
+            assert.equal(p.reason, "llm-serve server: needs 3 nodes of pool gpu-a10g-4x at maximum scale; maxSize is 2");
+            assert.equal(result.nodesPerPool["gpu-a10g-4x"], 2);
+            assert.equal(result.fits, false);
+
+            const roomy = placeWorkloads(
+                [group({ workload: "llm-serve", requests: res(4000, 16, 1), count: 10, tolerations: gpuTolerations })],
+                [system, a10g],
+            );
+            assert.equal(roomy.fits, true);
+            assert.equal(roomy.nodesPerPool["gpu-a10g-4x"], 3);
+        });
+
+        it("lets DaemonSet overhead tip a pod over", () => {
+            // m6i.xlarge: 3920m after kube-reserved, 3770m after the EKS DaemonSets' 150m.
+            const api = group({ workload: "api", requests: res(3800, 4) });
+            const bare = placeWorkloads([api], [pool("system", "m6i.xlarge", 1, 4, [])]);
+            assert.equal(bare.fits, true);
+            const loaded = placeWorkloads([api], [pool("system", "m6i.xlarge", 1, 4)]);
+            assert.equal(loaded.fits, false);
+            assert.equal(loaded.placements[0].reason, "api server needs 3800m CPU; m6i.xlarge allocates 3770m (pool system)");
+        });
+
+        it("puts a pod that tolerates nothing on the untainted CPU pool only", () => {
+            const result = placeWorkloads(
+                [group({ workload: "ui", requests: res(500, 1) })],
+                [a100, a10g, system],
+            );
+            assert.equal(result.placements[0].pool, "system");
+            assert.deepEqual(result.nodesPerPool, { "gpu-a100": 0, "gpu-a10g-4x": 0, system: 2 });
+        });
+
+        it("says which taint is not tolerated on the pool the pod selects", () => {
+            const result = placeWorkloads(
+                [group({ workload: "ui", requests: res(500, 1, 1), nodeSelector: { [LABEL_NODE_POOL]: "gpu-a10g-4x" } })],
+                pools,
+            );
+            assert.equal(result.placements[0].reason, "ui server: taint nvidia.com/gpu=true:NoSchedule not tolerated on pool gpu-a10g-4x");
+        });
+
+        it("says when a nodeSelector or affinity matches no pool", () => {
+            const result = placeWorkloads(
+                [
+                    group({ workload: "a", requests: res(1000, 1, 1), tolerations: gpuTolerations, nodeSelector: { [LABEL_NODE_POOL]: "a100" } }),
+                    group({
+                        workload: "b",
+                        requests: res(1000, 1, 1),
+                        tolerations: gpuTolerations,
+                        affinity: [{ key: LABEL_ACCELERATOR, operator: "In", values: ["nvidia-h100"] }],
+                    }),
+                ],
+                pools,
+            );
+            assert.equal(result.placements[0].reason, "a server: nodeSelector node-pool=a100 matches no pool");
+            assert.equal(result.placements[1].reason, "b server: required node affinity accelerator In [nvidia-h100] matches no pool");
+        });
+
+        it("places a gang whole or not at all, freeing its capacity for others", () => {
+            // master + 3 workers at 4 GPUs each need 4 g5.12xlarge; the pool stops at 3.
+            const job = (gang: boolean): PodGroup[] => [
+                group({ workload: "ddp", role: "master", requests: res(8000, 64, 4), tolerations: gpuTolerations, gang }),
+                group({ workload: "ddp", role: "worker", requests: res(8000, 64, 4), count: 3, tolerations: gpuTolerations, gang }),
+            ];
+            const serve = group({ workload: "serve", requests: res(4000, 16, 1), count: 2, tolerations: gpuTolerations });
+            const a10gOnly = [system, a10g];
+
+            const gang = placeWorkloads([...job(true), serve], a10gOnly);
+            const ddp = gang.placements.find((p) => p.workload === "ddp")!;
+            assert.equal(ddp.schedulable, false);
+            assert.equal(ddp.nodesNeeded, 4);
+            assert.match(ddp.reason!, /^ddp master\+worker: needs 5 nodes of pool gpu-a10g-4x at maximum scale; maxSize is 3 \(gang/);
+            // Without the gang's pods the two serving replicas share one node.
+            assert.deepEqual(gang.placements.find((p) => p.workload === "serve"), {
+                workload: "serve",
+                pool: "gpu-a10g-4x",
+                schedulable: true,
+                nodesNeeded: 1,
+            });
+            assert.equal(gang.nodesPerPool["gpu-a10g-4x"], 1);
+
+            // Not a gang: three pods keep their nodes and serving gets nothing; both are short.
+            const loose = placeWorkloads([...job(false), serve], a10gOnly);
+            assert.equal(loose.nodesPerPool["gpu-a10g-4x"], 3);
+            assert.equal(loose.placements.every((p) => p.schedulable), false);
+            assert.equal(loose.fits, false);
+        });
+
+        it("places a gang that fits and counts its nodes", () => {
+            const result = placeWorkloads(
+                [
+                    group({ workload: "ddp", role: "master", requests: res(8000, 64, 4), tolerations: gpuTolerations, gang: true }),
+                    group({ workload: "ddp", role: "worker", requests: res(8000, 64, 4), count: 2, tolerations: gpuTolerations, gang: true }),
+                ],
+                [system, a10g],
+            );
+            assert.equal(result.fits, true);
+            assert.equal(result.placements[0].nodesNeeded, 3);
+        });
+
+        it("packs pods of different workloads onto shared nodes, biggest first", () => {
+            // In input order first-fit would need 4 nodes (1+1+1, then 3, 3, 3); decreasing needs 3.
+            const groups = [
+                group({ workload: "small", requests: res(1000, 8, 1), count: 3, tolerations: gpuTolerations }),
+                group({ workload: "large", requests: res(1000, 8, 3), count: 3, tolerations: gpuTolerations }),
+            ];
+            const result = placeWorkloads(groups, [system, a10g]);
+            assert.equal(result.fits, true);
+            assert.equal(result.nodesPerPool["gpu-a10g-4x"], 3);
+            assert.deepEqual(
+                result.placements.map((p) => [p.workload, p.nodesNeeded]),
+                [
+                    ["small", 3],
+                    ["large", 3],
+                ],
+            );
+        });
+
+        it("reports minSize for an idle pool and a lightly used one", () => {
+            const result = placeWorkloads([group({ workload: "ui", requests: res(100, 0.5) })], [system, a10g]);
+            assert.deepEqual(result.nodesPerPool, { system: 2, "gpu-a10g-4x": 0 });
+            assert.equal(result.placements[0].nodesNeeded, 1);
+        });
+
+        it("needs every role of a workload in one pool", () => {
+            const result = placeWorkloads(
+                [
+                    group({ workload: "mixed", role: "master", requests: res(1000, 1), nodeSelector: { [LABEL_NODE_POOL]: "system" } }),
+                    group({ workload: "mixed", role: "worker", requests: res(1000, 1, 1), tolerations: gpuTolerations }),
+                ],
+                [system, a10g],
+            );
+            assert.equal(result.placements[0].schedulable, false);
+            assert.equal(result.placements[0].reason, "mixed: no single pool fits every role (master: system; worker: gpu-a10g-4x)");
+        });
+
+        it("counts memory in pod packing, not just GPUs", () => {
+            // 100Gi pods: one per g5.12xlarge (183.7Gi allocatable) even though GPUs would allow four.
+            const result = placeWorkloads(
+                [group({ workload: "mem", requests: res(1000, 100, 1), count: 3, tolerations: gpuTolerations })],
+                [system, a10g],
+            );
+            assert.equal(result.nodesPerPool["gpu-a10g-4x"], 3);
+        });
+    });
+});
