@@ -52,13 +52,17 @@ function formatIssue(key: string, issue: z.core.$ZodIssue): string {
     if (issue.code === "unrecognized_keys") {
         return `${where} has unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(", ")}; check the spelling against the README's config reference`;
     }
+    if (issue.code === "invalid_key") {
+        return `${where}: the name ${describe(issue.input)} ${issue.issues.map((i) => i.message).join("; ")}`;
+    }
     if (issue.code === "invalid_type" && issue.input === undefined) {
         return `${where} is required (${issue.expected})`;
     }
     if (issue.code === "invalid_value") {
         return `${where} must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")}, got ${describe(issue.input)}`;
     }
-    const message = issue.code === "invalid_type" ? `must be a ${issue.expected}` : issue.message;
+    const expected = issue.code === "invalid_type" ? (issue.expected === "int" ? "whole number" : issue.expected) : "";
+    const message = issue.code === "invalid_type" ? `must be a ${expected}` : issue.message;
     return `${where} ${message}, got ${describe(issue.input)}`;
 }
 
@@ -219,7 +223,7 @@ function resolveGpus(
         return undefined;
     }
     if (perGpuBytes && perGpuBytes(gpus) > capacityBytes) {
-        problems.push(`${where}: the model needs ${formatBytes(perGpuBytes(gpus))} per GPU on ${gpus} GPU(s) but pool "${pool.name}" (${pool.instanceType}) has ${formatBytes(capacityBytes)} usable per GPU; use more GPUs, a larger pool, or pool "auto"`);
+        problems.push(`${where}: the model needs ${formatBytes(perGpuBytes(gpus))} per GPU on ${gpus} GPU(s) but pool "${pool.name}" (${pool.instanceType}) has ${pool.gpu.memoryMiB} MiB (${formatBytes(capacityBytes)}) usable per GPU; use more GPUs, a larger pool, or pool "auto"`);
         return undefined;
     }
     return { pool: pool.name, gpus, estimate: perGpuBytes?.(gpus) };
@@ -348,8 +352,9 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
     const servingCfg = parsed.serving ?? [];
     const trainingCfg = parsed.training ?? [];
     checkUniqueNames(servingCfg, trainingCfg, problems);
-    const serving = buildServing(servingCfg, env, pools, problems);
-    const training = buildTraining(trainingCfg, pools, problems);
+    // Workloads are placed on pools: when the pools themselves are invalid, that is the error to show.
+    const serving = parsed.nodePools ? buildServing(servingCfg, env, pools, problems) : [];
+    const training = parsed.nodePools ? buildTraining(trainingCfg, pools, problems) : [];
     const hasTrackingUri = parsed.mlflowTrackingUri !== undefined;
     if (!hasTrackingUri && servingCfg.length + trainingCfg.length > 0) {
         problems.push(`${NAMESPACE}:mlflowTrackingUri is required when workloads are declared: \`pulumi config set --secret ${NAMESPACE}:mlflowTrackingUri <uri>\``);

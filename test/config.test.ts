@@ -1,0 +1,142 @@
+import { strict as assert } from "node:assert";
+import { buildStackSpec, ConfigError, RawConfig } from "../stacks/validate";
+import { rawConfigOf, withKey } from "./helpers";
+
+function problemsOf(raw: RawConfig): string[] {
+    try {
+        buildStackSpec(raw);
+    } catch (e) {
+        assert.ok(e instanceof ConfigError, `expected ConfigError, got ${String(e)}`);
+        return e.problems;
+    }
+    return [];
+}
+
+const dev = rawConfigOf("dev");
+const prod = rawConfigOf("prod");
+
+interface Case {
+    name: string;
+    raw: RawConfig;
+    /** Every fragment must appear in one problem line. */
+    expect: (string | RegExp)[];
+}
+
+const pool = (name: string, edit: (p: any) => void) => (pools: any) => {
+    edit(pools[name]);
+    return pools;
+};
+const serving0 = (edit: (s: any) => void) => (list: any[]) => {
+    edit(list[0]);
+    return list;
+};
+const training0 = (edit: (s: any) => void) => (list: any[]) => {
+    edit(list[0]);
+    return list;
+};
+
+const cases: Case[] = [
+    { name: "maxSize below minSize", raw: withKey(dev, "nodePools", pool("a10g", (p) => ((p.minSize = 2), (p.maxSize = 1)))), expect: ["ml-platform:nodePools.a10g.maxSize must be >= minSize (2), got 1"] },
+    { name: "unknown instance type names the known ones", raw: withKey(dev, "nodePools", pool("a100", (p) => (p.instanceType = "p4d.48xlarge"))), expect: ["ml-platform:nodePools.a100.instanceType", "p4d.24xlarge", "g5.xlarge", '"p4d.48xlarge"'] },
+    { name: "unknown key inside a pool", raw: withKey(dev, "nodePools", pool("a10g", (p) => (p.gpuCount = 4))), expect: ["ml-platform:nodePools.a10g", 'unknown key(s) "gpuCount"'] },
+    { name: "unknown top-level key", raw: { ...dev, values: { ...dev.values, nodepools: "{}" } }, expect: ["ml-platform:nodepools is not a known config key", "ml-platform:nodePools"] },
+    { name: "minSize negative", raw: withKey(dev, "nodePools", pool("a10g", (p) => (p.minSize = -1))), expect: ["ml-platform:nodePools.a10g.minSize must be >= 0, got -1"] },
+    { name: "fractional maxSize", raw: withKey(dev, "nodePools", pool("a10g", (p) => (p.maxSize = 2.5))), expect: ["ml-platform:nodePools.a10g.maxSize must be a whole number, got 2.5"] },
+    { name: "maxSize as a string", raw: withKey(dev, "nodePools", pool("a10g", (p) => (p.maxSize = "4"))), expect: ["ml-platform:nodePools.a10g.maxSize must be a number", '"4"'] },
+    { name: "desiredSize outside min..max", raw: withKey(dev, "nodePools", pool("system", (p) => (p.desiredSize = 9))), expect: ["ml-platform:nodePools.system.desiredSize must be between minSize (2) and maxSize (3), got 9"] },
+    { name: "bad capacity type", raw: withKey(dev, "nodePools", pool("a10g", (p) => (p.capacityType = "spot"))), expect: ["ml-platform:nodePools.a10g.capacityType must be one of", '"SPOT"', '"spot"'] },
+    { name: "pool name not a DNS label", raw: withKey(dev, "nodePools", (p) => ({ ...p, GPU_Pool: p.a10g })), expect: ["ml-platform:nodePools.GPU_Pool", "DNS label"] },
+    { name: "no CPU pool for system pods", raw: withKey(dev, "nodePools", (p) => ({ a10g: p.a10g, a100: p.a100 })), expect: ["ml-platform:nodePools needs a CPU pool with minSize >= 1"] },
+    { name: "no pools at all", raw: withKey(dev, "nodePools", () => ({})), expect: ["ml-platform:nodePools must define at least one pool"] },
+    { name: "missing cluster", raw: withKey(dev, "cluster", () => undefined), expect: ["ml-platform:cluster is required"] },
+    { name: "missing region", raw: { ...dev, region: undefined }, expect: ["aws:region is required"] },
+    { name: "unknown environment", raw: { ...dev, values: { ...dev.values, environment: "staging" } }, expect: ['ml-platform:environment must be one of "dev", "prod", got "staging"'] },
+    { name: "one availability zone", raw: withKey(dev, "cluster", (c) => ((c.availabilityZones = ["us-east-1a"]), c)), expect: ["ml-platform:cluster.availabilityZones must list at least 2"] },
+    { name: "repeated availability zone", raw: withKey(dev, "cluster", (c) => ((c.availabilityZones = ["us-east-1a", "us-east-1a"]), c)), expect: ["ml-platform:cluster.availabilityZones must not repeat"] },
+    { name: "malformed AZ", raw: withKey(dev, "cluster", (c) => ((c.availabilityZones = ["us-east-1a", "east"]), c)), expect: ["ml-platform:cluster.availabilityZones[1] must be an availability zone name", '"east"'] },
+    { name: "malformed VPC CIDR", raw: withKey(dev, "cluster", (c) => ((c.vpcCidr = "10.0.0.0/33"), c)), expect: ["ml-platform:cluster.vpcCidr must be an IPv4 CIDR", '"10.0.0.0/33"'] },
+    { name: "malformed public access CIDR", raw: withKey(dev, "cluster", (c) => ((c.endpoint.publicAccessCidrs = ["0.0.0.0"]), c)), expect: ["ml-platform:cluster.endpoint.publicAccessCidrs[0] must be an IPv4 CIDR"] },
+    { name: "unsupported Kubernetes version", raw: withKey(dev, "cluster", (c) => ((c.kubernetesVersion = "1.21"), c)), expect: ["ml-platform:cluster.kubernetesVersion", '"1.21"'] },
+    { name: "Kubernetes version as a number", raw: withKey(dev, "cluster", (c) => ((c.kubernetesVersion = 1.34), c)), expect: ["ml-platform:cluster.kubernetesVersion must be a string", "1.34"] },
+    { name: "cluster name with capitals", raw: withKey(dev, "cluster", (c) => ((c.name = "ML-Dev"), c)), expect: ["ml-platform:cluster.name must be a DNS label", '"ML-Dev"'] },
+    { name: "admin that is not an IAM ARN", raw: withKey(dev, "cluster", (c) => ((c.admins = ["alice"]), c)), expect: ["ml-platform:cluster.admins[0] must be an IAM role or user ARN", '"alice"'] },
+    { name: "bad taint effect", raw: { ...dev, values: { ...dev.values, gpuTaint: JSON.stringify({ key: "dedicated", value: "ml", effect: "Evict" }) } }, expect: ["ml-platform:gpuTaint.effect must be one of", '"Evict"'] },
+    { name: "image tagged latest", raw: withKey(dev, "serving", serving0((s) => (s.image = "registry/server:latest"))), expect: ["ml-platform:serving[0].image must not use the mutable tag :latest"] },
+    { name: "image without a tag", raw: withKey(dev, "serving", serving0((s) => (s.image = "registry/server"))), expect: ["ml-platform:serving[0].image must be an image with a pinned tag or digest"] },
+    { name: "serving on a missing pool", raw: withKey(dev, "serving", serving0((s) => (s.pool = "h100"))), expect: ['ml-platform:serving[0].pool names no node pool: got "h100"', "a10g"] },
+    { name: "serving on the CPU pool", raw: withKey(dev, "serving", serving0((s) => (s.pool = "system"))), expect: ['ml-platform:serving[0].pool "system" is a CPU pool'] },
+    { name: "more GPUs than the pool's nodes have", raw: withKey(dev, "serving", serving0((s) => (s.gpus = 4))), expect: ["ml-platform:serving[0].gpus must be <= 1 (GPUs per g5.xlarge node", "got 4"] },
+    { name: "replicas max below min", raw: withKey(dev, "serving", serving0((s) => (s.replicas = { min: 3, max: 2 }))), expect: ["ml-platform:serving[0].replicas.max must be >= replicas.min (3), got 2"] },
+    { name: "prod serving with one replica", raw: withKey(prod, "serving", serving0((s) => (s.replicas = { min: 1, max: 4 }))), expect: ["ml-platform:serving[0].replicas.min must be >= 2 in prod"] },
+    { name: "model URI that is not S3", raw: withKey(dev, "serving", serving0((s) => (s.modelUri = "https://models.example.com/x"))), expect: ["ml-platform:serving[0].modelUri must be an S3 URI"] },
+    { name: "bad memory quantity", raw: withKey(dev, "serving", serving0((s) => (s.memory = "8GB"))), expect: ["ml-platform:serving[0].memory must be a memory quantity", '"8GB"'] },
+    { name: "bad CPU quantity", raw: withKey(dev, "serving", serving0((s) => (s.cpu = "two"))), expect: ["ml-platform:serving[0].cpu must be a CPU quantity"] },
+    { name: "memory limit below request", raw: withKey(dev, "serving", serving0((s) => (s.memoryLimit = "4Gi"))), expect: ["ml-platform:serving[0].memoryLimit must be >= memory (8Gi), got 4Gi"] },
+    { name: "model load time zero", raw: withKey(dev, "serving", serving0((s) => (s.modelLoadSeconds = 0))), expect: ["ml-platform:serving[0].modelLoadSeconds must be >= 1, got 0"] },
+    { name: "unknown key in a serving entry", raw: withKey(dev, "serving", serving0((s) => (s.minReplicas = 2))), expect: ["ml-platform:serving[0]", 'unknown key(s) "minReplicas"'] },
+    { name: "duplicate workload names", raw: withKey(dev, "training", training0((t) => (t.name = "recommendation-model"))), expect: ['ml-platform:training[0].name must be unique across serving and training, got "recommendation-model"'] },
+    { name: "Job with workers", raw: withKey(dev, "training", training0((t) => (t.workers = 2))), expect: ["ml-platform:training[0].workers is only for kind PyTorchJob"] },
+    { name: "PyTorchJob without workers", raw: withKey(dev, "training", training0((t) => (t.kind = "PyTorchJob"))), expect: ["ml-platform:training[0].workers is required for kind PyTorchJob"] },
+    { name: "unknown training kind", raw: withKey(dev, "training", training0((t) => (t.kind = "TFJob"))), expect: ["ml-platform:training[0].kind must be one of", '"TFJob"'] },
+    { name: "pool auto without a model", raw: withKey(dev, "training", training0((t) => (t.pool = "auto"))), expect: ['ml-platform:training[0].pool is "auto" but no model is given'] },
+    { name: "neither gpus nor model", raw: withKey(dev, "serving", serving0((s) => delete s.gpus)), expect: ["ml-platform:serving[0] needs gpus or a model block"] },
+    {
+        name: "model too big for the chosen pool",
+        raw: withKey(dev, "serving", serving0((s) => (s.model = { parameters: 13e9, layers: 40, hiddenSize: 5120, attentionHeads: 40, precision: "bfloat16", sequenceLength: 4096 }))),
+        expect: ["ml-platform:serving[0]: the model needs", 'pool "a10g" (g5.xlarge)', "22888 MiB"],
+    },
+    { name: "tracking URI in plain text", raw: { ...dev, secretKeys: [] }, expect: ["ml-platform:mlflowTrackingUri must be a secret", "pulumi config set --secret"] },
+    { name: "workloads without a tracking URI", raw: (() => { const v = { ...dev.values }; delete v.mlflowTrackingUri; return { ...dev, values: v }; })(), expect: ["ml-platform:mlflowTrackingUri is required when workloads are declared"] },
+    { name: "storage size not a quantity", raw: withKey(dev, "storage", (s) => ((s.checkpointsSize = "lots"), s)), expect: ["ml-platform:storage.checkpointsSize must be a memory quantity", '"lots"'] },
+    { name: "storage uid zero (root)", raw: withKey(dev, "storage", (s) => ((s.uid = 0), s)), expect: ["ml-platform:storage.uid must be >= 1, got 0"] },
+    { name: "activeDeadlineSeconds too short", raw: withKey(dev, "training", training0((t) => (t.activeDeadlineSeconds = 5))), expect: ["ml-platform:training[0].activeDeadlineSeconds must be >= 60, got 5"] },
+];
+
+describe("stack config validation", () => {
+    it("accepts the dev and prod stacks", () => {
+        assert.deepEqual(problemsOf(dev), []);
+        assert.deepEqual(problemsOf(prod), []);
+    });
+
+    it(`rejects ${cases.length} invalid configs, each naming the key and the bad value`, () => {
+        assert.ok(cases.length >= 30);
+        for (const c of cases) {
+            const problems = problemsOf(c.raw);
+            assert.ok(problems.length > 0, `${c.name}: expected a ConfigError`);
+            const hit = problems.find((p) => c.expect.every((f) => (typeof f === "string" ? p.includes(f) : f.test(p))));
+            assert.ok(hit, `${c.name}: no problem contains ${JSON.stringify(c.expect.map(String))}; got:\n  ${problems.join("\n  ")}`);
+        }
+    });
+
+    it("reports every problem at once, not only the first", () => {
+        const raw = withKey(withKey(dev, "nodePools", pool("a10g", (p) => ((p.minSize = 3), (p.maxSize = 1)))), "serving", serving0((s) => (s.modelUri = "ftp://x")));
+        const problems = problemsOf(raw);
+        assert.ok(problems.some((p) => p.includes("nodePools.a10g.maxSize")));
+        assert.ok(problems.some((p) => p.includes("serving[0].modelUri")));
+    });
+
+    it("derives the GPU facts of each pool from the catalog", () => {
+        const spec = buildStackSpec(prod);
+        const a100 = spec.nodePools.find((p) => p.name === "a100")!;
+        assert.equal(a100.gpu?.count, 8);
+        assert.equal(a100.gpu?.memoryMiB, 40960);
+        assert.equal(spec.nodePools.find((p) => p.name === "system")!.gpu, undefined);
+    });
+
+    it("sizes a `pool: auto` workload from its model onto the A10G pool", () => {
+        const spec = buildStackSpec(prod);
+        const llm = spec.serving.find((s) => s.name === "llm-chat-7b")!;
+        assert.equal(llm.pool, "a10g");
+        assert.equal(llm.gpus, 1);
+        assert.ok(llm.gpuMemoryEstimateBytes! <= 22888 * 2 ** 20);
+    });
+
+    it("sends a model that no A10G holds to the A100 pool", () => {
+        const raw = withKey(prod, "serving", (list: any[]) => {
+            list[1].model = { parameters: 34e9, layers: 48, hiddenSize: 8192, attentionHeads: 64, kvHeads: 8, precision: "bfloat16", sequenceLength: 4096 };
+            return list;
+        });
+        const spec = buildStackSpec(raw);
+        assert.equal(spec.serving[1].pool, "a100");
+    });
+});

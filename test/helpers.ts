@@ -1,0 +1,36 @@
+import * as path from "node:path";
+import { readStackConfigFile } from "../plan/stackConfig";
+import { RawConfig } from "../stacks/validate";
+
+export const ROOT = path.resolve(__dirname, "..");
+
+/** A stack file as the validator receives it, so tests can mutate one key at a time. */
+export function rawConfigOf(stack: "dev" | "prod"): RawConfig {
+    const file = readStackConfigFile(path.join(ROOT, `Pulumi.${stack}.yaml`));
+    const values: Record<string, string> = {};
+    for (const [k, v] of Object.entries(file.values)) {
+        if (k.startsWith("ml-platform:")) {
+            values[k.slice("ml-platform:".length)] = v;
+        }
+    }
+    return {
+        project: "ml-platform",
+        stack,
+        region: file.values["aws:region"],
+        values,
+        secretKeys: file.secretKeys.filter((k) => k.startsWith("ml-platform:")).map((k) => k.slice("ml-platform:".length)),
+    };
+}
+
+/** Applies `edit` to the parsed value of one config key and returns a new RawConfig. */
+export function withKey(raw: RawConfig, key: string, edit: (value: any) => any): RawConfig {
+    const current = raw.values[key] === undefined ? undefined : JSON.parse(raw.values[key]);
+    const next = edit(current === undefined ? undefined : structuredClone(current));
+    const values = { ...raw.values };
+    if (next === undefined) {
+        delete values[key];
+    } else {
+        values[key] = JSON.stringify(next);
+    }
+    return { ...raw, values };
+}

@@ -1,0 +1,111 @@
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { parseAllDocuments } from "yaml";
+import { ROOT } from "./helpers";
+
+function plan(args: string[]) {
+    const r = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--transpile-only", path.join(ROOT, "plan/cli.ts"), ...args], {
+        cwd: ROOT,
+        encoding: "utf8",
+    });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const tmp = () => mkdtempSync(path.join(tmpdir(), "ml-platform-plan-"));
+
+for (const stack of ["dev", "prod"]) {
+    describe(`offline plan end to end: ${stack}`, () => {
+        const out = tmp();
+        let result: ReturnType<typeof plan>;
+        before(() => {
+            result = plan(["--stack", stack, "--out", out]);
+        });
+
+        it("exits 0 and writes the contract's files", () => {
+            assert.equal(result.code, 0, result.stderr + result.stdout);
+            for (const f of ["resources.json", "summary.json", "report.md", "manifests/all.yaml"]) {
+                assert.ok(existsSync(path.join(out, f)), `${f} missing`);
+            }
+        });
+
+        it("renders one valid YAML per Kubernetes object, and all.yaml in apply order", () => {
+            const files = readdirSync(path.join(out, "manifests")).filter((f) => f !== "all.yaml");
+            const all = parseAllDocuments(readFileSync(path.join(out, "manifests/all.yaml"), "utf8")).map((d) => d.toJS());
+            assert.equal(all.length, files.length);
+            const kinds = all.map((o) => o.kind);
+            assert.equal(kinds[0], "Namespace");
+            assert.ok(kinds.indexOf("PersistentVolumeClaim") > kinds.lastIndexOf("StorageClass"));
+            const summary = JSON.parse(readFileSync(path.join(out, "summary.json"), "utf8"));
+            assert.deepEqual(summary.invalidManifests, []);
+            assert.equal(summary.manifestCount, files.length);
+        });
+
+        it("summarises pools, namespaces and storage as the contract says", () => {
+            const s = JSON.parse(readFileSync(path.join(out, "summary.json"), "utf8"));
+            assert.equal(s.stack, stack);
+            assert.ok(s.resourceCount > 40);
+            for (const p of s.nodePools) {
+                for (const k of ["name", "instanceType", "gpuModel", "gpusPerNode", "gpuMemoryMiB", "minSize", "maxSize", "capacityType", "taints", "labels"]) {
+                    assert.ok(k in p, `nodePools[].${k}`);
+                }
+            }
+            const system = s.nodePools.find((p: any) => p.name === "system");
+            assert.equal(system.gpusPerNode, 0);
+            const a100 = s.nodePools.find((p: any) => p.name === "a100");
+            assert.equal(a100.gpusPerNode, 8);
+            assert.equal(a100.gpuMemoryMiB, 40960);
+            assert.deepEqual(a100.taints, [{ key: "dedicated", value: "ml-workloads", effect: "NoSchedule" }]);
+            assert.deepEqual(s.namespaces, ["ml-serving", "ml-training"]);
+            assert.equal(s.storage.storageClass, "efs-ml");
+            assert.deepEqual(
+                s.storage.pvcs.map((c: any) => [c.namespace, c.name, c.accessModes]),
+                [
+                    ["ml-training", "training-data", ["ReadWriteMany"]],
+                    ["ml-training", "checkpoints", ["ReadWriteMany"]],
+                    ["ml-serving", "model-cache", ["ReadWriteMany"]],
+                ],
+            );
+        });
+
+        it("records options the engine would see and never writes the secret's value", () => {
+            const text = readFileSync(path.join(out, "resources.json"), "utf8");
+            const { resources } = JSON.parse(text);
+            for (const r of resources) {
+                assert.ok("protect" in r.options && "retainOnDelete" in r.options && Array.isArray(r.options.dependsOn));
+            }
+            assert.ok(!text.includes("tracking-uri-placeholder"), "no decoded secret");
+            assert.ok(!text.includes('"secure"'));
+        });
+
+        it("writes a report a reviewer can read", () => {
+            const md = readFileSync(path.join(out, "report.md"), "utf8");
+            for (const h of ["## Node pools", "## GPU capacity", "## Storage", "## Workloads", "## Resources by type"]) {
+                assert.ok(md.includes(h), h);
+            }
+            assert.ok(md.includes("dedicated=ml-workloads:NoSchedule"));
+        });
+    });
+}
+
+describe("offline plan: bad input", () => {
+    it("exits 2 on invalid config, names the key, and writes nothing", () => {
+        const dir = tmp();
+        const cfg = path.join(dir, "Pulumi.bad.yaml");
+        const text = readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8").replace("maxSize: 4", "maxSize: -4");
+        writeFileSync(cfg, text);
+        const out = path.join(dir, "out");
+        const r = plan(["--stack", "bad", "--config", cfg, "--out", out]);
+        assert.equal(r.code, 2);
+        assert.match(r.stderr, /ml-platform:nodePools\.a10g\.maxSize must be >= 1, got -4/);
+        assert.ok(!existsSync(out), "nothing written");
+    });
+
+    it("exits 2 on usage errors", () => {
+        assert.equal(plan([]).code, 2);
+        assert.equal(plan(["--stack", "nosuchstack"]).code, 2);
+        assert.equal(plan(["--stack", "dev", "--bogus"]).code, 2);
+    });
+});

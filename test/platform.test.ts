@@ -1,0 +1,170 @@
+import { strict as assert } from "node:assert";
+import * as path from "node:path";
+import { instanceType } from "../capacity/catalog";
+import { LABEL_GPU_COUNT, poolLabels, poolTaints } from "../capacity/pools";
+import { GPU_AMI_TYPE } from "../components/nodePool";
+import { NFS_PORT } from "../components/storage";
+import { CloudEmulator } from "../plan/emulator";
+import { RecordedResource } from "../plan/recorder";
+import { ProgramRun, runProgram } from "../plan/run";
+import { ROOT } from "./helpers";
+
+type Obj = Record<string, any>;
+
+const byType = (run: ProgramRun, type: string) => run.resources.filter((r) => r.type === type);
+const k8sObject = (run: ProgramRun, kind: string, name: string): Obj => {
+    const r = run.resources.find((x) => x.type.startsWith("kubernetes:") && x.type.endsWith(`:${kind}`) && (x.inputs.metadata as Obj)?.name === name);
+    assert.ok(r, `no ${kind} ${name} registered`);
+    return r.inputs as Obj;
+};
+const tolerates = (tolerations: Obj[], taint: { key: string; value: string; effect: string }) =>
+    tolerations.some((t) => (t.operator === "Exists" && (!t.key || t.key === taint.key)) || (t.key === taint.key && t.value === taint.value && (!t.effect || t.effect === taint.effect)));
+const selects = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
+
+for (const stack of ["dev", "prod"] as const) {
+    describe(`platform under mocks: ${stack}`, () => {
+        let run: ProgramRun;
+        before(async () => {
+            run = await runProgram(stack, path.join(ROOT, `Pulumi.${stack}.yaml`));
+        });
+
+        it("uses the typed component tokens ml-platform:<module>:<Type>", () => {
+            const components = run.resources.filter((r) => !r.custom && r.type.startsWith("ml-platform:"));
+            assert.ok(components.length >= 6);
+            for (const c of components) {
+                assert.match(c.type, /^ml-platform:[a-z]+:[A-Z][A-Za-z]+$/);
+            }
+        });
+
+        it("builds one managed node group per pool; GPU pools on the NVIDIA AMI with catalog labels and the GPU taint", () => {
+            const groups = byType(run, "eks:index:ManagedNodeGroup");
+            assert.equal(groups.length, run.spec.nodePools.length);
+            for (const pool of run.spec.nodePools) {
+                const ng = groups.find((g) => g.name.endsWith(`pool-${pool.name}-mng`));
+                assert.ok(ng, `no node group for ${pool.name}`);
+                const inputs = ng.inputs as Obj;
+                assert.deepEqual(inputs.instanceTypes, [pool.instanceType]);
+                assert.deepEqual(inputs.labels, poolLabels(pool));
+                if (pool.gpu) {
+                    assert.equal(inputs.amiType, GPU_AMI_TYPE);
+                    assert.equal(inputs.labels[LABEL_GPU_COUNT], String(instanceType(pool.instanceType).gpu!.count));
+                    assert.deepEqual(inputs.taints, [{ key: run.spec.gpuTaint.key, value: run.spec.gpuTaint.value, effect: "NO_SCHEDULE" }]);
+                } else {
+                    assert.notEqual(inputs.amiType, GPU_AMI_TYPE);
+                    assert.ok(!inputs.taints || inputs.taints.length === 0, "CPU pools are untainted");
+                }
+                assert.deepEqual(inputs.scalingConfig, { minSize: pool.minSize, maxSize: pool.maxSize, desiredSize: pool.desiredSize });
+            }
+        });
+
+        for (const ds of ["nvidia-device-plugin", "dcgm-exporter"]) {
+            it(`${ds} tolerates every GPU pool's taint, selects only GPU nodes, never the system pool`, () => {
+                const spec = k8sObject(run, "DaemonSet", ds).spec.template.spec;
+                for (const pool of run.spec.nodePools) {
+                    const lands = poolTaints(pool, run.spec.gpuTaint).every((t) => tolerates(spec.tolerations, t)) && selects(spec.nodeSelector, poolLabels(pool));
+                    assert.equal(lands, pool.gpu !== undefined, `${ds} on pool ${pool.name}: lands=${lands}`);
+                }
+                assert.equal(spec.priorityClassName, "system-node-critical");
+                for (const c of spec.containers) {
+                    assert.ok(c.resources.requests && c.resources.limits, `${ds}/${c.name} has requests and limits`);
+                    assert.equal(c.securityContext.allowPrivilegeEscalation, false);
+                    assert.deepEqual(c.securityContext.capabilities.drop, ["ALL"]);
+                }
+            });
+        }
+
+        it("gives DCGM only SYS_ADMIN and a read-only pod-resources mount", () => {
+            const c = k8sObject(run, "DaemonSet", "dcgm-exporter").spec.template.spec.containers[0];
+            assert.deepEqual(c.securityContext.capabilities.add, ["SYS_ADMIN"]);
+            assert.deepEqual(c.volumeMounts, [{ name: "pod-resources", mountPath: "/var/lib/kubelet/pod-resources", readOnly: true }]);
+        });
+
+        it("admits NFS (2049) to EFS only from the cluster's nodes", () => {
+            const [sg] = byType(run, "aws:ec2/securityGroup:SecurityGroup").filter((r) => r.name.endsWith("efs-sg"));
+            const ingress = (sg.inputs as Obj).ingress as Obj[];
+            assert.equal(ingress.length, 1);
+            assert.equal(ingress[0].fromPort, NFS_PORT);
+            assert.equal(ingress[0].toPort, NFS_PORT);
+            assert.equal(ingress[0].protocol, "tcp");
+            assert.equal(ingress[0].cidrBlocks, undefined, "no CIDR ranges, only the cluster security group");
+            // The emulator answers the cluster like EKS would; its cluster security group is what nodes carry.
+            const cluster = byType(run, "eks:index:Cluster")[0];
+            const emulated = new CloudEmulator({ region: run.spec.region, availabilityZones: [] }).newResource({
+                type: cluster.type,
+                name: cluster.name,
+                inputs: cluster.inputs,
+                custom: false,
+            });
+            assert.deepEqual(ingress[0].securityGroups, [(emulated.state.eksCluster as Obj).vpcConfig.clusterSecurityGroupId]);
+        });
+
+        it("mounts one EFS mount target per private subnet (one per AZ)", () => {
+            assert.equal(byType(run, "aws:efs/mountTarget:MountTarget").length, run.spec.cluster.availabilityZones.length);
+        });
+
+        it("encrypts EFS and uses access points with a fixed uid/gid", () => {
+            const fs = byType(run, "aws:efs/fileSystem:FileSystem")[0].inputs as Obj;
+            assert.equal(fs.encrypted, true);
+            const sc = k8sObject(run, "StorageClass", "efs-ml");
+            assert.equal(sc.provisioner, "efs.csi.aws.com");
+            assert.equal(sc.parameters.provisioningMode, "efs-ap");
+            assert.equal(sc.parameters.uid, String(run.spec.storage.uid));
+            assert.equal(sc.parameters.gid, String(run.spec.storage.gid));
+        });
+
+        it("claims are ReadWriteMany (EFS CSI has no ReadOnlyMany)", () => {
+            const pvcs = run.resources.filter((r) => r.type === "kubernetes:core/v1:PersistentVolumeClaim");
+            assert.deepEqual(pvcs.map((p) => (p.inputs.metadata as Obj).name).sort(), ["checkpoints", "model-cache", "training-data"]);
+            for (const p of pvcs) {
+                assert.deepEqual((p.inputs.spec as Obj).accessModes, ["ReadWriteMany"]);
+            }
+        });
+
+        it(stack === "prod" ? "protects prod data from pulumi destroy" : "does not protect dev data", () => {
+            const data = run.resources.filter((r) => r.type === "aws:efs/fileSystem:FileSystem" || r.type === "kubernetes:core/v1:PersistentVolumeClaim");
+            assert.equal(data.length, 4);
+            for (const r of data) {
+                assert.equal(r.options.protect, stack === "prod", `${r.type} ${r.name} protect`);
+                assert.equal(r.options.retainOnDelete, stack === "prod", `${r.type} ${r.name} retainOnDelete`);
+            }
+            assert.equal(k8sObject(run, "StorageClass", "efs-ml").reclaimPolicy, stack === "prod" ? "Retain" : "Delete");
+        });
+
+        it("tags each GPU pool's ASG with scale-from-zero hints derived from the pool", () => {
+            for (const pool of run.spec.nodePools.filter((p) => p.gpu)) {
+                const tags = byType(run, "aws:autoscaling/tag:Tag")
+                    .filter((t) => t.name.includes(`pool-${pool.name}-ca-`))
+                    .map((t) => (t.inputs as Obj).tag as Obj);
+                const get = (k: string) => tags.find((t) => t.key === `k8s.io/cluster-autoscaler/node-template/${k}`)?.value;
+                assert.equal(get("resources/nvidia.com/gpu"), String(pool.gpu!.count));
+                assert.equal(get(`taint/${run.spec.gpuTaint.key}`), `${run.spec.gpuTaint.value}:${run.spec.gpuTaint.effect}`);
+                for (const [k, v] of Object.entries(poolLabels(pool))) {
+                    assert.equal(get(`label/${k}`), v);
+                }
+            }
+        });
+
+        it("runs the cluster with access entries, an OIDC provider and no default node group", () => {
+            const c = byType(run, "eks:index:Cluster")[0].inputs as Obj;
+            assert.equal(c.authenticationMode, "API");
+            assert.equal(c.skipDefaultNodeGroup, true);
+            assert.equal(c.createOidcProvider, true);
+            assert.equal(c.version, run.spec.cluster.kubernetesVersion);
+        });
+
+        it("builds the VPC over the configured AZs with EKS subnet tags", () => {
+            const vpc = byType(run, "awsx:ec2:Vpc")[0] as RecordedResource;
+            const inputs = vpc.inputs as Obj;
+            assert.deepEqual(inputs.availabilityZoneNames, run.spec.cluster.availabilityZones);
+            const priv = (inputs.subnetSpecs as Obj[]).find((s) => s.type === "Private")!;
+            assert.equal(priv.tags["kubernetes.io/role/internal-elb"], "1");
+            assert.equal(priv.tags[`kubernetes.io/cluster/${run.spec.cluster.name}`], "shared");
+        });
+
+        it("exports the kubeconfig only as a secret", () => {
+            assert.equal(run.outputs.kubeconfig.secret, true);
+            assert.equal(run.outputs.kubeconfig.value, "[secret]");
+            assert.equal(run.outputs.clusterName.value, run.spec.cluster.name);
+        });
+    });
+}
