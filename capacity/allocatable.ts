@@ -5,7 +5,7 @@
  */
 import { InstanceType } from "./catalog";
 import { Taint } from "./pools";
-import { GiB, MiB } from "./quantity";
+import { MiB } from "./quantity";
 import { PodToleration, nodeSelectorMatches, taintsTolerated } from "./scheduling";
 
 export interface PodResources {
@@ -93,9 +93,10 @@ export function daemonSetLands(ds: DaemonSetLoad, taints: Taint[], labels: Recor
 /**
  * Allocatable for workload pods = capacity - kube-reserved - eviction-hard - requests of the DaemonSets
  * that land here; pod slots = kubelet max-pods - landing DaemonSets. GPUs are never reserved.
- * Memory starts from the catalog's nominal GiB. Karpenter's published allocatable is lower (g5.12xlarge
- * 173400Mi against our 188146Mi) because it also takes 7.5% off for memory the OS never sees
- * (vmMemoryOverheadPercent); its CPU figures agree with ours.
+ * Memory starts from what the OS sees: the catalog's nominal GiB less 7.5% that firmware and the
+ * hypervisor keep (Karpenter's vmMemoryOverheadPercent default). With it our figures equal Karpenter's
+ * published allocatable exactly (g5.xlarge 3920m / 14162Mi, g5.12xlarge 47810m / 173400Mi,
+ * p4d.24xlarge 95690m / 1082712Mi); without it a pod could pass here and stay Pending on a real node.
  */
 export function nodeAllocatable(
     instance: InstanceType,
@@ -108,11 +109,18 @@ export function nodeAllocatable(
     const sum = (pick: (r: PodResources) => number) => landing.reduce((acc, ds) => acc + pick(ds.requests), 0);
     return {
         cpuMillis: instance.vcpu * 1000 - reserved.cpuMillis - sum((r) => r.cpuMillis),
-        memoryBytes: instance.memoryGiB * GiB - reserved.memoryBytes - EVICTION_HARD_MEMORY_BYTES - sum((r) => r.memoryBytes),
+        memoryBytes: osVisibleMemoryBytes(instance) - reserved.memoryBytes - EVICTION_HARD_MEMORY_BYTES - sum((r) => r.memoryBytes),
         gpus: (instance.gpu?.count ?? 0) - sum((r) => r.gpus),
         pods: kubeletMaxPods(instance) - landing.length,
         daemonSets: landing.map((ds) => ds.name),
     };
+}
+
+/** Share of nominal instance memory the OS never sees (Karpenter's vmMemoryOverheadPercent default). */
+export const VM_MEMORY_OVERHEAD = 0.075;
+
+export function osVisibleMemoryBytes(instance: InstanceType): number {
+    return Math.floor(instance.memoryGiB * 1024 * (1 - VM_MEMORY_OVERHEAD)) * MiB;
 }
 
 /** EKS add-ons tolerate every taint (operator Exists with no key) and select no labels, so they land everywhere. */

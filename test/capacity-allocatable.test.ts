@@ -71,8 +71,9 @@ describe("capacity/allocatable", () => {
             const alloc = nodeAllocatable(g5, poolTaints(a10gPool, gpuTaint), poolLabels(a10gPool), []);
             // CPU agrees with Karpenter's published 47810m.
             assert.equal(alloc.cpuMillis, 47810);
-            assert.equal(alloc.memoryBytes, 192 * GIB - 8362 * MIB - EVICTION_HARD_MEMORY_BYTES);
-            assert.equal(alloc.memoryBytes / MIB, 188146);
+            // 196608Mi less 7.5% the OS never sees, less reserved and eviction: Karpenter's 173400Mi.
+            assert.equal(alloc.memoryBytes, Math.floor(192 * 1024 * 0.925) * MIB - 8362 * MIB - EVICTION_HARD_MEMORY_BYTES);
+            assert.equal(alloc.memoryBytes / MIB, 173400);
             assert.equal(alloc.gpus, 4);
             assert.equal(alloc.pods, 250);
             assert.deepEqual(alloc.daemonSets, []);
@@ -81,7 +82,7 @@ describe("capacity/allocatable", () => {
         it("gives g5.xlarge 3920m before DaemonSets, as Karpenter's table does", () => {
             const alloc = nodeAllocatable(instanceType("g5.xlarge"), [gpuTaint], {}, []);
             assert.equal(alloc.cpuMillis, 3920);
-            assert.equal(alloc.memoryBytes / MIB, 16 * 1024 - 893 - 100);
+            assert.equal(alloc.memoryBytes / MIB, 14162);
         });
 
         it("subtracts the EKS system DaemonSets everywhere, tainted or not", () => {
@@ -104,12 +105,26 @@ describe("capacity/allocatable", () => {
             );
             assert.ok(gpu.daemonSets.includes("dcgm-exporter"));
             assert.equal(gpu.cpuMillis, 47810 - 250);
-            assert.equal(gpu.memoryBytes / MIB, 188146 - 128);
+            assert.equal(gpu.memoryBytes / MIB, 173400 - 128);
             assert.equal(gpu.pods, 245);
             const cpu = nodeAllocatable(instanceType("m6i.xlarge"), poolTaints(cpuPool, gpuTaint), poolLabels(cpuPool), daemonSets);
             assert.ok(!cpu.daemonSets.includes("dcgm-exporter"));
             assert.equal(cpu.pods, 54);
         });
+    });
+
+    describe("Karpenter's published allocatable", () => {
+        for (const [name, cpu, memMi] of [
+            ["g5.xlarge", 3920, 14162],
+            ["g5.12xlarge", 47810, 173400],
+            ["p4d.24xlarge", 95690, 1082712],
+        ] as const) {
+            it(`matches ${name}: ${cpu}m / ${memMi}Mi`, () => {
+                const alloc = nodeAllocatable(instanceType(name), [], {}, []);
+                assert.equal(alloc.cpuMillis, cpu);
+                assert.equal(alloc.memoryBytes / MIB, memMi);
+            });
+        }
     });
 
     describe("daemonSetLands", () => {
