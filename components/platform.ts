@@ -1,11 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
-import { gpuPools, StackSpec, storageClaims, STORAGE_CLASS_NAME } from "../stacks/spec";
+import { CLAIMS, findPool, gpuPools, StackSpec, storageClaims, STORAGE_CLASS_NAME } from "../stacks/spec";
 import { Cluster } from "./cluster";
 import { Namespaces } from "./namespaces";
 import { Network } from "./network";
 import { NodePool } from "./nodePool";
 import { NvidiaStack } from "./nvidia";
+import { PriorityClasses } from "./priority";
+import { ModelServing } from "./serving";
 import { Storage } from "./storage";
+import { TrackingSecrets } from "./tracking";
+import { DistributedTraining, TrainingJob, TrainingOperator } from "./training";
 
 export interface MlPlatformArgs {
     spec: StackSpec;
@@ -19,6 +23,12 @@ export class MlPlatform extends pulumi.ComponentResource {
     public readonly cluster: Cluster;
     public readonly nodePools: Record<string, NodePool> = {};
     public readonly storage: Storage;
+    public readonly priorityClasses: PriorityClasses;
+    public readonly trackingSecrets?: TrackingSecrets;
+    /** Present only when some training entry is a PyTorchJob. */
+    public readonly trainingOperator?: TrainingOperator;
+    public readonly serving: Record<string, ModelServing> = {};
+    public readonly training: Record<string, TrainingJob | DistributedTraining> = {};
 
     constructor(name: string, args: MlPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ml-platform:index:MlPlatform", name, {}, opts);
@@ -96,6 +106,63 @@ export class MlPlatform extends pulumi.ComponentResource {
             },
             { ...k8sOpts, dependsOn: namespaces.resources },
         );
+
+        this.priorityClasses = new PriorityClasses(`${name}-priority`, {}, k8sOpts);
+
+        const workloadCount = spec.serving.length + spec.training.length;
+        if (workloadCount > 0 && !args.trackingUri) {
+            // Validation requires ml-platform:mlflowTrackingUri with workloads; this guards other callers.
+            throw new Error("workloads are declared but no MLflow tracking URI was given (ml-platform:mlflowTrackingUri)");
+        }
+        if (args.trackingUri) {
+            this.trackingSecrets = new TrackingSecrets(
+                `${name}-tracking`,
+                { namespaces: [spec.namespaces.serving, spec.namespaces.training], trackingUri: args.trackingUri },
+                { ...k8sOpts, dependsOn: namespaces.resources },
+            );
+        }
+        const trackingSecretName = this.trackingSecrets?.secretName ?? "";
+        const workloadDeps: pulumi.Resource[] = [...namespaces.resources, this.storage, this.priorityClasses];
+        if (this.trackingSecrets) {
+            workloadDeps.push(this.trackingSecrets);
+        }
+
+        for (const serving of spec.serving) {
+            this.serving[serving.name] = new ModelServing(
+                `${name}-serving-${serving.name}`,
+                {
+                    serving,
+                    pool: findPool(spec, serving.pool),
+                    gpuTaint: spec.gpuTaint,
+                    trackingSecretName,
+                    modelCacheClaim: CLAIMS.modelCache.name,
+                    oidcProviderArn: this.cluster.oidcProviderArn,
+                    oidcIssuer: this.cluster.oidcIssuer,
+                    environment: spec.environment,
+                    tags,
+                },
+                { ...k8sOpts, dependsOn: workloadDeps },
+            );
+        }
+
+        if (spec.training.some((t) => t.kind === "PyTorchJob")) {
+            this.trainingOperator = new TrainingOperator(`${name}-training-operator`, {}, k8sOpts);
+        }
+        for (const training of spec.training) {
+            const common = {
+                training,
+                pool: findPool(spec, training.pool),
+                gpuTaint: spec.gpuTaint,
+                trackingSecretName,
+                trainingDataClaim: CLAIMS.trainingData.name,
+                checkpointsClaim: CLAIMS.checkpoints.name,
+            };
+            const resourceName = `${name}-training-${training.name}`;
+            this.training[training.name] =
+                training.kind === "PyTorchJob"
+                    ? new DistributedTraining(resourceName, { ...common, operator: this.trainingOperator! }, { ...k8sOpts, dependsOn: [...workloadDeps, this.trainingOperator!] })
+                    : new TrainingJob(resourceName, common, { ...k8sOpts, dependsOn: workloadDeps });
+        }
 
         this.registerOutputs({});
     }

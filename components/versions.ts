@@ -11,4 +11,9 @@ export const VERSIONS = {
     /** Pulls the model artifact before the server starts; a pinned AWS CLI v2, never :latest. */
     awsCli: "public.ecr.aws/aws-cli/aws-cli:2.27.49",
     kubeflowTrainingOperator: "v1.9.4",
+    /**
+     * The Training Operator's init container on PyTorchJob workers (waits for the master's DNS name).
+     * alpine:3.10 is v1.9.4's own default; restated here so the image is pinned where we can see it.
+     */
+    pytorchInitContainer: "alpine:3.10",
 } as const;

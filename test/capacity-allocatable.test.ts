@@ -12,7 +12,6 @@ import {
 import { Taint, gpuNodeSelector, poolLabels, poolTaints, poolTolerations } from "../capacity/pools";
 
 const MIB = 2 ** 20;
-const GIB = 2 ** 30;
 const gpuTaint: Taint = { key: "nvidia.com/gpu", value: "true", effect: "NoSchedule" };
 
 const a10gPool = { name: "gpu-a10g-4x", instanceType: "g5.12xlarge" };
