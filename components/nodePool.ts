@@ -6,6 +6,8 @@ import { NodePoolSpec } from "../stacks/spec";
 
 export interface NodePoolArgs {
     pool: NodePoolSpec;
+    /** The EKS node group's name; its ASG is eks-<name>-<uuid>, which the autoscaler's expander matches. */
+    nodeGroupName: string;
     gpuTaint: Taint;
     cluster: eks.Cluster;
     nodeRole: aws.iam.Role;
@@ -23,6 +25,10 @@ const CA_TEMPLATE = "k8s.io/cluster-autoscaler/node-template";
  * The ASG tags Cluster Autoscaler reads to build a node from nothing when a pool sits at zero: every
  * label, every taint and the GPU count, all derived from the pool (pitfall 3).
  */
+export function nodeGroupNameFor(clusterName: string, poolName: string): string {
+    return `${clusterName}-${poolName}`;
+}
+
 export function scaleFromZeroTags(pool: NodePoolSpec, gpuTaint: Taint): Record<string, string> {
     const tags: Record<string, string> = {};
     for (const [k, v] of Object.entries(poolLabels(pool))) {
@@ -76,6 +82,7 @@ export class NodePool extends pulumi.ComponentResource {
             `${name}-mng`,
             {
                 cluster: args.cluster,
+                nodeGroupName: args.nodeGroupName,
                 nodeRole: args.nodeRole,
                 subnetIds: args.subnetIds,
                 instanceTypes: [pool.instanceType],

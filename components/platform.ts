@@ -1,12 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CLAIMS, findPool, gpuPools, StackSpec, storageClaims, STORAGE_CLASS_NAME } from "../stacks/spec";
+import * as aws from "@pulumi/aws";
+import { poolNodeSelector } from "../capacity/pools";
 import { Cluster } from "./cluster";
+import { ClusterAutoscaler, poolPriorities } from "./clusterAutoscaler";
+import { Monitoring } from "./monitoring";
 import { Namespaces } from "./namespaces";
 import { Network } from "./network";
-import { NodePool } from "./nodePool";
+import { nodeGroupNameFor, NodePool } from "./nodePool";
 import { NvidiaStack } from "./nvidia";
 import { PriorityClasses } from "./priority";
-import { ModelServing } from "./serving";
+import { EXTERNAL_METRICS, ModelServing } from "./serving";
 import { Storage } from "./storage";
 import { TrackingSecrets } from "./tracking";
 import { DistributedTraining, TrainingJob, TrainingOperator } from "./training";
@@ -28,6 +32,8 @@ export class MlPlatform extends pulumi.ComponentResource {
     /** Present only when some training entry is a PyTorchJob. */
     public readonly trainingOperator?: TrainingOperator;
     public readonly serving: Record<string, ModelServing> = {};
+    public readonly monitoring: Monitoring;
+    public readonly clusterAutoscaler: ClusterAutoscaler;
     public readonly training: Record<string, TrainingJob | DistributedTraining> = {};
 
     constructor(name: string, args: MlPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -70,6 +76,7 @@ export class MlPlatform extends pulumi.ComponentResource {
                 `${name}-pool-${pool.name}`,
                 {
                     pool,
+                    nodeGroupName: nodeGroupNameFor(clusterName, pool.name),
                     gpuTaint: spec.gpuTaint,
                     cluster: this.cluster.eksCluster,
                     nodeRole: this.cluster.nodeRole,
@@ -163,6 +170,34 @@ export class MlPlatform extends pulumi.ComponentResource {
                     ? new DistributedTraining(resourceName, { ...common, operator: this.trainingOperator! }, { ...k8sOpts, dependsOn: [...workloadDeps, this.trainingOperator!] })
                     : new TrainingJob(resourceName, common, { ...k8sOpts, dependsOn: workloadDeps });
         }
+
+        // The autoscaling chain: metrics -> external metrics -> HPAs (above) -> node autoscaler.
+        const systemPool = spec.nodePools.find((p) => !p.gpu && p.minSize >= 1)!;
+        this.monitoring = new Monitoring(
+            `${name}-monitoring`,
+            {
+                dcgmNamespace: "kube-system",
+                servingNamespace: spec.namespaces.serving,
+                externalMetrics: EXTERNAL_METRICS,
+                systemNodeSelector: poolNodeSelector(systemPool),
+            },
+            k8sOpts,
+        );
+        this.clusterAutoscaler = new ClusterAutoscaler(
+            `${name}-cluster-autoscaler`,
+            {
+                clusterName,
+                kubernetesVersion: spec.cluster.kubernetesVersion,
+                region: spec.region,
+                accountId: aws.getCallerIdentityOutput({}, { parent: this }).accountId,
+                oidcProviderArn: this.cluster.oidcProviderArn,
+                oidcIssuer: this.cluster.oidcIssuer,
+                poolPriorities: poolPriorities(spec.nodePools.map((p) => ({ nodeGroupName: nodeGroupNameFor(clusterName, p.name), instanceType: p.instanceType }))),
+                systemNodeSelector: poolNodeSelector(systemPool),
+                tags,
+            },
+            { ...k8sOpts, dependsOn: Object.values(this.nodePools) },
+        );
 
         this.registerOutputs({});
     }

@@ -16,4 +16,19 @@ export const VERSIONS = {
      * alpine:3.10 is v1.9.4's own default; restated here so the image is pinned where we can see it.
      */
     pytorchInitContainer: "alpine:3.10",
+    /** Helm charts: repository and exact chart version. */
+    kubePrometheusStack: { repo: "https://prometheus-community.github.io/helm-charts", chart: "kube-prometheus-stack", version: "87.17.0" },
+    prometheusAdapter: { repo: "https://prometheus-community.github.io/helm-charts", chart: "prometheus-adapter", version: "5.3.0" },
+    /** Chart 9.59.0 supports Kubernetes 1.34+; the image tag follows the cluster's minor (below). */
+    clusterAutoscaler: { repo: "https://kubernetes.github.io/autoscaler", chart: "cluster-autoscaler", version: "9.59.0" },
 } as const;
+
+/**
+ * Cluster Autoscaler must match the cluster's Kubernetes minor version; these are the minors the
+ * platform supports, so `ml-platform:cluster.kubernetesVersion` is validated against this table.
+ */
+export const CLUSTER_AUTOSCALER_IMAGE_TAGS: Record<string, string> = {
+    "1.34": "v1.34.3",
+    "1.35": "v1.35.0",
+};
+export const SUPPORTED_KUBERNETES_VERSIONS = Object.keys(CLUSTER_AUTOSCALER_IMAGE_TAGS);

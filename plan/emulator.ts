@@ -25,7 +25,13 @@ function lastSegment(name: string): string {
 type State = Record<string, unknown>;
 
 /** Remote components whose children the real engine adds; under mocks they register only themselves. */
-export const REMOTE_COMPONENTS = new Set(["awsx:ec2:Vpc", "eks:index:Cluster", "eks:index:ManagedNodeGroup"]);
+export const REMOTE_COMPONENTS = new Set([
+    "awsx:ec2:Vpc",
+    "eks:index:Cluster",
+    "eks:index:ManagedNodeGroup",
+    "kubernetes:kustomize/v2:Directory",
+    "kubernetes:helm.sh/v4:Chart",
+]);
 
 export class CloudEmulator implements pulumi.runtime.Mocks {
     constructor(private readonly opts: EmulatorOptions) {}

@@ -15,6 +15,8 @@ export interface Manifest {
 export interface RenderedManifest {
     file: string;
     object: Manifest;
+    /** A server-side-apply patch (type ...Patch): a partial object, applied over an existing one. */
+    patch: boolean;
     errors: string[];
 }
 
@@ -90,10 +92,14 @@ function modelFor(apiVersion: string, kind: string): ModelCtor | undefined {
     }
 }
 
-function validate(object: Manifest): string[] {
+function validate(object: Manifest, patch: boolean): string[] {
     const errors: string[] = [];
     if (!object.metadata?.name) {
         errors.push("metadata.name is missing");
+    }
+    if (patch) {
+        // Patches are partial by design; only their identity can be checked.
+        return errors;
     }
     const Model = modelFor(object.apiVersion, object.kind);
     if (!Model) {
@@ -116,19 +122,19 @@ function validate(object: Manifest): string[] {
     return errors;
 }
 
-function fileName(o: Manifest, index: number): string {
+function fileName(o: Manifest, index: number, patch: boolean): string {
     const ns = o.metadata.namespace ? `${o.metadata.namespace}.` : "";
-    return `${String(index).padStart(3, "0")}-${o.kind.toLowerCase()}-${ns}${o.metadata.name}.yaml`;
+    return `${String(index).padStart(3, "0")}-${o.kind.toLowerCase()}${patch ? "patch" : ""}-${ns}${o.metadata.name}.yaml`;
 }
 
 /** Every Kubernetes object, in apply order (stable within a kind), each validated. */
 export function renderManifests(resources: RecordedResource[]): RenderedManifest[] {
-    const objects = resources.filter(isManifestResource).map((r) => stripInternal(r.inputs) as Manifest);
+    const objects = resources.filter(isManifestResource).map((r) => ({ o: stripInternal(r.inputs) as Manifest, patch: r.type.endsWith("Patch") }));
     const sorted = objects
-        .map((o, i) => ({ o, i }))
-        .sort((a, b) => orderOf(a.o.kind) - orderOf(b.o.kind) || a.i - b.i)
-        .map((x) => x.o);
-    return sorted.map((object, i) => ({ file: fileName(object, i + 1), object, errors: validate(object) }));
+        .map((x, i) => ({ ...x, i }))
+        // A patch applies after the object it patches.
+        .sort((a, b) => Number(a.patch) - Number(b.patch) || orderOf(a.o.kind) - orderOf(b.o.kind) || a.i - b.i);
+    return sorted.map(({ o, patch }, i) => ({ file: fileName(o, i + 1, patch), object: o, patch, errors: validate(o, patch) }));
 }
 
 export function toYaml(object: unknown): string {

@@ -39,6 +39,14 @@ export interface RecordedResource {
     hasSecretInputs: boolean;
 }
 
+/** Keeps a secret's shape (map keys) so manifests stay valid, and drops every value. */
+function redact(value: unknown): unknown {
+    if (value && typeof value === "object" && !Array.isArray(value)) {
+        return Object.fromEntries(Object.keys(value).map((k) => [k, SECRET_PLACEHOLDER]));
+    }
+    return SECRET_PLACEHOLDER;
+}
+
 /** Turns serialized property values into plain JSON: secrets redacted, references as URNs. */
 export function plainify(value: unknown, found: { secret: boolean }): unknown {
     if (Array.isArray(value)) {
@@ -52,13 +60,13 @@ export function plainify(value: unknown, found: { secret: boolean }): unknown {
         switch (obj[SIG_KEY]) {
             case SIG_SECRET:
                 found.secret = true;
-                return SECRET_PLACEHOLDER;
+                return redact(obj.value);
             case SIG_RESOURCE:
                 return { resource: obj.urn };
             case SIG_OUTPUT:
                 if (obj.secret) {
                     found.secret = true;
-                    return SECRET_PLACEHOLDER;
+                    return redact(obj.value);
                 }
                 return "value" in obj ? plainify(obj.value, found) : UNKNOWN_PLACEHOLDER;
         }

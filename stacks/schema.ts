@@ -5,6 +5,8 @@
 import { z } from "zod";
 import { KNOWN_INSTANCE_TYPES, INSTANCE_CATALOG } from "../capacity/catalog";
 import { isCpuQuantity, isMemoryQuantity } from "../capacity/quantity";
+// The supported minors are those every pinned component (Cluster Autoscaler) has a build for.
+import { SUPPORTED_KUBERNETES_VERSIONS } from "../components/versions";
 
 const DNS_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0-2]|[12]?\d)$/;
@@ -36,7 +38,7 @@ const int = (min: number, max: number) =>
 
 export const clusterSchema = z.strictObject({
     name: dnsLabel(40),
-    kubernetesVersion: z.string().regex(/^1\.(29|3[0-9])$/, "must be an EKS Kubernetes minor version between 1.29 and 1.39, e.g. \"1.34\""),
+    kubernetesVersion: z.enum(SUPPORTED_KUBERNETES_VERSIONS as [string, ...string[]]),
     availabilityZones: z
         .array(z.string().regex(AZ, "must be an availability zone name such as us-east-1a"))
         .min(2, "must list at least 2 availability zones (EKS requires subnets in two)")

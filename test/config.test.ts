@@ -57,7 +57,7 @@ const cases: Case[] = [
     { name: "malformed VPC CIDR", raw: withKey(dev, "cluster", (c) => ((c.vpcCidr = "10.0.0.0/33"), c)), expect: ["ml-platform:cluster.vpcCidr must be an IPv4 CIDR", '"10.0.0.0/33"'] },
     { name: "malformed public access CIDR", raw: withKey(dev, "cluster", (c) => ((c.endpoint.publicAccessCidrs = ["0.0.0.0"]), c)), expect: ["ml-platform:cluster.endpoint.publicAccessCidrs[0] must be an IPv4 CIDR"] },
     { name: "unsupported Kubernetes version", raw: withKey(dev, "cluster", (c) => ((c.kubernetesVersion = "1.21"), c)), expect: ["ml-platform:cluster.kubernetesVersion", '"1.21"'] },
-    { name: "Kubernetes version as a number", raw: withKey(dev, "cluster", (c) => ((c.kubernetesVersion = 1.34), c)), expect: ["ml-platform:cluster.kubernetesVersion must be a string", "1.34"] },
+    { name: "Kubernetes version as a number", raw: withKey(dev, "cluster", (c) => ((c.kubernetesVersion = 1.34), c)), expect: [`ml-platform:cluster.kubernetesVersion must be one of "1.34", "1.35", got 1.34`] },
     { name: "cluster name with capitals", raw: withKey(dev, "cluster", (c) => ((c.name = "ML-Dev"), c)), expect: ["ml-platform:cluster.name must be a DNS label", '"ML-Dev"'] },
     { name: "admin that is not an IAM ARN", raw: withKey(dev, "cluster", (c) => ((c.admins = ["alice"]), c)), expect: ["ml-platform:cluster.admins[0] must be an IAM role or user ARN", '"alice"'] },
     { name: "bad taint effect", raw: { ...dev, values: { ...dev.values, gpuTaint: JSON.stringify({ key: "dedicated", value: "ml", effect: "Evict" }) } }, expect: ["ml-platform:gpuTaint.effect must be one of", '"Evict"'] },

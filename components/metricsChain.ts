@@ -1,0 +1,94 @@
+/**
+ * The GPU autoscaling chain as data: which series each exporter produces, how Prometheus scrapes and
+ * joins them, and the prometheus-adapter rules that turn them into the External metrics the serving
+ * HPAs ask for. Pure, so tests can prove the links fit (shared/reference/autoscaling-chain.md).
+ */
+import { DCGM_EXPORTER_NAME, DCGM_METRICS_PORT } from "./nvidia";
+
+/** Series the DCGM exporter publishes that the chain relies on (upper-case, as DCGM names them). */
+export const DCGM_SERIES = { gpuUtilization: "DCGM_FI_DEV_GPU_UTIL" } as const;
+/** The gauge every model server exposes on /metrics (port http). */
+export const SERVING_QUEUE_SERIES = "inference_request_queue_depth";
+/** The pod label that names a model's pods; HPA selectors, PDBs and the join all use it. */
+export const APP_LABEL = "app";
+/** Recorded series: GPU utilisation averaged over each pod's GPUs, with the pod's app label joined on. */
+export const GPU_UTIL_BY_POD = "ml_platform:gpu_util:pod";
+
+export const MONITORING_NAMESPACE = "monitoring";
+export const PROMETHEUS_RELEASE = "kube-prometheus-stack";
+/** The Prometheus service kube-prometheus-stack creates for release PROMETHEUS_RELEASE. */
+export const PROMETHEUS_URL = `http://${PROMETHEUS_RELEASE}-prometheus.${MONITORING_NAMESPACE}.svc`;
+export const PROMETHEUS_PORT = 9090;
+
+/**
+ * kube-state-metrics only exports the pod labels on this allow-list (as label_<name>); the join needs
+ * the app label.
+ */
+export const KSM_POD_LABEL_ALLOWLIST = [`pods=[${APP_LABEL}]`];
+
+/**
+ * One value per pod: the average of that pod's GPUs (a multi-GPU pod must not count N times), joined
+ * with the pod's app label from kube-state-metrics and renamed to `app` so HPA selectors match it.
+ */
+export function gpuUtilRecordingRule() {
+    const perPod = `avg by (namespace, pod) (${DCGM_SERIES.gpuUtilization}{pod!=""})`;
+    const appOfPod = `max by (namespace, pod, label_${APP_LABEL}) (kube_pod_labels{label_${APP_LABEL}!=""})`;
+    return {
+        record: GPU_UTIL_BY_POD,
+        expr: `label_replace(${perPod} * on (namespace, pod) group_left(label_${APP_LABEL}) ${appOfPod}, "${APP_LABEL}", "$1", "label_${APP_LABEL}", "(.+)")`,
+    };
+}
+
+/**
+ * DCGM's ServiceMonitor keeps the exporter's own pod/namespace/container labels (honorLabels); without
+ * it they become exported_pod/exported_namespace and no HPA query matches (pitfall 4).
+ */
+export function dcgmServiceMonitor(namespace: string) {
+    return {
+        name: DCGM_EXPORTER_NAME,
+        namespaceSelector: { matchNames: [namespace] },
+        selector: { matchLabels: { "app.kubernetes.io/name": DCGM_EXPORTER_NAME } },
+        endpoints: [{ port: "metrics", interval: "15s", honorLabels: true, targetPort: DCGM_METRICS_PORT }],
+    };
+}
+
+/** Scrapes every serving pod's /metrics and copies its app label onto the series. */
+export function servingPodMonitor(servingNamespace: string) {
+    return {
+        name: "ml-serving",
+        namespaceSelector: { matchNames: [servingNamespace] },
+        selector: { matchExpressions: [{ key: APP_LABEL, operator: "Exists" }] },
+        podTargetLabels: [APP_LABEL],
+        podMetricsEndpoints: [{ port: "http", path: "/metrics", interval: "15s" }],
+    };
+}
+
+export interface AdapterExternalRule {
+    seriesQuery: string;
+    resources: { overrides: { namespace: { resource: "namespace" } } };
+    name: { matches: string; as: string };
+    metricsQuery: string;
+}
+
+/**
+ * An external rule publishing `series` as `metricName` (lower-case: client-go lower-cases the name in
+ * the request). The query is a total over the selected pods, not an average: an HPA AverageValue target
+ * divides what the adapter returns by the replica count itself.
+ */
+export function externalRule(series: string, metricName: string): AdapterExternalRule {
+    return {
+        seriesQuery: `{__name__="${series}",namespace!="",${APP_LABEL}!=""}`,
+        resources: { overrides: { namespace: { resource: "namespace" } } },
+        name: { matches: `^${series.replace(/[.:]/g, (c) => `\\${c}`)}$`, as: metricName },
+        metricsQuery: "sum(<<.Series>>{<<.LabelMatchers>>}) by (<<.GroupBy>>)",
+    };
+}
+
+export interface ExternalMetricNames {
+    gpuUtilization: string;
+    queueDepth: string;
+}
+
+export function adapterRules(names: ExternalMetricNames): AdapterExternalRule[] {
+    return [externalRule(GPU_UTIL_BY_POD, names.gpuUtilization), externalRule(SERVING_QUEUE_SERIES, names.queueDepth)];
+}

@@ -1,0 +1,95 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import {
+    adapterRules,
+    dcgmServiceMonitor,
+    ExternalMetricNames,
+    gpuUtilRecordingRule,
+    KSM_POD_LABEL_ALLOWLIST,
+    MONITORING_NAMESPACE,
+    PROMETHEUS_PORT,
+    PROMETHEUS_RELEASE,
+    PROMETHEUS_URL,
+    servingPodMonitor,
+} from "./metricsChain";
+import { VERSIONS } from "./versions";
+
+export interface MonitoringArgs {
+    /** Where the DCGM exporter runs. */
+    dcgmNamespace: string;
+    servingNamespace: string;
+    externalMetrics: ExternalMetricNames;
+    /** Pins the monitoring pods to the CPU system pool. */
+    systemNodeSelector: Record<string, string>;
+}
+
+/**
+ * Links 1-3 of the GPU autoscaling chain: Prometheus (kube-prometheus-stack) scraping DCGM with its pod
+ * labels kept and the serving pods' queue depth with their app label, a recording rule that joins the
+ * app label onto GPU utilisation, and prometheus-adapter publishing both as External metrics.
+ */
+export class Monitoring extends pulumi.ComponentResource {
+    public readonly namespace: string = MONITORING_NAMESPACE;
+    public readonly prometheusUrl: string = `${PROMETHEUS_URL}:${PROMETHEUS_PORT}`;
+
+    constructor(name: string, args: MonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ml-platform:monitoring:Monitoring", name, {}, opts);
+
+        const ns = new k8s.core.v1.Namespace(`${name}-ns`, { metadata: { name: MONITORING_NAMESPACE } }, { parent: this });
+        const onSystemPool = { nodeSelector: args.systemNodeSelector };
+
+        const prometheus = new k8s.helm.v3.Release(
+            `${name}-kube-prometheus-stack`,
+            {
+                name: PROMETHEUS_RELEASE,
+                namespace: MONITORING_NAMESPACE,
+                chart: VERSIONS.kubePrometheusStack.chart,
+                version: VERSIONS.kubePrometheusStack.version,
+                repositoryOpts: { repo: VERSIONS.kubePrometheusStack.repo },
+                values: {
+                    prometheus: {
+                        prometheusSpec: {
+                            // Pick up monitors and rules that do not carry the chart's release label.
+                            serviceMonitorSelectorNilUsesHelmValues: false,
+                            podMonitorSelectorNilUsesHelmValues: false,
+                            ruleSelectorNilUsesHelmValues: false,
+                            retention: "15d",
+                            ...onSystemPool,
+                        },
+                        additionalServiceMonitors: [dcgmServiceMonitor(args.dcgmNamespace)],
+                        additionalPodMonitors: [servingPodMonitor(args.servingNamespace)],
+                    },
+                    "kube-state-metrics": { metricLabelsAllowlist: KSM_POD_LABEL_ALLOWLIST, ...onSystemPool },
+                    prometheusOperator: onSystemPool,
+                    alertmanager: { alertmanagerSpec: onSystemPool },
+                    grafana: onSystemPool,
+                    additionalPrometheusRulesMap: {
+                        "ml-platform-gpu": { groups: [{ name: "ml-platform-gpu", interval: "15s", rules: [gpuUtilRecordingRule()] }] },
+                    },
+                },
+            },
+            { parent: this, dependsOn: [ns] },
+        );
+
+        new k8s.helm.v3.Release(
+            `${name}-prometheus-adapter`,
+            {
+                name: "prometheus-adapter",
+                namespace: MONITORING_NAMESPACE,
+                chart: VERSIONS.prometheusAdapter.chart,
+                version: VERSIONS.prometheusAdapter.version,
+                repositoryOpts: { repo: VERSIONS.prometheusAdapter.repo },
+                values: {
+                    prometheus: { url: PROMETHEUS_URL, port: PROMETHEUS_PORT, path: "" },
+                    metricsRelistInterval: "1m",
+                    // Only external rules: the external.metrics.k8s.io APIService exists only when they do.
+                    rules: { default: false, custom: [], external: adapterRules(args.externalMetrics) },
+                    ...onSystemPool,
+                },
+            },
+            { parent: this, dependsOn: [prometheus] },
+        );
+
+        this.registerOutputs({});
+    }
+}
