@@ -21,10 +21,11 @@ import {
 } from "./workload";
 
 export { SERVING_PRIORITY_CLASS } from "./priority";
+import { APP_LABEL } from "./metricsChain";
 
 export const GRPC_PORT = 9090;
-/** The pod label HPA selectors, the PDB and the DCGM join (label_app) all key on. */
-export const APP_LABEL = "app";
+/** The pod label HPA selectors, the PDB and the DCGM join all key on; defined with the metrics chain. */
+export { APP_LABEL };
 
 /**
  * External metric names as the HPA asks for them. client-go lower-cases metric names, so the adapter
