@@ -43,7 +43,12 @@ export interface ClusterAutoscalerArgs {
 }
 
 /** The IAM policy document: read what discovery needs, write only to this cluster's groups. */
-export function clusterAutoscalerPolicy(clusterName: string, region: string, accountId: string): object {
+export interface PolicyDocument {
+    Version: string;
+    Statement: { Sid: string; Effect: "Allow"; Action: string[]; Resource: string; Condition?: object }[];
+}
+
+export function clusterAutoscalerPolicy(clusterName: string, region: string, accountId: string): PolicyDocument {
     return {
         Version: "2012-10-17",
         Statement: [
