@@ -26,6 +26,9 @@ export interface NodePoolShape {
     instanceType: string;
 }
 
+/** The taint GPU pools carry unless a stack sets `ml-platform:gpuTaint`; also the policy pack's default. */
+export const DEFAULT_GPU_TAINT = { key: "dedicated", value: "ml-workloads", effect: "NoSchedule" } as const satisfies Taint;
+
 export const LABEL_NODE_POOL = "node-pool";
 export const LABEL_ACCELERATOR = "accelerator";
 export const LABEL_GPU_COUNT = "gpu-count";

@@ -3,6 +3,9 @@
  * Pulumi, so the arithmetic is tested directly.
  */
 
+/** Declares on a serving Deployment how long its model takes to load; policies check probes against it. */
+export const MODEL_LOAD_ANNOTATION = "ml-platform/model-load-seconds";
+
 export const HEALTH_PATH = "/health";
 export const HTTP_PORT = 8080;
 

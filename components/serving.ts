@@ -5,7 +5,7 @@ import { Taint } from "../capacity/pools";
 import { CLAIMS, Environment, NodePoolSpec, ServingSpec } from "../stacks/spec";
 import { pdbFor } from "./disruption";
 import { irsaTrustPolicy, serviceAccountSubject } from "./irsa";
-import { HTTP_PORT, probesFor } from "./probes";
+import { HTTP_PORT, MODEL_LOAD_ANNOTATION, probesFor } from "./probes";
 import { SERVING_PRIORITY_CLASS } from "./priority";
 import { VERSIONS } from "./versions";
 import {
@@ -157,7 +157,7 @@ export class ModelServing extends pulumi.ComponentResource {
         const deployment = new k8s.apps.v1.Deployment(
             `${name}-deployment`,
             {
-                metadata: { name: s.name, namespace: s.namespace, labels },
+                metadata: { name: s.name, namespace: s.namespace, labels, annotations: { [MODEL_LOAD_ANNOTATION]: String(s.modelLoadSeconds) } },
                 spec: {
                     // The HPA's floor. The HPA owns the count after creation, but an update that re-applies this
                     // Deployment sets it back to min until the HPA scales up again.

@@ -51,7 +51,7 @@ async function main(): Promise<number> {
         args = parseArgs(process.argv.slice(2), root);
         const result = await executePlan(args.stack, args.config);
         writePlan(result, args.out);
-        process.stdout.write(`${result.headline}\nwrote ${path.relative(process.cwd(), args.out) || "."}/{resources.json,summary.json,report.md,manifests/}\n`);
+        process.stdout.write(`${result.headline}\nwrote ${path.relative(process.cwd(), args.out) || "."}/{resources.json,summary.json,report.md,policy.json,manifests/}\n`);
         return result.exitCode;
     } catch (e) {
         if (e instanceof ConfigError || e instanceof UsageError) {
@@ -62,10 +62,13 @@ async function main(): Promise<number> {
     }
 }
 
-main().then(
-    (code) => process.exit(code),
-    (e) => {
-        process.stderr.write(`the program failed under the offline plan: ${(e as Error).stack ?? String(e)}\n`);
-        process.exit(1);
-    },
-);
+// Only as the entry point: policy-cli.ts imports parseArgs from here.
+if (require.main === module) {
+    main().then(
+        (code) => process.exit(code),
+        (e) => {
+            process.stderr.write(`the program failed under the offline plan: ${(e as Error).stack ?? String(e)}\n`);
+            process.exit(1);
+        },
+    );
+}

@@ -2,7 +2,11 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { allYaml, renderManifests, RenderedManifest, toYaml } from "./manifests";
-import { renderReport } from "./report";
+import { PolicyGateResult, policySection, runPolicyGate } from "./policy";
+import { analyzeCapacity } from "../policy/rules/capacity";
+import { chainDiagram } from "./chain";
+import { costSection, gpuDemandSection, placementSection } from "./capacityReport";
+import { renderReport, ReportSection } from "./report";
 import { RecordedResource } from "./recorder";
 import { runProgram, StackOutput } from "./run";
 import { buildSummary, PlanSummary } from "./summary";
@@ -12,6 +16,7 @@ export interface PlanResult {
     outputs: Record<string, StackOutput>;
     manifests: RenderedManifest[];
     summary: PlanSummary;
+    policy: PolicyGateResult;
     report: string;
     exitCode: 0 | 1;
     headline: string;
@@ -20,17 +25,36 @@ export interface PlanResult {
 export async function executePlan(stack: string, configPath: string): Promise<PlanResult> {
     const run = await runProgram(stack, configPath);
     const manifests = renderManifests(run.resources);
-    const summary = buildSummary(run.spec, run.resources, manifests);
+    const capacity = analyzeCapacity(run.resources.map((r) => ({ type: r.type, name: r.name, props: r.inputs, urn: r.urn })));
+    const summary = buildSummary(run.spec, run.resources, manifests, capacity);
+    const policy = await runPolicyGate(run.resources, { stack, environment: run.spec.environment });
     const problems: string[] = [];
     if (summary.invalidManifests.length > 0) {
         problems.push(`${summary.invalidManifests.length} invalid manifest(s)`);
+    }
+    const unschedulable = summary.workloads.filter((w) => !w.schedulable);
+    if (unschedulable.length > 0) {
+        problems.push(`${unschedulable.length} unschedulable workload(s): ${unschedulable.map((w) => `${w.name} (${w.reason})`).join("; ")}`);
+    }
+    if (policy.mandatory > 0) {
+        problems.push(`${policy.mandatory} mandatory policy violation(s)`);
     }
     const exitCode = problems.length === 0 ? 0 : 1;
     const headline =
         exitCode === 0
             ? `plan ${stack}: valid — ${summary.resourceCount} resources, ${summary.manifestCount} Kubernetes objects`
             : `plan ${stack}: INVALID — ${problems.join(", ")}`;
-    return { resources: run.resources, outputs: run.outputs, manifests, summary, report: renderReport(summary), exitCode, headline };
+    // The report's verdict is the plan's: a policy failure makes it INVALID too.
+    const chain = chainDiagram(run.spec, run.resources);
+    const sections = [
+        placementSection(summary, capacity),
+        costSection(summary),
+        gpuDemandSection(capacity),
+        chain ? { title: "GPU autoscaling chain", body: chain } : undefined,
+        policySection(policy),
+    ].filter((x): x is ReportSection => x !== undefined);
+    const report = renderReport({ ...summary, valid: exitCode === 0 }, sections);
+    return { resources: run.resources, outputs: run.outputs, manifests, summary, policy, report, exitCode, headline };
 }
 
 export function writePlan(result: PlanResult, outDir: string): void {
@@ -41,6 +65,7 @@ export function writePlan(result: PlanResult, outDir: string): void {
     writeFileSync(path.join(outDir, "resources.json"), json({ resources: result.resources, outputs: result.outputs }));
     writeFileSync(path.join(outDir, "summary.json"), json(result.summary));
     writeFileSync(path.join(outDir, "report.md"), result.report);
+    writeFileSync(path.join(outDir, "policy.json"), json(result.policy.violations));
     for (const m of result.manifests) {
         writeFileSync(path.join(manifestsDir, m.file), toYaml(m.object));
     }

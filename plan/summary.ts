@@ -1,5 +1,7 @@
 /** summary.json: the machine-readable digest of a plan, derived from the spec and what was registered. */
 import { poolLabels, poolTaints, Taint } from "../capacity/pools";
+import type { CapacityAnalysis } from "../policy/rules/capacity";
+import { CATALOG_SOURCE, HOURS_PER_MONTH } from "../capacity/catalog";
 import { gpuPools, StackSpec, storageClaims, STORAGE_CLASS_NAME } from "../stacks/spec";
 import { REMOTE_COMPONENTS } from "./emulator";
 import { RenderedManifest } from "./manifests";
@@ -26,6 +28,20 @@ export interface WorkloadSummary {
     gpusPerPod: number;
     pods: { min: number; max: number } | number;
     gpuMemoryEstimateBytes?: number;
+    /** Fits its pool at minimum and maximum scale (capacity simulation). */
+    schedulable: boolean;
+    reason?: string;
+}
+
+export interface CostFigures {
+    hourlyMin: number;
+    hourlyMax: number;
+    monthlyMin: number;
+    monthlyMax: number;
+    /** Every pod on its own cheapest instance of its GPU model, all month: the world before the platform. */
+    dedicatedBaselineMonthly: number;
+    perPool: { pool: string; instanceType: string; nodesMin: number; nodesMax: number; hourlyMin: number; hourlyMax: number }[];
+    source: string;
 }
 
 export interface PlanSummary {
@@ -43,10 +59,22 @@ export interface PlanSummary {
     storage: { storageClass: string; pvcs: { namespace: string; name: string; accessModes: string[]; size: string; mountedReadOnly: boolean }[] };
     workloads: WorkloadSummary[];
     gpuCapacity: { minGpus: number; maxGpus: number };
+    cost: CostFigures;
+    /** GPUs requested / GPUs provisioned, at minimum and maximum scale. */
+    gpuAllocation: { min: number; max: number };
+    gpus: { requested: { min: number; max: number }; provisioned: { min: number; max: number } };
 }
 
-export function summarizeWorkloads(spec: StackSpec): WorkloadSummary[] {
+export function summarizeWorkloads(spec: StackSpec, capacity: CapacityAnalysis): WorkloadSummary[] {
     const est = (bytes?: number) => (bytes !== undefined ? { gpuMemoryEstimateBytes: bytes } : {});
+    const fit = (name: string) => {
+        const w = capacity.workloads.find((x) => x.name === name);
+        // A workload the simulation never saw (no pod template registered) cannot be called schedulable.
+        if (!w) {
+            return { schedulable: false, reason: "not found among the registered workloads" };
+        }
+        return w.schedulable ? { schedulable: true } : { schedulable: false, reason: w.reason };
+    };
     return [
         ...spec.serving.map((s) => ({
             name: s.name,
@@ -56,6 +84,7 @@ export function summarizeWorkloads(spec: StackSpec): WorkloadSummary[] {
             gpusPerPod: s.gpus,
             pods: { min: s.replicas.min, max: s.replicas.max },
             ...est(s.gpuMemoryEstimateBytes),
+            ...fit(s.name),
         })),
         ...spec.training.map((t) => ({
             name: t.name,
@@ -65,11 +94,12 @@ export function summarizeWorkloads(spec: StackSpec): WorkloadSummary[] {
             gpusPerPod: t.gpusPerPod,
             pods: 1 + t.workers,
             ...est(t.gpuMemoryEstimateBytes),
+            ...fit(t.name),
         })),
     ];
 }
 
-export function buildSummary(spec: StackSpec, resources: RecordedResource[], manifests: RenderedManifest[]): PlanSummary {
+export function buildSummary(spec: StackSpec, resources: RecordedResource[], manifests: RenderedManifest[], capacity: CapacityAnalysis): PlanSummary {
     const byType: Record<string, number> = {};
     for (const r of resources) {
         byType[r.type] = (byType[r.type] ?? 0) + 1;
@@ -115,10 +145,21 @@ export function buildSummary(spec: StackSpec, resources: RecordedResource[], man
                 };
             }),
         },
-        workloads: summarizeWorkloads(spec),
+        workloads: summarizeWorkloads(spec, capacity),
         gpuCapacity: {
             minGpus: gpu.reduce((n, p) => n + p.minSize * p.gpu!.count, 0),
             maxGpus: gpu.reduce((n, p) => n + p.maxSize * p.gpu!.count, 0),
         },
+        cost: {
+            hourlyMin: capacity.cost.hourlyMin,
+            hourlyMax: capacity.cost.hourlyMax,
+            monthlyMin: capacity.cost.monthlyMin,
+            monthlyMax: capacity.cost.monthlyMax,
+            dedicatedBaselineMonthly: capacity.cost.dedicatedBaselineMonthly,
+            perPool: capacity.cost.perPool,
+            source: `${CATALOG_SOURCE.prices} (${CATALOG_SOURCE.priceRegion} on-demand; ${HOURS_PER_MONTH} h/month)`,
+        },
+        gpuAllocation: capacity.gpuAllocation,
+        gpus: capacity.gpus,
     };
 }

@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { KNOWN_INSTANCE_TYPES, INSTANCE_CATALOG } from "../capacity/catalog";
+import { DEFAULT_GPU_TAINT } from "../capacity/pools";
 import { isCpuQuantity, isMemoryQuantity } from "../capacity/quantity";
 // The supported minors are those every pinned component (Cluster Autoscaler) has a build for.
 import { SUPPORTED_KUBERNETES_VERSIONS } from "../components/versions";
@@ -148,7 +149,7 @@ export const trainingSchema = z.strictObject({
 export const configKeys = {
     environment: z.enum(["dev", "prod"]),
     cluster: clusterSchema,
-    gpuTaint: gpuTaintSchema.default({ key: "dedicated", value: "ml-workloads", effect: "NoSchedule" }),
+    gpuTaint: gpuTaintSchema.default({ ...DEFAULT_GPU_TAINT }),
     nodePools: z.record(dnsLabel(30), nodePoolSchema),
     storage: storageSchema.default({
         trainingDataSize: "1Ti",

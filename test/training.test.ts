@@ -250,7 +250,8 @@ describe("components/platform: workload wiring under mocks (prod spec)", () => {
     });
 
     it("orders every workload after its namespaces, claims, priority classes and tracking secrets", () => {
-        const prerequisites = [...k8s("Namespace"), ...k8s("PersistentVolumeClaim"), ...k8s("PriorityClass"), ...k8s("Secret")];
+        const workloadNamespaces = k8s("Namespace").filter((r) => ["ml-serving", "ml-training"].includes((r.inputs as Obj).metadata.name));
+        const prerequisites = [...workloadNamespaces, ...k8s("PersistentVolumeClaim"), ...k8s("PriorityClass"), ...k8s("Secret")];
         assert.ok(prerequisites.length >= 2 + 3 + 2 + 2);
         const workloads = resources.filter((r) => ["ml-platform:serving:ModelServing", "ml-platform:training:TrainingJob", "ml-platform:training:DistributedTraining"].includes(r.type));
         for (const w of workloads) {

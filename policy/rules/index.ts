@@ -1,0 +1,24 @@
+/**
+ * Every rule of the ml-platform policy pack. The pack (policy/index.ts), the offline plan and the tests
+ * all import this list; only policy/index.ts constructs the PolicyPack (which starts a gRPC server).
+ */
+import type { EnforcementLevel, ResourceValidationPolicy, Severity, StackValidationPolicy } from "@pulumi/policy";
+import { capacityPolicies } from "./capacity";
+import { gpuPolicies } from "./gpu";
+import { securityPolicies } from "./security";
+import { storagePolicies } from "./storage";
+import { workloadPolicies } from "./workloads";
+
+export type PlatformPolicy = ResourceValidationPolicy | StackValidationPolicy;
+
+/** Rules that set no enforcement level of their own get this one. */
+export const PACK_ENFORCEMENT_LEVEL: EnforcementLevel = "mandatory";
+
+export const allPolicies: PlatformPolicy[] = [...gpuPolicies, ...workloadPolicies, ...securityPolicies, ...storagePolicies, ...capacityPolicies];
+
+/** Severity by rule name, for reports and CI summaries. */
+export const SEVERITY: Readonly<Record<string, Severity>> = Object.fromEntries(allPolicies.map((p) => [p.name, p.severity ?? "medium"]));
+
+export function isStackPolicy(p: PlatformPolicy): p is StackValidationPolicy {
+    return "validateStack" in p && typeof p.validateStack === "function";
+}

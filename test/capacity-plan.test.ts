@@ -1,0 +1,122 @@
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { parse, stringify } from "yaml";
+import { runProgram } from "../plan/run";
+import { analyzeCapacity, monthlyBudget } from "../policy/rules/capacity";
+import { ROOT } from "./helpers";
+
+function plan(args: string[]) {
+    const r = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--transpile-only", path.join(ROOT, "plan/cli.ts"), ...args], { cwd: ROOT, encoding: "utf8" });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Writes a copy of a stack file with `edit` applied to its config map; returns the file path. */
+function variant(stack: string, edit: (config: Record<string, any>) => void): string {
+    const doc = parse(readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8"));
+    edit(doc.config);
+    const dir = mkdtempSync(path.join(tmpdir(), "ml-platform-capacity-"));
+    const file = path.join(dir, `Pulumi.${stack}-broken.yaml`);
+    writeFileSync(file, stringify(doc));
+    return file;
+}
+
+describe("capacity planner on whole plans", () => {
+    for (const stack of ["dev", "prod"]) {
+        it(`${stack}: every workload is schedulable, with cost and GPU allocation in summary.json`, () => {
+            const out = mkdtempSync(path.join(tmpdir(), "ml-platform-cap-out-"));
+            const r = plan(["--stack", stack, "--out", out]);
+            assert.equal(r.code, 0, r.stderr + r.stdout);
+            const s = JSON.parse(readFileSync(path.join(out, "summary.json"), "utf8"));
+            assert.ok(s.workloads.length > 0);
+            for (const w of s.workloads) {
+                assert.equal(w.schedulable, true, `${w.name}: ${w.reason}`);
+                assert.equal(w.reason, undefined);
+            }
+            for (const k of ["hourlyMin", "hourlyMax", "monthlyMin", "monthlyMax", "dedicatedBaselineMonthly"]) {
+                assert.equal(typeof s.cost[k], "number", k);
+            }
+            assert.ok(s.cost.hourlyMax >= s.cost.hourlyMin);
+            // monthly comes from the unrounded hourly figure: within half a cent an hour of the rounded one.
+            assert.ok(Math.abs(s.cost.monthlyMin - s.cost.hourlyMin * 730) <= 0.005 * 730);
+            assert.ok(s.gpuAllocation.min > 0 && s.gpuAllocation.min <= 1);
+            assert.ok(s.gpuAllocation.max > 0 && s.gpuAllocation.max <= 1);
+            const md = readFileSync(path.join(out, "report.md"), "utf8");
+            for (const h of ["## Placement", "## Cost", "## GPU demand against capacity", "xychart-beta", "## GPU autoscaling chain"]) {
+                assert.ok(md.includes(h), h);
+            }
+        });
+    }
+
+    it("a 4-GPU, 256Gi worker aimed at g5.12xlarge exits 1 naming memory and what the node allocates", () => {
+        const file = variant("prod", (c) => {
+            const job = c["ml-platform:training"].find((t: any) => t.kind === "PyTorchJob");
+            Object.assign(job, { pool: "a10g", gpusPerPod: 4, memory: "256Gi", memoryLimit: "256Gi", cpu: "32" });
+            delete job.model;
+        });
+        const out = path.join(path.dirname(file), "out");
+        const r = plan(["--stack", "prod", "--config", file, "--out", out]);
+        assert.equal(r.code, 1, r.stdout + r.stderr);
+        assert.match(r.stdout, /llm-distributed/);
+        // 173400Mi from the AMI formula, less the device plugin (64Mi) and DCGM exporter (128Mi) requests.
+        assert.match(r.stdout, /needs 256Gi memory; g5\.12xlarge allocates 169\.1Gi \(pool a10g\)/);
+        const policy = JSON.parse(readFileSync(path.join(out, "policy.json"), "utf8"));
+        assert.ok(policy.some((v: any) => v.policy === "workloads-schedulable" && v.enforcementLevel === "mandatory" && /llm-distributed/.test(v.message)));
+        const summary = JSON.parse(readFileSync(path.join(out, "summary.json"), "utf8"));
+        const w = summary.workloads.find((x: any) => x.name === "llm-distributed");
+        assert.equal(w.schedulable, false);
+        assert.match(w.reason, /256Gi memory/);
+    });
+
+    it("an HPA maximum the pool's maxSize can never hold exits 1 naming maxSize", () => {
+        const file = variant("dev", (c) => {
+            c["ml-platform:serving"][0].replicas = { min: 1, max: 12 };
+        });
+        const r = plan(["--stack", "dev", "--config", file, "--out", path.join(path.dirname(file), "out")]);
+        assert.equal(r.code, 1, r.stdout + r.stderr);
+        assert.match(r.stdout, /recommendation-model/);
+        assert.match(r.stdout, /maxSize is 4/);
+    });
+
+    it("a stack over its monthly budget fails the monthly-budget rule", () => {
+        const file = variant("dev", (c) => {
+            c["ml-platform:nodePools"].a10g.maxSize = 40;
+            c["ml-platform:serving"][0].replicas = { min: 1, max: 40 };
+        });
+        const out = path.join(path.dirname(file), "out");
+        const r = plan(["--stack", "dev", "--config", file, "--out", out]);
+        assert.equal(r.code, 1, r.stdout + r.stderr);
+        const policy = JSON.parse(readFileSync(path.join(out, "policy.json"), "utf8"));
+        const budget = policy.find((v: any) => v.policy === "monthly-budget");
+        assert.ok(budget, JSON.stringify(policy));
+        assert.match(budget.message, /over the budget of \$5000\.00/);
+        assert.ok(existsSync(path.join(out, "report.md")));
+    });
+
+    it("monthly-budget passes without a budget and under one, fails over one", async () => {
+        const run = await runProgram("dev", path.join(ROOT, "Pulumi.dev.yaml"));
+        const resources = run.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.inputs as any, opts: {} as any, dependencies: [], propertyDependencies: {}, isType: () => false, asType: () => undefined }));
+        const reports = (config: object) => {
+            const out: string[] = [];
+            monthlyBudget.validateStack({ resources, getConfig: <T>() => config as T } as any, (m: string) => out.push(m));
+            return out;
+        };
+        assert.deepEqual(reports({}), []);
+        assert.deepEqual(reports({ maxMonthlyCost: 1e6 }), []);
+        assert.equal(reports({ maxMonthlyCost: 100 }).length, 1);
+    });
+
+    it("counts the DaemonSets the program deploys against GPU nodes only", async () => {
+        const run = await runProgram("prod", path.join(ROOT, "Pulumi.prod.yaml"));
+        const a = analyzeCapacity(run.resources.map((r) => ({ type: r.type, name: r.name, props: r.inputs as any, urn: r.urn })));
+        const a10g = a.pools.find((p) => p.name === "a10g")!;
+        const system = a.pools.find((p) => p.name === "system")!;
+        assert.ok(a10g.allocatable.daemonSets.includes("dcgm-exporter"));
+        assert.ok(a10g.allocatable.daemonSets.includes("nvidia-device-plugin"));
+        assert.ok(!system.allocatable.daemonSets.includes("dcgm-exporter"));
+        // g5.12xlarge: 47810m after kube-reserved, less aws-node 50m, kube-proxy 100m, device plugin 50m, DCGM 100m.
+        assert.equal(a10g.allocatable.cpuMillis, 47810 - 50 - 100 - 50 - 100);
+    });
+});

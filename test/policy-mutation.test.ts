@@ -1,0 +1,159 @@
+/**
+ * Mutation test of the policy pack: from the clean prod plan, one single-property mutation per rule
+ * (plus two on the PyTorchJob custom resource) must make exactly the intended rule fire. Also the gate
+ * on both stacks: zero mandatory violations.
+ */
+import { strict as assert } from "node:assert";
+import * as path from "node:path";
+import { GPU_RESOURCE } from "../capacity/pools";
+import { policyConfigFile, PolicyPackConfig, PolicyViolation, readPolicyConfig, runPolicies, runPolicyGate } from "../plan/policy";
+import { RecordedResource } from "../plan/recorder";
+import { runProgram } from "../plan/run";
+import { allPolicies } from "../policy/rules";
+import { ROOT } from "./helpers";
+
+type Obj = Record<string, any>;
+
+interface Mutation {
+    rule: string;
+    change: string;
+    apply(resources: RecordedResource[]): void;
+}
+
+function pick(resources: RecordedResource[], match: (r: RecordedResource) => boolean, what: string): Obj {
+    const found = resources.filter(match);
+    assert.equal(found.length, 1, `the prod plan has ${found.length} ${what}; the mutation needs exactly one`);
+    return found[0].inputs as Obj;
+}
+
+const k8s = (resources: RecordedResource[], kind: string, name: string) =>
+    pick(resources, (r) => r.type.startsWith("kubernetes:") && r.type.endsWith(`:${kind}`) && (r.inputs.metadata as Obj | undefined)?.name === name, `${kind} ${name}`);
+const pool = (resources: RecordedResource[], name: string) =>
+    pick(resources, (r) => r.type === "eks:index:ManagedNodeGroup" && (r.inputs.labels as Obj | undefined)?.["node-pool"] === name, `node group ${name}`);
+const ofType = (resources: RecordedResource[], type: string, nameEnd: string) => pick(resources, (r) => r.type === type && r.name.endsWith(nameEnd), `${type} *${nameEnd}`);
+
+const SERVING = "recommendation-model";
+const server = (rs: RecordedResource[]) => k8s(rs, "Deployment", SERVING).spec.template.spec.containers.find((c: Obj) => c.name === "model-server");
+const podOf = (rs: RecordedResource[], kind: string, name: string) => k8s(rs, kind, name).spec.template.spec;
+const worker = (rs: RecordedResource[]) => k8s(rs, "PyTorchJob", "llm-distributed").spec.pytorchReplicaSpecs.Worker.template.spec.containers[0];
+
+const MUTATIONS: Mutation[] = [
+    { rule: "gpu-request-equals-limit", change: "serving GPU limit 2, request 1", apply: (rs) => (server(rs).resources.limits[GPU_RESOURCE] = "2") },
+    { rule: "gpu-request-equals-limit", change: "PyTorchJob worker GPU limit 4, request 8", apply: (rs) => (worker(rs).resources.limits[GPU_RESOURCE] = "4") },
+    { rule: "gpu-pool-tainted", change: "a10g node group: taints removed", apply: (rs) => (pool(rs, "a10g").taints = []) },
+    { rule: "gpu-pool-labels-match-catalog", change: "a100 node group: gpu-count 4 (p4d has 8)", apply: (rs) => (pool(rs, "a100").labels["gpu-count"] = "4") },
+    { rule: "gpu-pool-nvidia-ami", change: "a10g node group: amiType AL2023_x86_64_STANDARD", apply: (rs) => (pool(rs, "a10g").amiType = "AL2023_x86_64_STANDARD") },
+    {
+        rule: "gpu-toleration-requires-gpu-request",
+        change: "training Job: resources without nvidia.com/gpu (toleration kept)",
+        apply: (rs) => {
+            const c = podOf(rs, "Job", "bert-finetune").containers[0];
+            const cpuMemory = (q: Obj) => ({ cpu: q.cpu, memory: q.memory });
+            c.resources = { requests: cpuMemory(c.resources.requests), limits: cpuMemory(c.resources.limits) };
+        },
+    },
+    // Pointing it at the system pool would also (rightly) make it unschedulable; dropping the selector leaves
+    // it schedulable on some GPU pool, but not on one it chose.
+    { rule: "gpu-pod-targets-gpu-pool", change: "serving nodeSelector removed", apply: (rs) => delete podOf(rs, "Deployment", SERVING).nodeSelector },
+    {
+        rule: "workloads-schedulable",
+        change: "PyTorchJob worker memory 2000Gi (a p4d.24xlarge allocates about 1057Gi)",
+        apply: (rs) => {
+            const resources = worker(rs).resources;
+            resources.requests.memory = "2000Gi";
+            resources.limits.memory = "2000Gi";
+        },
+    },
+    { rule: "monthly-budget", change: "a100 node group minSize 4 (four p4d.24xlarge all month)", apply: (rs) => (pool(rs, "a100").scalingConfig.minSize = 4) },
+    { rule: "gpu-daemonsets-reach-gpu-pools", change: "device plugin tolerations removed", apply: (rs) => (podOf(rs, "DaemonSet", "nvidia-device-plugin").tolerations = []) },
+    { rule: "instance-types-allowed", change: "a10g node group: g5.24xlarge (same GPUs, not allowed in prod)", apply: (rs) => (pool(rs, "a10g").instanceTypes = ["g5.24xlarge"]) },
+    { rule: "images-pinned", change: "serving image tagged :latest", apply: (rs) => (server(rs).image = server(rs).image.replace(/:[^:/]+$/, ":latest")) },
+    { rule: "container-resources-set", change: "serving memory limit removed", apply: (rs) => delete server(rs).resources.limits.memory },
+    { rule: "serving-probes-cover-model-load", change: "serving startupProbe removed", apply: (rs) => delete server(rs).startupProbe },
+    {
+        rule: "serving-pdb-allows-disruption",
+        change: "serving PDB maxUnavailable 1 -> minAvailable = HPA minReplicas",
+        apply: (rs) => {
+            const spec = k8s(rs, "PodDisruptionBudget", SERVING).spec;
+            delete spec.maxUnavailable;
+            spec.minAvailable = k8s(rs, "HorizontalPodAutoscaler", SERVING).spec.minReplicas;
+        },
+    },
+    { rule: "serving-hpa-bounds", change: "serving HPA minReplicas 1", apply: (rs) => (k8s(rs, "HorizontalPodAutoscaler", SERVING).spec.minReplicas = 1) },
+    { rule: "training-jobs-bounded", change: "training Job activeDeadlineSeconds removed", apply: (rs) => delete k8s(rs, "Job", "bert-finetune").spec.activeDeadlineSeconds },
+    { rule: "training-jobs-bounded", change: "PyTorchJob runPolicy.backoffLimit removed", apply: (rs) => delete k8s(rs, "PyTorchJob", "llm-distributed").spec.runPolicy.backoffLimit },
+    { rule: "no-public-load-balancer", change: "serving Service type LoadBalancer", apply: (rs) => (k8s(rs, "Service", SERVING).spec.type = "LoadBalancer") },
+    { rule: "no-privileged-containers", change: "serving container privileged", apply: (rs) => (server(rs).securityContext.privileged = true) },
+    { rule: "no-privilege-escalation", change: "serving allowPrivilegeEscalation true", apply: (rs) => (server(rs).securityContext.allowPrivilegeEscalation = true) },
+    { rule: "capabilities-dropped", change: "serving adds NET_ADMIN", apply: (rs) => (server(rs).securityContext.capabilities.add = ["NET_ADMIN"]) },
+    { rule: "host-path-allow-listed", change: "device plugin hostPath /var/run", apply: (rs) => (podOf(rs, "DaemonSet", "nvidia-device-plugin").volumes[0].hostPath.path = "/var/run") },
+    { rule: "run-as-non-root", change: "serving runAsUser 0", apply: (rs) => (server(rs).securityContext.runAsUser = 0) },
+    {
+        rule: "secrets-from-secret-refs",
+        change: "serving MLFLOW_TRACKING_URI as a literal value",
+        apply: (rs) => {
+            const env = server(rs).env as Obj[];
+            env[env.findIndex((e) => e.name === "MLFLOW_TRACKING_URI")] = { name: "MLFLOW_TRACKING_URI", value: "https://ml:hunter2@mlflow.internal" };
+        },
+    },
+    { rule: "efs-encrypted", change: "EFS encrypted false", apply: (rs) => (ofType(rs, "aws:efs/fileSystem:FileSystem", "-efs").encrypted = false) },
+    { rule: "efs-sg-nfs-from-cluster-only", change: "EFS security group ingress from 0.0.0.0/0", apply: (rs) => (ofType(rs, "aws:ec2/securityGroup:SecurityGroup", "-efs-sg").ingress[0].cidrBlocks = ["0.0.0.0/0"]) },
+    { rule: "eks-endpoint-not-public", change: "EKS publicAccessCidrs 0.0.0.0/0", apply: (rs) => (ofType(rs, "eks:index:Cluster", "-eks").publicAccessCidrs = ["0.0.0.0/0"]) },
+];
+
+const key = (v: PolicyViolation) => `${v.policy}|${v.resource.type}|${v.resource.name}|${v.message}`;
+
+describe("policy mutation test (prod plan)", () => {
+    let clean: RecordedResource[];
+    let config: PolicyPackConfig;
+    let baseline: Set<string>;
+    const caught: string[] = [];
+
+    before(async () => {
+        const run = await runProgram("prod", path.join(ROOT, "Pulumi.prod.yaml"));
+        clean = run.resources;
+        config = readPolicyConfig(policyConfigFile(run.spec.environment));
+        baseline = new Set((await runPolicies(clean, config, allPolicies, "prod")).map(key));
+    });
+
+    after(() => {
+        console.log(`      policy mutation score: ${caught.length}/${MUTATIONS.length} caught by exactly the intended rule`);
+    });
+
+    it("covers every rule of the pack with at least one mutation", () => {
+        assert.deepEqual([...new Set(MUTATIONS.map((m) => m.rule))].sort(), allPolicies.map((p) => p.name).sort());
+    });
+
+    it("the clean prod plan violates no mandatory rule", async () => {
+        const violations = await runPolicies(clean, config, allPolicies, "prod");
+        assert.deepEqual(
+            violations.filter((v) => v.enforcementLevel === "mandatory").map((v) => `${v.policy}: ${v.message}`),
+            [],
+        );
+    });
+
+    for (const m of MUTATIONS) {
+        it(`${m.rule} catches: ${m.change}`, async () => {
+            const mutated = structuredClone(clean);
+            m.apply(mutated);
+            const fresh = (await runPolicies(mutated, config, allPolicies, "prod")).filter((v) => !baseline.has(key(v)));
+            const fired = [...new Set(fresh.map((v) => v.policy))];
+            assert.deepEqual(fired, [m.rule], fresh.map((v) => `${v.policy}: ${v.message}`).join("\n"));
+            assert.ok(fresh.every((v) => v.enforcementLevel === "mandatory"));
+            caught.push(m.rule);
+        });
+    }
+});
+
+for (const stack of ["dev", "prod"]) {
+    describe(`policy gate: ${stack}`, () => {
+        it("has zero mandatory violations (advisory ones are listed)", async () => {
+            const run = await runProgram(stack, path.join(ROOT, `Pulumi.${stack}.yaml`));
+            const gate = await runPolicyGate(run.resources, { stack, environment: run.spec.environment });
+            assert.equal(gate.mandatory, 0, gate.violations.map((v) => `${v.policy}: ${v.message}`).join("\n"));
+            for (const v of gate.violations) {
+                console.log(`      advisory on ${stack}: ${v.policy} — ${v.resource.name}: ${v.message}`);
+            }
+        });
+    });
+}
