@@ -1,17 +1,39 @@
 import { loadStackSpec, trackingUri } from "./stacks/config";
 import { MlPlatform } from "./components/platform";
-import { buildContract } from "./stacks/contract";
+import { APP_LABEL, SERVING_METRICS_ENDPOINT, SERVING_QUEUE_SERIES } from "./components/metricsChain";
+import { EXTERNAL_METRICS } from "./components/serving";
+import { PYTORCHJOB_TYPE } from "./components/training";
+import { buildContract } from "./stacks/contractBuilder";
 
 // Validation runs first: bad config throws here, before any resource is registered.
 const spec = loadStackSpec();
 const platform = new MlPlatform(spec.stack, { spec, trackingUri: trackingUri() });
 
 // The app-team contract (stacks/contract.ts), one stack output per field.
-export const { contractVersion, clusterName, endpoint, kubeconfig, oidcProviderArn, oidcIssuerUrl, namespaces, gpuPools, storage } = buildContract(spec, {
+export const {
+    contractVersion,
+    environment,
+    clusterName,
+    endpoint,
+    kubeconfig,
+    oidcProviderArn,
+    oidcIssuerUrl,
+    namespaces,
+    gpuPools,
+    storage,
+    metrics,
+    training,
+    workloadIdentity,
+} = buildContract(spec, {
     clusterName: platform.cluster.name,
     endpoint: platform.cluster.endpoint,
     kubeconfig: platform.cluster.kubeconfig,
     oidcProviderArn: platform.cluster.oidcProviderArn,
     oidcIssuerUrl: platform.cluster.oidcIssuerUrl,
     storageClassName: platform.storage.storageClassName,
+    externalMetrics: EXTERNAL_METRICS,
+    selectorLabel: APP_LABEL,
+    podMetrics: { ...SERVING_METRICS_ENDPOINT, queueDepthGauge: SERVING_QUEUE_SERIES },
+    pytorchJob: PYTORCHJOB_TYPE,
+    trainingOperatorInstalled: platform.trainingOperator !== undefined,
 });

@@ -2,6 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as eks from "@pulumi/eks";
 import * as k8s from "@pulumi/kubernetes";
+import type { AppTeamConfig } from "../stacks/schema";
+import { appTeamAccessEntry } from "./appTeams";
 
 export interface ClusterArgs {
     clusterName: string;
@@ -14,7 +16,21 @@ export interface ClusterArgs {
     publicAccessCidrs: string[];
     /** IAM principals granted cluster admin through access entries. */
     adminPrincipalArns: string[];
+    /** App teams: namespace-scoped edit access, plus a group their PyTorchJob RBAC binds to. */
+    appTeams: AppTeamConfig[];
+    /** Prod: the secrets key survives `pulumi destroy` (without it, etcd's secrets are unreadable). */
+    protectKeys: boolean;
+    /** How long CloudWatch keeps the control-plane logs. */
+    logRetentionDays: number;
     tags: Record<string, string>;
+}
+
+/** Every control-plane log type EKS offers (CIS EKS 2.1.1 asks for audit; Checkov CKV_AWS_37 for all). */
+export const CONTROL_PLANE_LOG_TYPES = ["api", "audit", "authenticator", "controllerManager", "scheduler"];
+
+/** The log group EKS writes control-plane logs to; created first so retention is ours, not "never expire". */
+export function controlPlaneLogGroupName(clusterName: string): string {
+    return `/aws/eks/${clusterName}/cluster`;
 }
 
 const NODE_POLICIES = [
@@ -26,9 +42,11 @@ const NODE_POLICIES = [
 export const CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
 
 /**
- * The EKS control plane with access entries (API authentication, no aws-auth ConfigMap), an IRSA OIDC
- * provider, no default node group, the IAM role every managed node group's nodes use, and a Kubernetes
- * provider bound to this cluster for everything deployed into it.
+ * The EKS control plane with access entries (API authentication, no aws-auth ConfigMap; admins get
+ * cluster-admin, app teams edit in their namespaces only), secrets envelope-encrypted with our own KMS
+ * key, every control-plane log type on, the VPC CNI enforcing NetworkPolicies, an IRSA OIDC provider
+ * (how pods get AWS access: nodes' IMDS is out of their reach), no default node group, the IAM role
+ * every managed node group's nodes use, and a Kubernetes provider bound to this cluster.
  */
 export class Cluster extends pulumi.ComponentResource {
     public readonly name: pulumi.Output<string>;
@@ -70,6 +88,21 @@ export class Cluster extends pulumi.ComponentResource {
                 },
             };
         });
+        for (const team of args.appTeams) {
+            accessEntries[`team-${team.name}`] = appTeamAccessEntry(team);
+        }
+
+        const keyOpts = { parent: this, protect: args.protectKeys, retainOnDelete: args.protectKeys };
+        const secretsKey = new aws.kms.Key(
+            `${name}-secrets-key`,
+            { description: `EKS secrets envelope encryption for ${args.clusterName}`, enableKeyRotation: true, deletionWindowInDays: 30, tags: args.tags },
+            keyOpts,
+        );
+        const logGroup = new aws.cloudwatch.LogGroup(
+            `${name}-control-plane-logs`,
+            { name: controlPlaneLogGroupName(args.clusterName), retentionInDays: args.logRetentionDays, tags: args.tags },
+            { parent: this },
+        );
 
         this.eksCluster = new eks.Cluster(
             `${name}-eks`,
@@ -85,11 +118,15 @@ export class Cluster extends pulumi.ComponentResource {
                 ...(args.endpointPublicAccess && args.publicAccessCidrs.length > 0 ? { publicAccessCidrs: args.publicAccessCidrs } : {}),
                 authenticationMode: eks.AuthenticationMode.Api,
                 accessEntries,
+                encryptionConfigKeyArn: secretsKey.arn,
+                enabledClusterLogTypes: CONTROL_PLANE_LOG_TYPES,
+                // Without it the VPC CNI ignores NetworkPolicy objects (components/networkPolicies.ts).
+                vpcCniOptions: { enableNetworkPolicy: true },
                 skipDefaultNodeGroup: true,
                 createOidcProvider: true,
                 tags: args.tags,
             },
-            { parent: this },
+            { parent: this, dependsOn: [logGroup] },
         );
 
         this.name = this.eksCluster.eksCluster.name;

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import { instanceType } from "../capacity/catalog";
+import { ROLE_ARN_ANNOTATION } from "../stacks/workloadIdentity";
 import { irsaTrustPolicy, serviceAccountSubject } from "./irsa";
 import { CLUSTER_AUTOSCALER_IMAGE_TAGS, VERSIONS } from "./versions";
 
@@ -143,7 +144,7 @@ export class ClusterAutoscaler extends pulumi.ComponentResource {
                     autoDiscovery: { clusterName: args.clusterName },
                     image: { tag: imageTag },
                     rbac: {
-                        serviceAccount: { create: true, name: CLUSTER_AUTOSCALER_SA, annotations: { "eks.amazonaws.com/role-arn": role.arn } },
+                        serviceAccount: { create: true, name: CLUSTER_AUTOSCALER_SA, annotations: { [ROLE_ARN_ANNOTATION]: role.arn } },
                     },
                     priorityClassName: "system-cluster-critical",
                     nodeSelector: args.systemNodeSelector,

@@ -1,28 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
+import { irsaTrustPolicyDocument } from "../stacks/workloadIdentity";
+
+export { serviceAccountSubject } from "../stacks/workloadIdentity";
 
 /**
  * The trust policy that lets a Kubernetes service account assume an IAM role through the cluster's
- * OIDC provider (IRSA). `subject` may hold a `*` wildcard (StringLike).
+ * OIDC provider (IRSA). `subject` may hold a `*` wildcard (StringLike). The document is the one the
+ * app-team contract describes (stacks/workloadIdentity.ts).
  */
 export function irsaTrustPolicy(oidcProviderArn: pulumi.Input<string>, oidcIssuer: pulumi.Input<string>, subject: string): pulumi.Output<string> {
-    return pulumi.all([oidcProviderArn, oidcIssuer]).apply(([arn, issuer]) =>
-        JSON.stringify({
-            Version: "2012-10-17",
-            Statement: [
-                {
-                    Effect: "Allow",
-                    Principal: { Federated: arn },
-                    Action: "sts:AssumeRoleWithWebIdentity",
-                    Condition: {
-                        StringLike: { [`${issuer}:sub`]: subject },
-                        StringEquals: { [`${issuer}:aud`]: "sts.amazonaws.com" },
-                    },
-                },
-            ],
-        }),
-    );
-}
-
-export function serviceAccountSubject(namespace: string, name: string): string {
-    return `system:serviceaccount:${namespace}:${name}`;
+    return pulumi.all([oidcProviderArn, oidcIssuer]).apply(([arn, issuer]) => JSON.stringify(irsaTrustPolicyDocument({ oidcProviderArn: arn, issuer }, subject)));
 }

@@ -9,6 +9,8 @@ import { DCGM_EXPORTER_NAME, DCGM_METRICS_PORT } from "./nvidia";
 export const DCGM_SERIES = { gpuUtilization: "DCGM_FI_DEV_GPU_UTIL" } as const;
 /** The gauge every model server exposes on /metrics (port http). */
 export const SERVING_QUEUE_SERIES = "inference_request_queue_depth";
+/** Where every serving pod exposes its metrics (the queue gauge among them): the named container port and path. */
+export const SERVING_METRICS_ENDPOINT = { port: "http", path: "/metrics" } as const;
 /** The pod label that names a model's pods; HPA selectors, PDBs and the join all use it. */
 export const APP_LABEL = "app";
 /** Recorded series: GPU utilisation averaged over each pod's GPUs, with the pod's app label joined on. */
@@ -59,7 +61,7 @@ export function servingPodMonitor(servingNamespace: string) {
         namespaceSelector: { matchNames: [servingNamespace] },
         selector: { matchExpressions: [{ key: APP_LABEL, operator: "Exists" }] },
         podTargetLabels: [APP_LABEL],
-        podMetricsEndpoints: [{ port: "http", path: "/metrics", interval: "15s" }],
+        podMetricsEndpoints: [{ ...SERVING_METRICS_ENDPOINT, interval: "15s" }],
     };
 }
 

@@ -46,7 +46,8 @@ export function scaleFromZeroTags(pool: NodePoolSpec, gpuTaint: Taint): Record<s
 /**
  * One EKS managed node group. Labels, taints and AMI type come from the catalog via capacity/pools;
  * a launch template (without an image, so amiType still applies) enforces IMDSv2 with hop limit 1 and
- * an encrypted gp3 root volume.
+ * an encrypted gp3 root volume, and carries no SSH key or network interfaces: nodes get no public IP
+ * because they launch only in the private subnets.
  */
 export class NodePool extends pulumi.ComponentResource {
     public readonly nodeGroupName: pulumi.Output<string>;
@@ -63,7 +64,8 @@ export class NodePool extends pulumi.ComponentResource {
                 metadataOptions: {
                     httpEndpoint: "enabled",
                     httpTokens: "required",
-                    // 1 keeps pods (not on the host network) away from the node role's credentials.
+                    // 1 keeps pods (not on the host network) away from the node role's credentials: pods
+                    // get AWS access through IRSA (components/irsa.ts), never through the node.
                     httpPutResponseHopLimit: 1,
                 },
                 blockDeviceMappings: [

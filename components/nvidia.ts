@@ -45,6 +45,7 @@ export class NvidiaStack extends pulumi.ComponentResource {
                         spec: {
                             ...common,
                             automountServiceAccountToken: false,
+                            securityContext: { seccompProfile: { type: "RuntimeDefault" } },
                             containers: [
                                 {
                                     name: "nvidia-device-plugin",

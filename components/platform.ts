@@ -2,10 +2,12 @@ import * as pulumi from "@pulumi/pulumi";
 import { CLAIMS, findPool, gpuPools, StackSpec, storageClaims, STORAGE_CLASS_NAME } from "../stacks/spec";
 import * as aws from "@pulumi/aws";
 import { poolNodeSelector } from "../capacity/pools";
+import { AppTeamAccess } from "./appTeams";
 import { Cluster } from "./cluster";
 import { ClusterAutoscaler, poolPriorities } from "./clusterAutoscaler";
 import { Monitoring } from "./monitoring";
 import { Namespaces } from "./namespaces";
+import { NetworkPolicies } from "./networkPolicies";
 import { Network } from "./network";
 import { nodeGroupNameFor, NodePool } from "./nodePool";
 import { NvidiaStack } from "./nvidia";
@@ -66,6 +68,9 @@ export class MlPlatform extends pulumi.ComponentResource {
                 endpointPrivateAccess: spec.cluster.endpoint.privateAccess,
                 publicAccessCidrs: spec.cluster.endpoint.publicAccessCidrs,
                 adminPrincipalArns: spec.cluster.admins,
+                appTeams: spec.cluster.appTeams,
+                protectKeys: spec.environment === "prod",
+                logRetentionDays: spec.environment === "prod" ? 365 : 30,
                 tags,
             },
             { parent: this },
@@ -89,6 +94,19 @@ export class MlPlatform extends pulumi.ComponentResource {
 
         const k8sOpts = { parent: this, providers: [this.cluster.provider] };
         const namespaces = new Namespaces(`${name}-ns`, { names: [spec.namespaces.serving, spec.namespaces.training] }, k8sOpts);
+        new NetworkPolicies(
+            `${name}-netpol`,
+            {
+                servingNamespace: spec.namespaces.serving,
+                trainingNamespace: spec.namespaces.training,
+                vpcCidr: spec.cluster.vpcCidr,
+                distributedJobs: spec.training.filter((t) => t.kind === "PyTorchJob").map((t) => t.name),
+            },
+            { ...k8sOpts, dependsOn: namespaces.resources },
+        );
+        if (spec.cluster.appTeams.length > 0) {
+            new AppTeamAccess(`${name}-app-teams`, { teams: spec.cluster.appTeams }, { ...k8sOpts, dependsOn: namespaces.resources });
+        }
 
         new NvidiaStack(`${name}-nvidia`, { gpuPools: gpuPools(spec), gpuTaint: spec.gpuTaint, namespace: "kube-system" }, k8sOpts);
 

@@ -5,6 +5,7 @@ import { Taint } from "../capacity/pools";
 import { CLAIMS, Environment, NodePoolSpec, ServingSpec } from "../stacks/spec";
 import { pdbFor } from "./disruption";
 import { irsaTrustPolicy, serviceAccountSubject } from "./irsa";
+import { ROLE_ARN_ANNOTATION } from "../stacks/workloadIdentity";
 import { HTTP_PORT, MODEL_LOAD_ANNOTATION, probesFor } from "./probes";
 import { SERVING_PRIORITY_CLASS } from "./priority";
 import { VERSIONS } from "./versions";
@@ -149,7 +150,7 @@ export class ModelServing extends pulumi.ComponentResource {
 
         const serviceAccount = new k8s.core.v1.ServiceAccount(
             `${name}-sa`,
-            { metadata: { name: s.name, namespace: s.namespace, labels, annotations: { "eks.amazonaws.com/role-arn": role.arn } } },
+            { metadata: { name: s.name, namespace: s.namespace, labels, annotations: { [ROLE_ARN_ANNOTATION]: role.arn } } },
             { parent: this },
         );
 
@@ -173,6 +174,9 @@ export class ModelServing extends pulumi.ComponentResource {
                         },
                         spec: {
                             serviceAccountName: serviceAccount.metadata.name,
+                            // The server calls no Kubernetes API. IRSA does not need this token: the EKS
+                            // webhook projects its own web-identity token (audience sts.amazonaws.com).
+                            automountServiceAccountToken: false,
                             priorityClassName: SERVING_PRIORITY_CLASS,
                             ...poolPlacement(args.pool, args.gpuTaint),
                             securityContext: podSecurityContext(),

@@ -32,6 +32,8 @@ export const PYTORCHJOB_REPLACE_ON_CHANGES = ["spec"];
 const SKIP_AWAIT = { "pulumi.com/skipAwait": "true" };
 
 export const TRAINING_OPERATOR_NAMESPACE = "kubeflow";
+/** The Kubeflow Training Operator's distributed job type (v1 API), as the app-team contract names it. */
+export const PYTORCHJOB_TYPE = { apiVersion: "kubeflow.org/v1", kind: "PyTorchJob" } as const;
 
 /** The kustomize overlay of the Kubeflow Training Operator at a release tag (needs git where `pulumi up` runs). */
 export function trainingOperatorManifests(version: string = VERSIONS.kubeflowTrainingOperator): string {
@@ -166,8 +168,7 @@ export class DistributedTraining extends pulumi.ComponentResource {
         new k8s.apiextensions.CustomResource(
             `${name}-pytorchjob`,
             {
-                apiVersion: "kubeflow.org/v1",
-                kind: "PyTorchJob",
+                ...PYTORCHJOB_TYPE,
                 metadata: { name: t.name, namespace: t.namespace, labels: trainingLabels(t), annotations: SKIP_AWAIT },
                 spec: {
                     nprocPerNode: String(t.gpusPerPod),

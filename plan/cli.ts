@@ -1,11 +1,15 @@
 /**
- * `npm run plan -- --stack <name> [--config <Pulumi.x.yaml>] [--out <dir>]`
- * Exit 0: valid. 1: invalid manifests, policy violations or unschedulable workloads. 2: bad config or
- * usage (nothing is written).
+ * `npm run plan -- --stack <name> [--config <Pulumi.x.yaml>] [--out <dir>]` plans the platform.
+ * `npm run plan -- --program <dir> --stack <name> --platform-outputs <resources.json> [...]` plans another
+ * Pulumi project (an app team's) against a platform plan's recorded outputs.
+ * Exit 0: valid. 1: invalid manifests, policy violations or unschedulable workloads. 2: bad config,
+ * an incompatible platform contract, or usage (nothing is written).
  */
 import { existsSync } from "node:fs";
 import * as path from "node:path";
+import { isContractError } from "../stacks/contract";
 import { ConfigError } from "../stacks/validate";
+import { executeAppPlan } from "./appPlan";
 import { executePlan, writePlan } from "./plan";
 import { UsageError } from "./stackConfig";
 
@@ -13,15 +17,21 @@ interface CliArgs {
     stack: string;
     config: string;
     out: string;
+    /** The Pulumi project directory; the platform's root unless --program says otherwise. */
+    program: string;
+    /** Another project's plan: the platform plan whose outputs answer its StackReferences. */
+    platformOutputs?: string;
 }
 
-const USAGE = "usage: npm run plan -- --stack <name> [--config <Pulumi.<stack>.yaml>] [--out <dir>]";
+const USAGE =
+    "usage: npm run plan -- --stack <name> [--config <Pulumi.<stack>.yaml>] [--out <dir>]\n" +
+    "       npm run plan -- --program <project dir> --stack <name> --platform-outputs <out/<platform stack>/resources.json> [--config <file>] [--out <dir>]";
 
 export function parseArgs(argv: string[], root: string): CliArgs {
     const flags: Record<string, string> = {};
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
-        const m = /^--(stack|config|out)(?:=(.*))?$/.exec(arg);
+        const m = /^--(stack|config|out|program|platform-outputs)(?:=(.*))?$/.exec(arg);
         if (!m) {
             throw new UsageError(`unknown argument "${arg}"\n${USAGE}`);
         }
@@ -37,11 +47,31 @@ export function parseArgs(argv: string[], root: string): CliArgs {
     if (!/^[A-Za-z0-9_.-]+$/.test(flags.stack)) {
         throw new UsageError(`--stack "${flags.stack}" may only use letters, digits, '-', '_' and '.'`);
     }
-    const config = path.resolve(flags.config ?? path.join(root, `Pulumi.${flags.stack}.yaml`));
+    const program = path.resolve(flags.program ?? root);
+    const isPlatform = program === path.resolve(root);
+    if (!existsSync(path.join(program, "Pulumi.yaml"))) {
+        throw new UsageError(`--program ${program} is not a Pulumi project (no Pulumi.yaml)`);
+    }
+    let platformOutputs: string | undefined;
+    if (isPlatform && flags["platform-outputs"]) {
+        throw new UsageError(`--platform-outputs is for planning another project against the platform (with --program)\n${USAGE}`);
+    }
+    if (!isPlatform) {
+        if (!flags["platform-outputs"]) {
+            throw new UsageError(`--program needs --platform-outputs: the platform plan's resources.json (npm run plan -- --stack <stack> writes out/<stack>/resources.json)\n${USAGE}`);
+        }
+        platformOutputs = path.resolve(flags["platform-outputs"]);
+        if (!existsSync(platformOutputs)) {
+            throw new UsageError(`no platform plan at ${platformOutputs}; run npm run plan -- --stack <stack> first`);
+        }
+    }
+    const config = path.resolve(flags.config ?? path.join(program, `Pulumi.${flags.stack}.yaml`));
     if (!existsSync(config)) {
         throw new UsageError(`no stack config at ${config}; pass --config <file>`);
     }
-    return { stack: flags.stack, config, out: path.resolve(flags.out ?? path.join(root, "out", flags.stack)) };
+    // Another project's plan lands in its own directory, never over the platform's out/<stack>.
+    const out = path.resolve(flags.out ?? (isPlatform ? path.join(root, "out", flags.stack) : path.join(program, "out", flags.stack)));
+    return { stack: flags.stack, config, out, program, ...(platformOutputs ? { platformOutputs } : {}) };
 }
 
 async function main(): Promise<number> {
@@ -49,12 +79,20 @@ async function main(): Promise<number> {
     let args: CliArgs;
     try {
         args = parseArgs(process.argv.slice(2), root);
-        const result = await executePlan(args.stack, args.config);
-        writePlan(result, args.out);
+        let result: { headline: string; exitCode: 0 | 1 };
+        if (args.platformOutputs) {
+            const app = await executeAppPlan(args.program, args.stack, args.config, args.platformOutputs);
+            writePlan(app, args.out);
+            result = app;
+        } else {
+            const platform = await executePlan(args.stack, args.config);
+            writePlan(platform, args.out);
+            result = platform;
+        }
         process.stdout.write(`${result.headline}\nwrote ${path.relative(process.cwd(), args.out) || "."}/{resources.json,summary.json,report.md,policy.json,manifests/}\n`);
         return result.exitCode;
     } catch (e) {
-        if (e instanceof ConfigError || e instanceof UsageError) {
+        if (e instanceof ConfigError || e instanceof UsageError || isContractError(e)) {
             process.stderr.write(`error: ${e.message}\nnothing was written.\n`);
             return 2;
         }

@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
+import { StackOutput } from "./recorder";
 
 export const ACCOUNT_ID = "123456789012";
 
@@ -12,6 +13,24 @@ export interface EmulatorOptions {
     region: string;
     /** AZ names from the stack config, so subnets line up with them. */
     availabilityZones: string[];
+    /**
+     * StackReference name pattern (`org/project/stack`, any segment may be `*`) -> the referenced
+     * stack's outputs as a plan recorded them. A reference no pattern matches fails the run.
+     */
+    stackReferences?: Record<string, Record<string, StackOutput>>;
+}
+
+export const STACK_REFERENCE = "pulumi:pulumi:StackReference";
+
+export function stackNameMatches(pattern: string, name: string): boolean {
+    const want = pattern.split("/");
+    const have = name.split("/");
+    return want.length === have.length && want.every((segment, i) => segment === "*" || segment === have[i]);
+}
+
+/** Stands in for a referenced stack's secret output, which no recorded plan holds. */
+export function stackReferenceSecretPlaceholder(stack: string, output: string): string {
+    return `[secret ${output} of ${stack}: not available to the offline plan]`;
 }
 
 function hex(seed: string, length: number): string {
@@ -34,6 +53,9 @@ export const REMOTE_COMPONENTS = new Set([
 ]);
 
 export class CloudEmulator implements pulumi.runtime.Mocks {
+    /** Names of the stacks the program referenced (the engine reads them; the recorder sees no registration). */
+    public readonly referencedStacks: string[] = [];
+
     constructor(private readonly opts: EmulatorOptions) {}
 
     private arn(service: string, resource: string, global = false): string {
@@ -86,6 +108,8 @@ export class CloudEmulator implements pulumi.runtime.Mocks {
                 return { id: `sg-${h(17)}`, state: { ...base, arn: this.arn("ec2", `security-group/sg-${h(17)}`) } };
             case "aws:ec2/launchTemplate:LaunchTemplate":
                 return { id: `lt-${h(17)}`, state: { ...base, latestVersion: 1, defaultVersion: 1, arn: this.arn("ec2", `launch-template/lt-${h(17)}`) } };
+            case STACK_REFERENCE:
+                return { id: String(inputs.name), state: this.stackReference(String(inputs.name)) };
             case "aws:eks/addon:Addon":
                 return { id: `${String(inputs.clusterName)}:${String(inputs.addonName)}`, state: { ...base, arn: this.arn("eks", `addon/${String(inputs.clusterName)}/${String(inputs.addonName)}/${h(8)}`) } };
             default:
@@ -108,6 +132,29 @@ export class CloudEmulator implements pulumi.runtime.Mocks {
                 // A new data source must be taught to the emulator, not silently answered.
                 throw new Error(`the offline plan's cloud emulator has no answer for invoke ${args.token}; add it to plan/emulator.ts`);
         }
+    }
+
+    /** The state the engine reads for a StackReference: the other stack's outputs, secrets named. */
+    private stackReference(name: string): State {
+        const match = Object.entries(this.opts.stackReferences ?? {}).find(([pattern]) => stackNameMatches(pattern, name));
+        if (!match) {
+            throw new Error(
+                `the offline plan has no outputs for stack reference "${name}"; plan that stack first and pass its recorded outputs ` +
+                    `(npm run plan -- --program <dir> --stack <stack> --platform-outputs out/<stack>/resources.json)`,
+            );
+        }
+        this.referencedStacks.push(name);
+        const outputs: State = {};
+        const secretOutputNames: string[] = [];
+        for (const [key, output] of Object.entries(match[1])) {
+            if (output.secret) {
+                outputs[key] = stackReferenceSecretPlaceholder(name, key);
+                secretOutputNames.push(key);
+            } else {
+                outputs[key] = output.value;
+            }
+        }
+        return { name, outputs, secretOutputNames };
     }
 
     private k8sId(inputs: State, name: string): string {

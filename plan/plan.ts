@@ -57,7 +57,10 @@ export async function executePlan(stack: string, configPath: string): Promise<Pl
     return { resources: run.resources, outputs: run.outputs, manifests, summary, policy, report, exitCode, headline };
 }
 
-export function writePlan(result: PlanResult, outDir: string): void {
+/** What every plan writes, the platform's or another project's (its summary has its own shape). */
+export type PlanFiles = Pick<PlanResult, "resources" | "outputs" | "manifests" | "policy" | "report"> & { summary: unknown };
+
+export function writePlan(result: PlanFiles, outDir: string): void {
     const manifestsDir = path.join(outDir, "manifests");
     rmSync(manifestsDir, { recursive: true, force: true });
     mkdirSync(manifestsDir, { recursive: true });

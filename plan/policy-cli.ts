@@ -15,6 +15,9 @@ async function main(): Promise<number> {
     const root = path.resolve(__dirname, "..");
     try {
         const args = parseArgs(process.argv.slice(2), root);
+        if (args.platformOutputs) {
+            throw new UsageError("npm run policy checks the platform; another project's plan (npm run plan -- --program ...) runs the policy gate itself");
+        }
         const run = await runProgram(args.stack, args.config);
         const gate = await runPolicyGate(run.resources, { stack: args.stack, environment: run.spec.environment });
         for (const v of gate.violations) {

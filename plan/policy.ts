@@ -141,22 +141,37 @@ export function policyConfigOf(policy: PlatformPolicy, config: PolicyPackConfig)
     return { ...(policy.configSchema ? defaultsOf(policy.configSchema) : {}), ...params };
 }
 
-/** A deep copy the rules cannot mutate back into the plan, with unknowns as the engine marks them. */
+/** A frozen deep copy the rules cannot mutate back into the plan, with unknowns as the engine marks them. */
 function previewProps(value: unknown): unknown {
     if (Array.isArray(value)) {
-        return value.map(previewProps);
+        return Object.freeze(value.map(previewProps));
     }
     if (value === UNKNOWN_PLACEHOLDER) {
         return UNKNOWN_STRING;
     }
     if (value && typeof value === "object") {
-        return Object.fromEntries(
-            Object.entries(value)
-                .filter(([k]) => !k.startsWith("__"))
-                .map(([k, v]) => [k, previewProps(v)]),
+        return Object.freeze(
+            Object.fromEntries(
+                Object.entries(value)
+                    .filter(([k]) => !k.startsWith("__"))
+                    .map(([k, v]) => [k, previewProps(v)]),
+            ),
         );
     }
     return value;
+}
+
+// One frozen copy per recorded inputs object, shared by every rule: copying per rule and resource made
+// the gate quadratic in practice (28 rules x thousands of resources) and dominated large plans.
+const previewCache = new WeakMap<object, Record<string, unknown>>();
+
+function propsOf(r: ResourceLike): Record<string, unknown> {
+    let props = previewCache.get(r.inputs);
+    if (!props) {
+        props = unknownCheckingProxy(previewProps(r.inputs)) as Record<string, unknown>;
+        previewCache.set(r.inputs, props);
+    }
+    return props;
 }
 
 function urnOf(r: ResourceLike, stack: string): string {
@@ -196,7 +211,7 @@ const notApplicable = (reason?: string): never => {
 
 /** ResourceValidationArgs for one resource, as the engine builds them (tests use this too). */
 export function resourceArgs(r: ResourceLike, policyConfig: Record<string, unknown> = {}, stack = "test"): ResourceValidationArgs {
-    const props = unknownCheckingProxy(previewProps(r.inputs)) as Record<string, unknown>;
+    const props = propsOf(r);
     return {
         type: r.type,
         props,
@@ -213,7 +228,7 @@ export function resourceArgs(r: ResourceLike, policyConfig: Record<string, unkno
 /** StackValidationArgs over all resources, parents and dependencies linked as resource objects. */
 export function stackArgs(resources: ResourceLike[], policyConfig: Record<string, unknown> = {}, stack = "test"): StackValidationArgs {
     const built = resources.map((r) => {
-        const props = unknownCheckingProxy(previewProps(r.inputs)) as Record<string, unknown>;
+        const props = propsOf(r);
         const resource: PolicyResource = {
             type: r.type,
             props,

@@ -15,6 +15,12 @@ const SIG_OUTPUT = "d0e6a833031e9bbcd3f4e8bde6ca49a4";
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 export const UNKNOWN_PLACEHOLDER = "[unknown until apply]";
 
+/** A stack output as the plan records it (resources.json "outputs"); a secret's value is the placeholder. */
+export interface StackOutput {
+    value: unknown;
+    secret: boolean;
+}
+
 export interface RecordedOptions {
     protect: boolean;
     retainOnDelete: boolean;

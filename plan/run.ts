@@ -1,27 +1,70 @@
 /**
- * Runs index.ts, unchanged, under Pulumi's mock runtime with the cloud emulator, and returns what it
- * registered and exported. Config goes in exactly as the Pulumi CLI would pass it.
+ * Runs a Pulumi program, unchanged, under Pulumi's mock runtime with the cloud emulator, and returns
+ * what it registered and exported. Config goes in exactly as the Pulumi CLI would pass it. The
+ * platform (index.ts) is the default; any Pulumi project directory can be run the same way (an app
+ * team's project, with its StackReferences answered from a platform plan's recorded outputs).
  */
+import { existsSync, readFileSync, statSync } from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
+import { parse } from "yaml";
 import { loadStackSpec } from "../stacks/config";
 import { StackSpec } from "../stacks/spec";
-import { CloudEmulator } from "./emulator";
-import { attachRecorder, RecordedResource, SECRET_PLACEHOLDER } from "./recorder";
-import { readStackConfigFile } from "./stackConfig";
+import { CloudEmulator, EmulatorOptions } from "./emulator";
+import { attachRecorder, RecordedResource, SECRET_PLACEHOLDER, StackOutput } from "./recorder";
+import { readStackConfigFile, UsageError } from "./stackConfig";
 
+export type { StackOutput } from "./recorder";
+
+export const ROOT = path.resolve(__dirname, "..");
 export const PROJECT = "ml-platform";
-export const PROGRAM = path.resolve(__dirname, "..", "index.ts");
+export const PROGRAM = path.join(ROOT, "index.ts");
 
-export interface StackOutput {
-    value: unknown;
-    secret: boolean;
-}
-
-export interface ProgramRun {
-    spec: StackSpec;
+/** What any program registered and exported. */
+export interface ProjectRun {
+    project: string;
     resources: RecordedResource[];
     outputs: Record<string, StackOutput>;
+    /** The stacks it read through a StackReference. */
+    referencedStacks: string[];
+}
+
+/** The platform's run: its validated spec as well. */
+export interface ProgramRun extends ProjectRun {
+    spec: StackSpec;
+}
+
+export interface RunOptions {
+    /** StackReference name pattern -> that stack's recorded outputs (see EmulatorOptions). */
+    stackReferences?: EmulatorOptions["stackReferences"];
+}
+
+/** A Pulumi project on disk, read from its Pulumi.yaml as the CLI would. */
+export interface PulumiProject {
+    dir: string;
+    name: string;
+    /** The entry module. */
+    main: string;
+}
+
+export function readPulumiProject(dir: string): PulumiProject {
+    const file = path.join(dir, "Pulumi.yaml");
+    if (!existsSync(file)) {
+        throw new UsageError(`${dir} is not a Pulumi project: no Pulumi.yaml`);
+    }
+    const doc = parse(readFileSync(file, "utf8")) as { name?: unknown; main?: unknown; runtime?: unknown } | null;
+    const runtime = typeof doc?.runtime === "object" && doc.runtime !== null ? (doc.runtime as { name?: unknown }).name : doc?.runtime;
+    if (typeof doc?.name !== "string" || runtime !== "nodejs") {
+        throw new UsageError(`${file}: the offline plan runs Node.js projects with a name (name: <project>, runtime: nodejs)`);
+    }
+    let main = path.resolve(dir, typeof doc.main === "string" ? doc.main : ".");
+    if (existsSync(main) && statSync(main).isDirectory()) {
+        main = path.join(main, "index.ts");
+    }
+    if (!existsSync(main)) {
+        throw new UsageError(`${file}: entry point ${main} does not exist`);
+    }
+    return { dir: path.resolve(dir), name: doc.name, main };
 }
 
 function azsOf(values: Record<string, string>): string[] {
@@ -42,8 +85,6 @@ async function resolveOutput(value: unknown): Promise<StackOutput> {
     return secret ? { value: SECRET_PLACEHOLDER, secret } : { value: await out.promise(), secret };
 }
 
-const ROOT = path.resolve(__dirname, "..");
-
 /** The program runs when its module is first required: forget our own modules so it can run again. */
 function forgetProgramModules(): void {
     for (const file of Object.keys(require.cache)) {
@@ -53,16 +94,29 @@ function forgetProgramModules(): void {
     }
 }
 
+/** As the Pulumi Node.js host does: a default export wins, and an exported function is called and awaited. */
+async function programExports(module: unknown): Promise<Record<string, unknown>> {
+    let exported = module;
+    if (exported && typeof exported === "object" && "default" in exported) {
+        exported = (exported as { default: unknown }).default;
+    }
+    if (typeof exported === "function") {
+        exported = await (exported as () => unknown)();
+    }
+    return exported && typeof exported === "object" ? (exported as Record<string, unknown>) : {};
+}
+
 /**
- * Validates config (throws ConfigError before anything registers), then loads the program and waits
- * for every registration.
+ * `validate` runs after config is set and before anything registers (the platform's loadStackSpec
+ * throws ConfigError there); then the program loads and every registration is awaited.
  */
-export async function runProgram(stack: string, configPath: string): Promise<ProgramRun> {
+async function execute<T>(project: PulumiProject, stack: string, configPath: string, opts: RunOptions, validate: () => T): Promise<{ run: ProjectRun; validated: T }> {
     const file = readStackConfigFile(configPath);
     const region = file.values["aws:region"] ?? "us-east-1";
-    await pulumi.runtime.setMocks(new CloudEmulator({ region, availabilityZones: azsOf(file.values) }), PROJECT, stack, false);
+    const emulator = new CloudEmulator({ region, availabilityZones: azsOf(file.values), stackReferences: opts.stackReferences });
+    await pulumi.runtime.setMocks(emulator, project.name, stack, false);
     pulumi.runtime.setAllConfig(file.values, file.secretKeys);
-    const spec = loadStackSpec();
+    const validated = validate();
 
     const resources = attachRecorder();
     const failures: unknown[] = [];
@@ -71,17 +125,34 @@ export async function runProgram(stack: string, configPath: string): Promise<Pro
     try {
         forgetProgramModules();
         // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const program = require(PROGRAM) as Record<string, unknown>;
+        const exported = await programExports(require(project.main));
         const outputs: Record<string, StackOutput> = {};
-        for (const [name, value] of Object.entries(program)) {
+        for (const [name, value] of Object.entries(exported)) {
             outputs[name] = await resolveOutput(value);
         }
         await pulumi.runtime.disconnect();
         if (failures.length > 0) {
             throw failures[0];
         }
-        return { spec, resources, outputs };
+        return { run: { project: project.name, resources, outputs, referencedStacks: [...new Set(emulator.referencedStacks)] }, validated };
     } finally {
         process.off("unhandledRejection", onRejection);
     }
+}
+
+/** The platform: validates config (throws ConfigError before anything registers), then runs index.ts. */
+export async function runProgram(stack: string, configPath: string, opts: RunOptions = {}): Promise<ProgramRun> {
+    const { run, validated } = await execute({ dir: ROOT, name: PROJECT, main: PROGRAM }, stack, configPath, opts, loadStackSpec);
+    return { ...run, spec: validated };
+}
+
+/**
+ * Any Pulumi project directory. Only the platform validates its config up front (that validation is
+ * its own); another project checks its config itself, as it would under `pulumi up`.
+ */
+export async function runProject(dir: string, stack: string, configPath: string, opts: RunOptions = {}): Promise<ProjectRun> {
+    if (path.resolve(dir) === ROOT) {
+        return runProgram(stack, configPath, opts);
+    }
+    return (await execute(readPulumiProject(dir), stack, configPath, opts, () => undefined)).run;
 }

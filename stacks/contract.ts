@@ -1,79 +1,172 @@
 /**
- * The app-team contract: what the platform exports for other Pulumi projects (StackReference), typed
- * and versioned. Breaking changes bump the major version.
+ * The app-team contract: the stack outputs other Pulumi projects read through a StackReference, as a
+ * runtime schema (zod) and the TypeScript types inferred from it, plus the version rule. App teams import
+ * this file, so it imports nothing but zod: the platform's components never load in a consumer.
+ *
+ * Versioning (semver): a new field or a new allowed value is a minor bump; removing or renaming a
+ * field, or changing its type or meaning, is a major bump. A consumer built against N.M reads N.x
+ * stacks with x >= M and refuses everything else.
  */
-import * as pulumi from "@pulumi/pulumi";
-import { Toleration, poolNodeSelector, poolTolerations } from "../capacity/pools";
-import { gpuPools, StackSpec, storageClaims } from "./spec";
+import { z } from "zod";
 
-export const CONTRACT_VERSION = "1.0.0";
+export const CONTRACT_VERSION = "1.1.0";
 
-export interface GpuPoolContract {
-    nodeSelector: Record<string, string>;
-    tolerations: Toleration[];
-    gpusPerNode: number;
-    gpuModel: string;
-    gpuMemoryMiB: number;
-    instanceType: string;
-}
+/** Outputs whose values are Pulumi secrets; every other contract output is plain. */
+export const SECRET_OUTPUTS = ["kubeconfig"] as const;
 
-export interface PlatformContractValues {
-    contractVersion: string;
-    clusterName: string;
-    endpoint: string;
-    kubeconfig: string;
-    oidcProviderArn: string;
-    oidcIssuerUrl: string;
-    namespaces: { serving: string; training: string };
-    gpuPools: Record<string, GpuPoolContract>;
-    storage: { storageClass: string; pvcs: Record<string, string[]> };
-}
+const nonEmpty = z.string().min(1, "must be a non-empty string");
 
-export function gpuPoolContracts(spec: StackSpec): Record<string, GpuPoolContract> {
-    const out: Record<string, GpuPoolContract> = {};
-    for (const pool of gpuPools(spec)) {
-        out[pool.name] = {
-            nodeSelector: poolNodeSelector(pool),
-            tolerations: poolTolerations(pool, spec.gpuTaint),
-            gpusPerNode: pool.gpu!.count,
-            gpuModel: pool.gpu!.model,
-            gpuMemoryMiB: pool.gpu!.memoryMiB,
-            instanceType: pool.instanceType,
-        };
+const toleration = z.object({
+    key: nonEmpty,
+    operator: z.enum(["Equal", "Exists"]),
+    value: z.string().optional(),
+    effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]),
+});
+
+const gpuPool = z.object({
+    /** Select the pool with exactly this; never with a label typed by hand. */
+    nodeSelector: z.record(z.string(), z.string()).refine((m) => Object.keys(m).length > 0, "must select at least one label"),
+    /** The pool's taints as tolerations; a pod must carry all of them to land there. */
+    tolerations: z.array(toleration),
+    gpusPerNode: z.number().int().min(1),
+    gpuModel: nonEmpty,
+    /** Usable memory of one GPU, as EC2 reports it. */
+    gpuMemoryMiB: z.number().int().min(1),
+    instanceType: nonEmpty,
+});
+
+export const contractSchema = z.object({
+    contractVersion: nonEmpty,
+    /** Which policy config the platform's CI applies (prod requires 2+ serving replicas). */
+    environment: z.enum(["dev", "prod"]),
+    clusterName: nonEmpty,
+    endpoint: z.string().startsWith("https://", "must be an https URL"),
+    /** Secret: a kubeconfig (JSON) that authenticates with `aws eks get-token`. */
+    kubeconfig: nonEmpty,
+    oidcProviderArn: z.string().startsWith("arn:", "must be an ARN"),
+    oidcIssuerUrl: z.string().startsWith("https://", "must be an https URL"),
+    namespaces: z.object({ serving: nonEmpty, training: nonEmpty }),
+    gpuPools: z.record(z.string(), gpuPool),
+    storage: z.object({
+        storageClass: nonEmpty,
+        /** Shared ReadWriteMany claims, by namespace. */
+        pvcs: z.record(z.string(), z.array(nonEmpty)),
+    }),
+    metrics: z.object({
+        /** External metric names an HPA in the serving namespace may ask for. */
+        externalMetrics: z.object({ gpuUtilization: nonEmpty, queueDepth: nonEmpty }),
+        /** The pod label every external series carries: select a model's pods with it. */
+        selectorLabel: nonEmpty,
+        /** Where serving pods expose the queue-depth gauge the queueDepth metric is built from. */
+        podMetrics: z.object({ port: nonEmpty, path: z.string().startsWith("/"), queueDepthGauge: nonEmpty }),
+    }),
+    training: z.object({
+        apiVersion: nonEmpty,
+        kind: nonEmpty,
+        /** The Kubeflow Training Operator is installed only where the platform itself runs a PyTorchJob. */
+        operatorInstalled: z.boolean(),
+    }),
+    workloadIdentity: z.object({
+        /** The issuer without its scheme: the prefix of the trust policy's condition keys. */
+        issuer: nonEmpty,
+        audience: nonEmpty,
+        /** The `sub` claim of a service account's token, with <namespace> and <serviceAccount> to fill in. */
+        subjectPattern: nonEmpty,
+        /** The service account annotation that names the IAM role its pods assume. */
+        serviceAccountAnnotation: nonEmpty,
+    }),
+});
+
+/** The contract's values as a stack exports them (kubeconfig as a plain string here). */
+export type PlatformContractValues = z.infer<typeof contractSchema>;
+export type GpuPoolContract = PlatformContractValues["gpuPools"][string];
+export type ContractToleration = z.infer<typeof toleration>;
+
+/** Every output a contract-v1 stack exports. */
+export const CONTRACT_OUTPUTS = Object.keys(contractSchema.shape) as (keyof PlatformContractValues)[];
+
+/** Raised for a stack that does not satisfy this contract; the message says what to do. */
+export class ContractError extends Error {
+    constructor(message: string) {
+        super(message);
+        // Matched by name, not instanceof: the offline plan reloads program modules between runs.
+        this.name = "ContractError";
     }
-    return out;
 }
 
-export function storageContract(spec: StackSpec, storageClass: string): PlatformContractValues["storage"] {
-    const pvcs: Record<string, string[]> = {};
-    for (const claim of storageClaims(spec)) {
-        (pvcs[claim.namespace] ??= []).push(claim.name);
+export function isContractError(e: unknown): e is ContractError {
+    return e instanceof Error && e.name === "ContractError";
+}
+
+export interface ContractVersion {
+    major: number;
+    minor: number;
+    patch: number;
+}
+
+const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/;
+
+export function parseContractVersion(version: string): ContractVersion | undefined {
+    const m = SEMVER.exec(version);
+    return m ? { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]) } : undefined;
+}
+
+/**
+ * Throws unless a stack exporting `exported` can be read by a consumer built against `builtAgainst`:
+ * same major, minor at least the consumer's.
+ */
+export function checkContractVersion(stack: string, exported: unknown, builtAgainst: string = CONTRACT_VERSION): void {
+    const want = parseContractVersion(builtAgainst);
+    if (!want) {
+        throw new Error(`consumer contract version "${builtAgainst}" is not semver`);
     }
-    return { storageClass, pvcs };
+    const range = `${want.major}.x (>= ${want.major}.${want.minor})`;
+    if (exported === undefined || exported === null) {
+        throw new ContractError(`platform stack ${stack} exports no contractVersion: it is not an ml-platform stack, or predates the app-team contract.`);
+    }
+    const have = typeof exported === "string" ? parseContractVersion(exported) : undefined;
+    if (!have) {
+        throw new ContractError(`platform stack ${stack} exports contractVersion ${JSON.stringify(exported)}, which is not a semver version.`);
+    }
+    if (have.major > want.major) {
+        throw new ContractError(
+            `platform stack ${stack} exports contract ${exported}; this consumer was built against ${range}. Upgrade the consumer to a ${have.major}.x contract reader.`,
+        );
+    }
+    if (have.major < want.major) {
+        throw new ContractError(
+            `platform stack ${stack} exports contract ${exported}; this consumer was built against ${range}. Update the platform stack to a ${want.major}.x contract, or use a ${have.major}.x contract reader.`,
+        );
+    }
+    if (have.minor < want.minor) {
+        throw new ContractError(
+            `platform stack ${stack} exports contract ${exported}; this consumer was built against ${range} and reads fields added in ${want.major}.${want.minor}. ` +
+                `Update the platform stack (pulumi up of ml-platform), or use a consumer built against ${have.major}.${have.minor}.`,
+        );
+    }
 }
 
-type Outputs<T> = { [K in keyof T]: pulumi.Output<T[K]> };
-
-export interface ContractSources {
-    clusterName: pulumi.Output<string>;
-    endpoint: pulumi.Output<string>;
-    kubeconfig: pulumi.Output<string>;
-    oidcProviderArn: pulumi.Output<string>;
-    oidcIssuerUrl: pulumi.Output<string>;
-    storageClassName: string;
+function formatPath(path: PropertyKey[]): string {
+    return path.map((p, i) => (typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`)).join("");
 }
 
-/** The stack outputs index.ts exports, one per contract field. */
-export function buildContract(spec: StackSpec, src: ContractSources): Outputs<PlatformContractValues> {
-    return {
-        contractVersion: pulumi.output(CONTRACT_VERSION),
-        clusterName: src.clusterName,
-        endpoint: src.endpoint,
-        kubeconfig: pulumi.secret(src.kubeconfig),
-        oidcProviderArn: src.oidcProviderArn,
-        oidcIssuerUrl: src.oidcIssuerUrl,
-        namespaces: pulumi.output({ ...spec.namespaces }),
-        gpuPools: pulumi.output(gpuPoolContracts(spec)),
-        storage: pulumi.output(storageContract(spec, src.storageClassName)),
-    };
+function describeIssue(issue: z.core.$ZodIssue): string {
+    if (issue.code === "invalid_type" && issue.message.endsWith("received undefined")) {
+        return `missing (expected ${issue.expected})`;
+    }
+    return issue.message;
+}
+
+/**
+ * Checks the version first (a newer major may have a different shape), then every field; the error
+ * names each bad field. Unknown fields are kept out of the result: a newer minor may add them.
+ */
+export function parseContract(stack: string, values: Record<string, unknown>, builtAgainst: string = CONTRACT_VERSION): PlatformContractValues {
+    checkContractVersion(stack, values.contractVersion, builtAgainst);
+    const result = contractSchema.safeParse(values);
+    if (!result.success) {
+        const problems = result.error.issues.map((i) => `${formatPath(i.path)}: ${describeIssue(i)}`);
+        throw new ContractError(`platform stack ${stack} does not satisfy contract ${builtAgainst}:\n  ${problems.join("\n  ")}`);
+    }
+    return result.data;
 }

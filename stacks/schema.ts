@@ -37,6 +37,19 @@ const instanceTypeName = z.string().refine((s) => INSTANCE_CATALOG.has(s), {
 const int = (min: number, max: number) =>
     z.number().int("must be a whole number").min(min, `must be >= ${min}`).max(max, `must be <= ${max}`);
 
+/**
+ * An app team: one IAM principal that may edit (AmazonEKSEditPolicy) and run PyTorchJobs in the listed
+ * workload namespaces, nothing cluster-wide. Which namespaces exist is checked in validate.ts.
+ */
+export const appTeamSchema = z.strictObject({
+    name: dnsLabel(40),
+    principalArn: z.string().regex(IAM_PRINCIPAL, "must be an IAM role or user ARN such as arn:aws:iam::123456789012:role/team"),
+    namespaces: z
+        .array(z.string().regex(DNS_LABEL, "must be a namespace name (DNS label)"))
+        .min(1, "must list at least one namespace")
+        .refine((a) => new Set(a).size === a.length, "must not repeat a namespace"),
+});
+
 export const clusterSchema = z.strictObject({
     name: dnsLabel(40),
     kubernetesVersion: z.enum(SUPPORTED_KUBERNETES_VERSIONS as [string, ...string[]]),
@@ -55,6 +68,7 @@ export const clusterSchema = z.strictObject({
         })
         .default({ publicAccess: true, privateAccess: true, publicAccessCidrs: [] }),
     admins: z.array(z.string().regex(IAM_PRINCIPAL, "must be an IAM role or user ARN")).default([]),
+    appTeams: z.array(appTeamSchema).default([]),
 });
 
 export const gpuTaintSchema = z.strictObject({
@@ -169,6 +183,7 @@ export const REQUIRED_KEYS = ["environment", "cluster", "nodePools"] as const;
 export const SECRET_KEYS = ["mlflowTrackingUri"] as const;
 
 export type ClusterConfig = z.infer<typeof clusterSchema>;
+export type AppTeamConfig = z.infer<typeof appTeamSchema>;
 export type NodePoolConfig = z.infer<typeof nodePoolSchema>;
 export type StorageConfig = z.infer<typeof storageSchema>;
 export type ServingConfig = z.infer<typeof servingSchema>;

@@ -6,7 +6,8 @@ import { z } from "zod";
 import { instanceType } from "../capacity/catalog";
 import { chooseGpuPlacement, formatBytes, perGpuBytesFor, WorkloadShape, ModelArchitecture } from "../capacity/gpu-memory";
 import { parseCpu, parseMemory } from "../capacity/quantity";
-import { configKeys, REQUIRED_KEYS, SECRET_KEYS, ServingConfig, TrainingConfig } from "./schema";
+import { credentialShape } from "./credentials";
+import { ClusterConfig, configKeys, REQUIRED_KEYS, SECRET_KEYS, ServingConfig, TrainingConfig } from "./schema";
 import { Environment, NAMESPACES, NodePoolSpec, ServingSpec, StackSpec, TrainingSpec } from "./spec";
 
 export const NAMESPACE = "ml-platform";
@@ -93,11 +94,24 @@ function parseKeys(raw: RawConfig, problems: string[]): Partial<Parsed> {
             continue;
         }
         const value = key === "mlflowTrackingUri" || text === undefined ? text : parseValue(text);
-        const result = configKeys[key].safeParse(value, { reportInput: true });
+        const secret = (SECRET_KEYS as readonly string[]).includes(key);
+        // A secret's value never reaches a message: the plan's output is public in a pull request.
+        const result = configKeys[key].safeParse(value, { reportInput: !secret });
         if (result.success) {
             out[key] = result.data;
+        } else if (secret) {
+            problems.push(...result.error.issues.map((i) => `${keyPath(key, i.path)} is invalid (${i.message}); the value is a secret and is not shown`));
         } else {
             problems.push(...result.error.issues.map((i) => formatIssue(key, i)));
+        }
+    }
+    for (const [key, text] of Object.entries(raw.values)) {
+        const shape = raw.secretKeys.includes(key) ? undefined : credentialShape(text);
+        if (shape) {
+            problems.push(
+                `${NAMESPACE}:${key} holds what looks like ${shape} in plain text; credentials belong in Pulumi secrets ` +
+                    `(\`pulumi config set --secret\`) read by a key meant for them, never in plain config`,
+            );
         }
     }
     for (const key of SECRET_KEYS) {
@@ -337,6 +351,70 @@ function checkUniqueNames(serving: ServingConfig[], training: TrainingConfig[], 
     }
 }
 
+const OPEN_CIDRS = new Set(["0.0.0.0/0"]);
+
+/**
+ * The API endpoint: reachable at all, public only to listed ranges (never to everyone in prod), and
+ * private access on whenever the public side is closed or narrowed, or nodes could not reach it.
+ */
+function checkEndpoint(cluster: ClusterConfig, env: Environment, problems: string[]) {
+    const where = `${NAMESPACE}:cluster.endpoint`;
+    const { publicAccess, privateAccess, publicAccessCidrs } = cluster.endpoint;
+    if (!publicAccess && !privateAccess) {
+        problems.push(`${where}: publicAccess and privateAccess are both false; nothing could reach the API server. Turn privateAccess on`);
+        return;
+    }
+    if (!publicAccess && publicAccessCidrs.length > 0) {
+        problems.push(`${where}.publicAccessCidrs is set but publicAccess is false; remove the CIDRs or turn the public endpoint on`);
+    }
+    if (publicAccess) {
+        const open = publicAccessCidrs.filter((c) => OPEN_CIDRS.has(c));
+        if (env === "prod" && publicAccessCidrs.length === 0) {
+            problems.push(`${where}.publicAccessCidrs is empty in prod, which EKS opens to 0.0.0.0/0; list the VPN/CI egress ranges or set publicAccess: false`);
+        } else if (env === "prod" && open.length > 0) {
+            problems.push(`${where}.publicAccessCidrs opens the prod API endpoint to ${open.join(", ")}; list the VPN/CI egress ranges or set publicAccess: false`);
+        }
+    }
+    if (!privateAccess && (!publicAccess || publicAccessCidrs.length > 0 || env === "prod")) {
+        problems.push(
+            `${where}.privateAccess must be true${env === "prod" ? " in prod" : " when the public endpoint is closed or limited to CIDRs"}: ` +
+                "nodes and the EFS/CSI controllers reach the API server from inside the VPC (their NAT addresses are not in publicAccessCidrs)",
+        );
+    }
+}
+
+/** Admins and app teams: one access entry per IAM principal; teams only in the platform's workload namespaces. */
+function checkAccess(cluster: ClusterConfig, problems: string[]) {
+    const where = `${NAMESPACE}:cluster`;
+    const principals = new Map<string, string>();
+    const claim = (arn: string, at: string) => {
+        const first = principals.get(arn);
+        if (first) {
+            problems.push(`${at} repeats the IAM principal ${arn} (also at ${first}); EKS allows one access entry per principal`);
+        } else {
+            principals.set(arn, at);
+        }
+    };
+    cluster.admins.forEach((arn, i) => claim(arn, `${where}.admins[${i}]`));
+    const workloadNamespaces: string[] = Object.values(NAMESPACES);
+    const names = new Map<string, number>();
+    cluster.appTeams.forEach((team, i) => {
+        const at = `${where}.appTeams[${i}]`;
+        const first = names.get(team.name);
+        if (first !== undefined) {
+            problems.push(`${at}.name must be unique, got "${team.name}" (also at ${where}.appTeams[${first}])`);
+        } else {
+            names.set(team.name, i);
+        }
+        claim(team.principalArn, `${at}.principalArn`);
+        team.namespaces.forEach((ns, j) => {
+            if (!workloadNamespaces.includes(ns)) {
+                problems.push(`${at}.namespaces[${j}] names no workload namespace of the platform: got "${ns}"; known: ${workloadNamespaces.join(", ")}`);
+            }
+        });
+    });
+}
+
 /** Validates everything and returns the spec; throws ConfigError listing every problem. */
 export function buildStackSpec(raw: RawConfig): StackSpec {
     const problems: string[] = [];
@@ -349,6 +427,10 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
         problems.push(`${NAMESPACE}:nodePools must define at least one pool`);
     }
     const env = parsed.environment ?? "dev";
+    if (parsed.cluster) {
+        checkEndpoint(parsed.cluster, env, problems);
+        checkAccess(parsed.cluster, problems);
+    }
     const servingCfg = parsed.serving ?? [];
     const trainingCfg = parsed.training ?? [];
     checkUniqueNames(servingCfg, trainingCfg, problems);

@@ -90,6 +90,60 @@ const cases: Case[] = [
     { name: "storage size not a quantity", raw: withKey(dev, "storage", (s) => ((s.checkpointsSize = "lots"), s)), expect: ["ml-platform:storage.checkpointsSize must be a memory quantity", '"lots"'] },
     { name: "storage uid zero (root)", raw: withKey(dev, "storage", (s) => ((s.uid = 0), s)), expect: ["ml-platform:storage.uid must be >= 1, got 0"] },
     { name: "activeDeadlineSeconds too short", raw: withKey(dev, "training", training0((t) => (t.activeDeadlineSeconds = 5))), expect: ["ml-platform:training[0].activeDeadlineSeconds must be >= 60, got 5"] },
+    // Security: access, the API endpoint, secrets.
+    {
+        name: "app team ARN that is not an IAM role",
+        raw: withKey(prod, "cluster", (c) => ((c.appTeams[0].principalArn = "arn:aws:iam::123456789012:group/recsys"), c)),
+        expect: ["ml-platform:cluster.appTeams[0].principalArn must be an IAM role or user ARN", '"arn:aws:iam::123456789012:group/recsys"'],
+    },
+    {
+        name: "app team namespace the platform does not have",
+        raw: withKey(prod, "cluster", (c) => ((c.appTeams[1].namespaces = ["ml-serving", "kube-system"]), c)),
+        expect: ['ml-platform:cluster.appTeams[1].namespaces[1] names no workload namespace of the platform: got "kube-system"', "ml-serving, ml-training"],
+    },
+    { name: "app team without namespaces", raw: withKey(prod, "cluster", (c) => ((c.appTeams[0].namespaces = []), c)), expect: ["ml-platform:cluster.appTeams[0].namespaces must list at least one namespace"] },
+    { name: "app team repeating a namespace", raw: withKey(prod, "cluster", (c) => ((c.appTeams[0].namespaces = ["ml-serving", "ml-serving"]), c)), expect: ["ml-platform:cluster.appTeams[0].namespaces must not repeat a namespace"] },
+    { name: "app team name not a DNS label", raw: withKey(prod, "cluster", (c) => ((c.appTeams[0].name = "RecSys"), c)), expect: ["ml-platform:cluster.appTeams[0].name must be a DNS label", '"RecSys"'] },
+    { name: "unknown key in an app team", raw: withKey(prod, "cluster", (c) => ((c.appTeams[0].role = "admin"), c)), expect: ["ml-platform:cluster.appTeams[0]", 'unknown key(s) "role"'] },
+    { name: "two app teams with one name", raw: withKey(prod, "cluster", (c) => ((c.appTeams[1].name = "recsys"), c)), expect: ['ml-platform:cluster.appTeams[1].name must be unique, got "recsys"'] },
+    {
+        name: "app team principal that is also an admin",
+        raw: withKey(prod, "cluster", (c) => ((c.appTeams[0].principalArn = c.admins[0]), c)),
+        expect: ["ml-platform:cluster.appTeams[0].principalArn repeats the IAM principal arn:aws:iam::123456789012:role/platform-admins (also at ml-platform:cluster.admins[0])", "one access entry per principal"],
+    },
+    { name: "the same admin twice", raw: withKey(prod, "cluster", (c) => ((c.admins = [c.admins[0], c.admins[0]]), c)), expect: ["ml-platform:cluster.admins[1] repeats the IAM principal"] },
+    {
+        name: "prod API endpoint open to 0.0.0.0/0",
+        raw: withKey(prod, "cluster", (c) => ((c.endpoint.publicAccessCidrs = ["0.0.0.0/0"]), c)),
+        expect: ["ml-platform:cluster.endpoint.publicAccessCidrs opens the prod API endpoint to 0.0.0.0/0"],
+    },
+    {
+        name: "prod public endpoint without CIDRs (EKS opens it to everyone)",
+        raw: withKey(prod, "cluster", (c) => ((c.endpoint.publicAccessCidrs = []), c)),
+        expect: ["ml-platform:cluster.endpoint.publicAccessCidrs is empty in prod, which EKS opens to 0.0.0.0/0"],
+    },
+    { name: "both endpoints off", raw: withKey(dev, "cluster", (c) => ((c.endpoint = { publicAccess: false, privateAccess: false }), c)), expect: ["ml-platform:cluster.endpoint: publicAccess and privateAccess are both false"] },
+    {
+        name: "public CIDRs with the public endpoint off",
+        raw: withKey(dev, "cluster", (c) => ((c.endpoint.publicAccess = false), c)),
+        expect: ["ml-platform:cluster.endpoint.publicAccessCidrs is set but publicAccess is false"],
+    },
+    {
+        name: "private endpoint off while the public one is limited to CIDRs",
+        raw: withKey(dev, "cluster", (c) => ((c.endpoint.privateAccess = false), c)),
+        expect: ["ml-platform:cluster.endpoint.privateAccess must be true when the public endpoint is closed or limited to CIDRs"],
+    },
+    { name: "private endpoint off in prod", raw: withKey(prod, "cluster", (c) => ((c.endpoint.privateAccess = false), c)), expect: ["ml-platform:cluster.endpoint.privateAccess must be true in prod"] },
+    {
+        name: "an AWS access key in plain config",
+        raw: withKey(dev, "training", training0((t) => t.args.push("--aws-access-key-id=AKIAABCDEFGHIJKLMNOP"))),
+        expect: ["ml-platform:training holds what looks like an AWS access key id in plain text", "pulumi config set --secret"],
+    },
+    {
+        name: "a password inside a URL in plain config",
+        raw: withKey(dev, "training", training0((t) => t.args.push("--db=postgres://ml:hunter2@db.internal/ml"))),
+        expect: ["ml-platform:training holds what looks like a URL with a password in plain text"],
+    },
 ];
 
 describe("stack config validation", () => {
@@ -106,6 +160,13 @@ describe("stack config validation", () => {
             const hit = problems.find((p) => c.expect.every((f) => (typeof f === "string" ? p.includes(f) : f.test(p))));
             assert.ok(hit, `${c.name}: no problem contains ${JSON.stringify(c.expect.map(String))}; got:\n  ${problems.join("\n  ")}`);
         }
+    });
+
+    it("never echoes a credential or a secret's value in a message", () => {
+        const leaky = withKey(dev, "training", training0((t) => t.args.push("--aws-access-key-id=AKIAABCDEFGHIJKLMNOP")));
+        assert.ok(problemsOf(leaky).every((p) => !p.includes("AKIAABCDEFGHIJKLMNOP")));
+        const empty = { ...dev, values: { ...dev.values, mlflowTrackingUri: "" } };
+        assert.ok(problemsOf(empty).includes("ml-platform:mlflowTrackingUri is invalid (Too small: expected string to have >=1 characters); the value is a secret and is not shown"));
     });
 
     it("reports every problem at once, not only the first", () => {

@@ -33,6 +33,7 @@ const pool = (resources: RecordedResource[], name: string) =>
 const ofType = (resources: RecordedResource[], type: string, nameEnd: string) => pick(resources, (r) => r.type === type && r.name.endsWith(nameEnd), `${type} *${nameEnd}`);
 
 const SERVING = "recommendation-model";
+const LT = "aws:ec2/launchTemplate:LaunchTemplate";
 const server = (rs: RecordedResource[]) => k8s(rs, "Deployment", SERVING).spec.template.spec.containers.find((c: Obj) => c.name === "model-server");
 const podOf = (rs: RecordedResource[], kind: string, name: string) => k8s(rs, kind, name).spec.template.spec;
 const worker = (rs: RecordedResource[]) => k8s(rs, "PyTorchJob", "llm-distributed").spec.pytorchReplicaSpecs.Worker.template.spec.containers[0];
@@ -99,6 +100,54 @@ const MUTATIONS: Mutation[] = [
     { rule: "efs-encrypted", change: "EFS encrypted false", apply: (rs) => (ofType(rs, "aws:efs/fileSystem:FileSystem", "-efs").encrypted = false) },
     { rule: "efs-sg-nfs-from-cluster-only", change: "EFS security group ingress from 0.0.0.0/0", apply: (rs) => (ofType(rs, "aws:ec2/securityGroup:SecurityGroup", "-efs-sg").ingress[0].cidrBlocks = ["0.0.0.0/0"]) },
     { rule: "eks-endpoint-not-public", change: "EKS publicAccessCidrs 0.0.0.0/0", apply: (rs) => (ofType(rs, "eks:index:Cluster", "-eks").publicAccessCidrs = ["0.0.0.0/0"]) },
+    { rule: "eks-endpoint-not-public", change: "EKS private endpoint off", apply: (rs) => (ofType(rs, "eks:index:Cluster", "-eks").endpointPrivateAccess = false) },
+    { rule: "efs-encrypted", change: "EFS on the AWS-managed key (kmsKeyId removed)", apply: (rs) => delete ofType(rs, "aws:efs/fileSystem:FileSystem", "-efs").kmsKeyId },
+    { rule: "eks-secrets-encrypted", change: "EKS encryptionConfigKeyArn removed", apply: (rs) => delete ofType(rs, "eks:index:Cluster", "-eks").encryptionConfigKeyArn },
+    { rule: "eks-control-plane-logging", change: "EKS logs only api", apply: (rs) => (ofType(rs, "eks:index:Cluster", "-eks").enabledClusterLogTypes = ["api"]) },
+    {
+        rule: "eks-access-least-privilege",
+        change: "app team llm: AmazonEKSEditPolicy cluster-wide",
+        apply: (rs) => (ofType(rs, "eks:index:Cluster", "-eks").accessEntries["team-llm"].accessPolicies.edit.accessScope = { type: "cluster" }),
+    },
+    { rule: "network-policies-enforced", change: "VPC CNI enableNetworkPolicy false", apply: (rs) => (ofType(rs, "eks:index:Cluster", "-eks").vpcCniOptions.enableNetworkPolicy = false) },
+    { rule: "node-imdsv2-hop-limit", change: "a10g launch template: IMDS hop limit 2", apply: (rs) => (ofType(rs, LT, "-a10g-lt").metadataOptions.httpPutResponseHopLimit = 2) },
+    { rule: "node-root-volume-encrypted", change: "a100 launch template: root volume unencrypted", apply: (rs) => (ofType(rs, LT, "-a100-lt").blockDeviceMappings[0].ebs.encrypted = "false") },
+    { rule: "node-no-ssh-no-public-ip", change: "system node group: SSH remote access", apply: (rs) => (pool(rs, "system").remoteAccess = { ec2SshKey: "ops" }) },
+    { rule: "node-group-uses-launch-template", change: "a10g node group: launch template removed", apply: (rs) => delete pool(rs, "a10g").launchTemplate },
+    {
+        rule: "efs-tls-only",
+        change: "EFS file system policy: the Deny on plain NFS removed",
+        apply: (rs) => {
+            const fsp = ofType(rs, "aws:efs/fileSystemPolicy:FileSystemPolicy", "-efs-policy");
+            const doc = JSON.parse(fsp.policy);
+            doc.Statement = doc.Statement.filter((st: Obj) => st.Effect !== "Deny");
+            fsp.policy = JSON.stringify(doc);
+        },
+    },
+    { rule: "efs-backups-enabled", change: "EFS backups DISABLED", apply: (rs) => (ofType(rs, "aws:efs/backupPolicy:BackupPolicy", "-efs-backup").backupPolicy.status = "DISABLED") },
+    { rule: "efs-lifecycle-to-ia", change: "EFS lifecycle policies removed", apply: (rs) => (ofType(rs, "aws:efs/fileSystem:FileSystem", "-efs").lifecyclePolicies = []) },
+    { rule: "kms-key-rotation", change: "EKS secrets key rotation off", apply: (rs) => (ofType(rs, "aws:kms/key:Key", "-secrets-key").enableKeyRotation = false) },
+    {
+        rule: "data-protected",
+        change: "EFS file system recorded without protect (resource option, not input)",
+        apply: (rs) => {
+            const [fs] = rs.filter((r) => r.type === "aws:efs/fileSystem:FileSystem");
+            fs.options.protect = false;
+        },
+    },
+    { rule: "data-protected", change: "StorageClass reclaimPolicy Delete", apply: (rs) => (k8s(rs, "StorageClass", "efs-ml").reclaimPolicy = "Delete") },
+    { rule: "seccomp-runtime-default", change: "serving container seccomp Unconfined", apply: (rs) => (server(rs).securityContext.seccompProfile = { type: "Unconfined" }) },
+    { rule: "read-only-root-filesystem", change: "serving container writable root filesystem", apply: (rs) => (server(rs).securityContext.readOnlyRootFilesystem = false) },
+    { rule: "service-account-token-not-mounted", change: "training Job mounts its service account token", apply: (rs) => (podOf(rs, "Job", "bert-finetune").automountServiceAccountToken = true) },
+    {
+        rule: "network-default-deny",
+        change: "ml-training default-deny narrowed to one app",
+        apply: (rs) => {
+            const deny = pick(rs, (r) => r.type.endsWith(":NetworkPolicy") && (r.inputs.metadata as Obj).name === "default-deny" && (r.inputs.metadata as Obj).namespace === "ml-training", "default-deny in ml-training");
+            deny.spec.podSelector = { matchLabels: { app: "bert-finetune" } };
+        },
+    },
+    { rule: "namespace-pod-security-restricted", change: "ml-serving namespace on baseline", apply: (rs) => (k8s(rs, "Namespace", "ml-serving").metadata.labels["pod-security.kubernetes.io/enforce"] = "baseline") },
 ];
 
 const key = (v: PolicyViolation) => `${v.policy}|${v.resource.type}|${v.resource.name}|${v.message}`;

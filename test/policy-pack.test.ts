@@ -76,13 +76,20 @@ describe("policy pack under Pulumi's analyzer protocol", () => {
         child?.kill();
     });
 
-    const analyze = async (r: { type: string; name: string; urn: string; inputs: Obj }) => {
+    /** The options the engine sends; protect is what the data-protected rule reads. */
+    const optionsOf = (r: { options?: { protect: boolean } }) => {
+        const o = new apb.AnalyzerResourceOptions();
+        o.setProtect(r.options?.protect ?? false);
+        return o;
+    };
+
+    const analyze = async (r: { type: string; name: string; urn: string; inputs: Obj; options?: { protect: boolean } }) => {
         const req = new apb.AnalyzeRequest();
         req.setType(r.type);
         req.setName(r.name);
         req.setUrn(r.urn);
         req.setProperties(Struct.fromJavaScript(toEngine(r.inputs) as Obj));
-        req.setOptions(new apb.AnalyzerResourceOptions());
+        req.setOptions(optionsOf(r));
         return (await unary<apb.AnalyzeRequest, apb.AnalyzeResponse>(client.analyze.bind(client), req)).getDiagnosticsList();
     };
 
@@ -96,7 +103,7 @@ describe("policy pack under Pulumi's analyzer protocol", () => {
                 a.setName(r.name);
                 a.setUrn(r.urn);
                 a.setProperties(Struct.fromJavaScript(toEngine(r.inputs) as Obj));
-                a.setOptions(new apb.AnalyzerResourceOptions());
+                a.setOptions(optionsOf(r));
                 a.setDependenciesList(r.options.dependsOn.map((u) => byKey.get(urnKey(u)) ?? u));
                 return a;
             }),
@@ -152,6 +159,17 @@ describe("policy pack under Pulumi's analyzer protocol", () => {
             ["efs-sg-nfs-from-cluster-only"],
         );
         assert.equal(diags[0].getUrn(), sg.urn);
+    });
+
+    it("sees resource options as the engine sends them: an unprotected prod file system fails data-protected", async () => {
+        const fs = resources.find((r) => r.type === "aws:efs/fileSystem:FileSystem")!;
+        assert.equal(fs.options.protect, true);
+        assert.deepEqual(await analyze(fs), []);
+        const diags = await analyze({ ...fs, options: { ...fs.options, protect: false } });
+        assert.deepEqual(
+            diags.map((d) => [d.getPolicyname(), d.getEnforcementlevel()]),
+            [["data-protected", apb.EnforcementLevel.MANDATORY]],
+        );
     });
 
     it("turns a rule that meets an unknown value into an advisory, as the offline runner does", async () => {

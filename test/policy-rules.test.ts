@@ -14,6 +14,8 @@ import {
     poolTaints,
     poolTolerations,
 } from "../capacity/pools";
+import { appTeamAccessEntry, appTeamGroup, EKS_EDIT_POLICY } from "../components/appTeams";
+import { DEFAULT_DENY, networkPolicySpecs } from "../components/networkPolicies";
 import { DCGM_EXPORTER_NAME, DEVICE_PLUGIN_NAME } from "../components/nvidia";
 import { LOAD_HEADROOM } from "../components/probes";
 import { NFS_PORT } from "../components/storage";
@@ -22,6 +24,8 @@ import { UNKNOWN_PLACEHOLDER } from "../plan/recorder";
 import { UsageError } from "../plan/stackConfig";
 import { allPolicies, PlatformPolicy, SEVERITY } from "../policy/rules";
 import { NVIDIA_DAEMONSETS } from "../policy/rules/config";
+import * as cluster from "../policy/rules/cluster";
+import { ACCESS_ENTRY, ACCESS_POLICY_ASSOCIATION, EKS_ADDON, EKS_CLUSTER, EKS_COMPONENT } from "../policy/rules/cluster";
 import * as gpu from "../policy/rules/gpu";
 import { podTemplates } from "../policy/rules/k8s";
 import { AWS_NODE_GROUP, eksEffect, LAUNCH_TEMPLATE, MANAGED_NODE_GROUP } from "../policy/rules/nodepools";
@@ -163,7 +167,13 @@ function edit(r: ResourceLike, fn: (inputs: Obj) => void): ResourceLike {
     return copy;
 }
 
-const fileSystem = (encrypted?: boolean): ResourceLike => ({ type: "aws:efs/fileSystem:FileSystem", name: "efs", inputs: encrypted === undefined ? {} : { encrypted } });
+const KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/0f1e2d3c-4b5a-4968-a7b6-c5d4e3f2a1b0";
+/** An encrypted file system carries our KMS key, as components/storage.ts builds it. */
+const fileSystem = (encrypted?: boolean): ResourceLike => ({
+    type: "aws:efs/fileSystem:FileSystem",
+    name: "efs",
+    inputs: encrypted === undefined ? {} : { encrypted, ...(encrypted ? { kmsKeyId: KEY_ARN } : {}) },
+});
 
 const podSpecOf = (inputs: Obj): Obj => inputs.spec.template.spec;
 
@@ -564,12 +574,337 @@ describe("policy rules: storage and cluster", () => {
 
     const cluster = (inputs: Obj) => ({ type: "eks:index:Cluster", name: "eks", inputs });
     it("eks-endpoint-not-public passes listed CIDRs and a private endpoint", async () => {
-        await passes(storage.eksEndpointNotPublic, cluster({ endpointPublicAccess: true, publicAccessCidrs: ["198.51.100.0/24"] }));
-        await passes(storage.eksEndpointNotPublic, cluster({ endpointPublicAccess: false }));
+        await passes(storage.eksEndpointNotPublic, cluster({ endpointPrivateAccess: true, endpointPublicAccess: true, publicAccessCidrs: ["198.51.100.0/24"] }));
+        await passes(storage.eksEndpointNotPublic, cluster({ endpointPrivateAccess: true, endpointPublicAccess: false }));
+        await passes(storage.eksEndpointNotPublic, { type: "aws:eks/cluster:Cluster", name: "c", inputs: { vpcConfig: { endpointPrivateAccess: true, endpointPublicAccess: false } } });
     });
     it("eks-endpoint-not-public fails the default and 0.0.0.0/0, on either cluster type", async () => {
         await fails(storage.eksEndpointNotPublic, cluster({ endpointPublicAccess: true }), [/EKS cluster "eks" has a public API endpoint open to 0.0.0.0\/0 \(the default\)/]);
         await fails(storage.eksEndpointNotPublic, { type: "aws:eks/cluster:Cluster", name: "c", inputs: { vpcConfig: { publicAccessCidrs: ["0.0.0.0/0"] } } }, [/open to 0.0.0.0\/0/]);
+    });
+    it("eks-endpoint-not-public fails private access off, and any public endpoint when the stack demands private-only", async () => {
+        await fails(storage.eksEndpointNotPublic, cluster({ endpointPrivateAccess: false, endpointPublicAccess: false }), [/endpointPrivateAccess false: nodes reach the API over the internet/]);
+        await fails(storage.eksEndpointNotPublic, cluster({ endpointPrivateAccess: true, endpointPublicAccess: true, publicAccessCidrs: ["198.51.100.0/24"] }), [/this stack requires a private one/], {
+            allowPublicEndpoint: false,
+        });
+    });
+});
+
+/** An EKS cluster component as components/cluster.ts builds it: an admin and one app team. */
+const ALL_LOGS = ["api", "audit", "authenticator", "controllerManager", "scheduler"];
+const ADMIN = "arn:aws:iam::123456789012:role/platform-admins";
+const TEAM = "arn:aws:iam::123456789012:role/recsys-team";
+const CLUSTER_ADMIN = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
+function eksCluster(extra: Obj = {}): ResourceLike {
+    return {
+        type: EKS_COMPONENT,
+        name: "eks",
+        inputs: {
+            endpointPrivateAccess: true,
+            endpointPublicAccess: false,
+            nodeAssociatePublicIpAddress: false,
+            encryptionConfigKeyArn: KEY_ARN,
+            enabledClusterLogTypes: ALL_LOGS,
+            vpcCniOptions: { enableNetworkPolicy: true },
+            accessEntries: {
+                "admin-0": { principalArn: ADMIN, accessPolicies: { clusterAdmin: { policyArn: CLUSTER_ADMIN, accessScope: { type: "cluster" } } } },
+                "team-recsys": appTeamAccessEntry({ name: "recsys", principalArn: TEAM, namespaces: [NAMESPACES.serving] }),
+            },
+            ...extra,
+        },
+    };
+}
+const teamEntry = (c: ResourceLike): Obj => (c.inputs as Obj).accessEntries["team-recsys"];
+
+/** A node launch template and its node group as components/nodePool.ts builds them. */
+function launchTemplate(extra: Obj = {}): ResourceLike {
+    return {
+        type: LAUNCH_TEMPLATE,
+        name: "a10g-lt",
+        inputs: {
+            metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
+            blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeSize: 200, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } }],
+            ...extra,
+        },
+    };
+}
+const withLaunchTemplate = (r: ResourceLike) => edit(r, (i) => (i.launchTemplate = { id: "lt-0123456789abcdef0", version: "1" }));
+
+describe("policy rules: control plane and nodes", () => {
+    describe("eks-secrets-encrypted", () => {
+        const rule = cluster.eksSecretsEncrypted;
+        it("passes a KMS key on either cluster type, even while its ARN is unknown in a preview", async () => {
+            await passes(rule, eksCluster());
+            await passes(rule, eksCluster({ encryptionConfigKeyArn: UNKNOWN_PLACEHOLDER }));
+            await passes(rule, { type: EKS_CLUSTER, name: "c", inputs: { encryptionConfig: { provider: { keyArn: KEY_ARN }, resources: ["secrets"] } } });
+        });
+        it("fails a cluster without a key, or whose encryption config leaves out secrets", async () => {
+            await fails(rule, edit(eksCluster(), (i) => delete i.encryptionConfigKeyArn), [/EKS cluster "eks" has no encryptionConfigKeyArn/]);
+            await fails(rule, { type: EKS_CLUSTER, name: "c", inputs: { encryptionConfig: { provider: { keyArn: KEY_ARN }, resources: [] } } }, [/no encryptionConfig with a KMS key for resources \["secrets"\]/]);
+        });
+    });
+
+    describe("eks-control-plane-logging", () => {
+        const rule = cluster.eksControlPlaneLogging;
+        it("passes api, audit and authenticator (and all five)", async () => {
+            await passes(rule, eksCluster({ enabledClusterLogTypes: ["api", "audit", "authenticator"] }));
+            await passes(rule, eksCluster(), { requiredLogTypes: ALL_LOGS });
+        });
+        it("fails a cluster that logs only api, or nothing", async () => {
+            await fails(rule, eksCluster({ enabledClusterLogTypes: ["api"] }), [/logs \[api\]; missing audit, authenticator/]);
+            await fails(rule, { type: EKS_CLUSTER, name: "c", inputs: {} }, [/logs \[nothing\]; missing api, audit, authenticator/]);
+        });
+    });
+
+    describe("eks-access-least-privilege (stack)", () => {
+        const rule = cluster.eksAccessLeastPrivilege;
+        it("passes cluster-admin for admins and namespace-scoped edit for teams, in either world", async () => {
+            await passes(rule, eksCluster());
+            await passes(rule, [
+                { type: ACCESS_ENTRY, name: "team", inputs: { principalArn: TEAM, kubernetesGroups: [appTeamGroup("recsys")] } },
+                { type: ACCESS_POLICY_ASSOCIATION, name: "team-edit", inputs: { principalArn: TEAM, policyArn: EKS_EDIT_POLICY, accessScope: { type: "namespace", namespaces: ["ml-serving"] } } },
+                // EKS maps node roles to system:nodes itself.
+                { type: ACCESS_ENTRY, name: "nodes", inputs: { principalArn: "arn:aws:iam::123456789012:role/nodes", type: "EC2_LINUX", kubernetesGroups: ["system:nodes"] } },
+            ]);
+        });
+        it("fails a team given edit cluster-wide, or cluster-admin beside its namespaced access", async () => {
+            await fails(rule, edit(eksCluster(), (i) => (i.accessEntries["team-recsys"].accessPolicies.edit.accessScope = { type: "cluster" })), [
+                /access entry "team-recsys" of EKS cluster "eks", policy "edit" grants AmazonEKSEditPolicy cluster-wide/,
+                /which is mapped to Kubernetes groups \(an app team\)/,
+            ]);
+            const admin = { policyArn: CLUSTER_ADMIN, accessScope: { type: "cluster" } };
+            await fails(rule, edit(eksCluster(), (i) => (i.accessEntries["team-recsys"].accessPolicies.admin = admin)), [/policy "admin" grants AmazonEKSClusterAdminPolicy cluster-wide to .*recsys-team, which is mapped to Kubernetes groups/]);
+        });
+        it("fails namespaces outside the workload namespaces, a missing scope and system: groups", async () => {
+            const c = eksCluster();
+            teamEntry(c).accessPolicies.edit.accessScope.namespaces = ["ml-serving", "kube-system"];
+            await fails(rule, c, [/grants AmazonEKSEditPolicy to .*recsys-team in \[ml-serving, kube-system\]; kube-system is not a workload namespace/]);
+            await fails(rule, { type: ACCESS_POLICY_ASSOCIATION, name: "x", inputs: { principalArn: TEAM, policyArn: EKS_EDIT_POLICY, accessScope: {} } }, [/access scope "\(unset\)"/]);
+            await fails(rule, edit(eksCluster(), (i) => (i.accessEntries["team-recsys"].kubernetesGroups = ["system:masters"])), [/maps .*recsys-team to system:masters/]);
+        });
+    });
+
+    describe("network-policies-enforced", () => {
+        const rule = cluster.networkPoliciesEnforced;
+        const addon = (configurationValues?: string): ResourceLike => ({ type: EKS_ADDON, name: "vpc-cni", inputs: { addonName: "vpc-cni", ...(configurationValues ? { configurationValues } : {}) } });
+        it("passes a VPC CNI with enableNetworkPolicy, and other add-ons", async () => {
+            await passes(rule, [eksCluster(), addon(JSON.stringify({ enableNetworkPolicy: "true" })), { type: EKS_ADDON, name: "efs", inputs: { addonName: "aws-efs-csi-driver" } }]);
+        });
+        it("fails a cluster without it, on the default CNI, and an add-on without it", async () => {
+            await fails(rule, edit(eksCluster(), (i) => delete i.vpcCniOptions), [/runs the VPC CNI without network policy enforcement/]);
+            await fails(rule, eksCluster({ useDefaultVpcCni: true }), [/without network policy enforcement/]);
+            await fails(rule, addon(), [/EKS add-on "vpc-cni" \(vpc-cni\) has no enableNetworkPolicy "true"/]);
+        });
+    });
+
+    describe("node-imdsv2-hop-limit", () => {
+        const rule = cluster.nodeImdsv2HopLimit;
+        it("passes IMDSv2 with hop limit 1, and a disabled metadata endpoint", async () => {
+            await passes(rule, launchTemplate());
+            await passes(rule, launchTemplate({ metadataOptions: { httpEndpoint: "disabled" } }));
+        });
+        it("fails hop limit 2, optional tokens and no metadata options", async () => {
+            await fails(rule, edit(launchTemplate(), (i) => (i.metadataOptions.httpPutResponseHopLimit = 2)), [/Launch template "a10g-lt" has httpPutResponseHopLimit 2; above 1 lets pods reach the node's IMDS/]);
+            await fails(rule, edit(launchTemplate(), (i) => (i.metadataOptions.httpTokens = "optional")), [/httpTokens optional/]);
+            await fails(rule, edit(launchTemplate(), (i) => delete i.metadataOptions), [/httpTokens \(unset, i.e. IMDSv1 allowed\)/, /httpPutResponseHopLimit \(unset\)/]);
+        });
+        it("follows maxHopLimit", () => passes(rule, edit(launchTemplate(), (i) => (i.metadataOptions.httpPutResponseHopLimit = 2)), { maxHopLimit: 2 }));
+    });
+
+    describe("node-root-volume-encrypted", () => {
+        const rule = cluster.nodeRootVolumeEncrypted;
+        it("passes an encrypted gp3 root volume", () => passes(rule, launchTemplate()));
+        it("fails an unencrypted mapping and no mapping at all", async () => {
+            await fails(rule, edit(launchTemplate(), (i) => (i.blockDeviceMappings[0].ebs.encrypted = "false")), [/maps \/dev\/xvda with ebs.encrypted false/]);
+            await fails(rule, edit(launchTemplate(), (i) => delete i.blockDeviceMappings), [/maps no EBS volume/]);
+        });
+    });
+
+    describe("node-no-ssh-no-public-ip", () => {
+        const rule = cluster.nodeNoSshNoPublicIp;
+        it("passes the platform's launch template, node groups and cluster", () => passes(rule, [launchTemplate(), withLaunchTemplate(nodeGroup(A10G)), nodeGroup(A10G, AWS_NODE_GROUP), eksCluster()]));
+        it("fails SSH access, an SSH key, a public IP and public node addresses", async () => {
+            await fails(rule, edit(nodeGroup(A10G), (i) => (i.remoteAccess = { ec2SshKey: "ops" })), [/Node group "a10g-ng" sets remoteAccess \(SSH\)/]);
+            await fails(rule, launchTemplate({ keyName: "ops" }), [/sets keyName ops/]);
+            await fails(rule, launchTemplate({ networkInterfaces: [{ deviceIndex: 0, associatePublicIpAddress: "true" }] }), [/gives network interface 0 a public IP/]);
+            await fails(rule, eksCluster({ nodeAssociatePublicIpAddress: true }), [/sets nodeAssociatePublicIpAddress true/]);
+        });
+    });
+
+    describe("node-group-uses-launch-template", () => {
+        const rule = cluster.nodeGroupUsesLaunchTemplate;
+        it("passes node groups with a launch template, in either world", () => passes(rule, [withLaunchTemplate(nodeGroup(A10G)), withLaunchTemplate(nodeGroup(SYSTEM, AWS_NODE_GROUP))]));
+        it("fails a node group on EKS's default launch settings", () =>
+            fails(rule, nodeGroup(A100), [/node group "a100-ng" \(pool a100, p4d.24xlarge\) has no launchTemplate, so it launches with EKS's defaults/]));
+    });
+});
+
+describe("policy rules: data protection", () => {
+    const FS_URN = "urn:pulumi:test::ml-platform::aws:efs/fileSystem:FileSystem::efs";
+    const tlsPolicy = (statements: Obj[]): ResourceLike => ({
+        type: "aws:efs/fileSystemPolicy:FileSystemPolicy",
+        name: "efs-policy",
+        inputs: { fileSystemId: "fs-0123", policy: JSON.stringify({ Version: "2012-10-17", Statement: statements }) },
+        options: { dependsOn: [FS_URN] },
+    });
+    const DENY_PLAIN = { Sid: "DenyInsecureTransport", Effect: "Deny", Principal: { AWS: "*" }, Action: "*", Resource: "arn", Condition: { Bool: { "aws:SecureTransport": "false" } } };
+    const ALLOW_MOUNT = { Effect: "Allow", Principal: { AWS: "*" }, Action: ["elasticfilesystem:ClientMount"], Resource: "arn" };
+    const backup = (status: string): ResourceLike => ({ type: "aws:efs/backupPolicy:BackupPolicy", name: "efs-backup", inputs: { backupPolicy: { status } }, options: { dependsOn: [FS_URN] } });
+    const storageClass = (extra: Obj = {}): ResourceLike => ({
+        type: "kubernetes:storage.k8s.io/v1:StorageClass",
+        name: "sc",
+        inputs: { metadata: { name: "efs-ml" }, provisioner: "efs.csi.aws.com", reclaimPolicy: "Retain", parameters: { provisioningMode: "efs-ap" }, ...extra },
+    });
+    const protectedAs = (r: ResourceLike, protect: boolean): ResourceLike => ({ ...r, options: { ...r.options, protect } });
+    const kmsKey = (inputs: Obj = { enableKeyRotation: true }): ResourceLike => ({ type: "aws:kms/key:Key", name: "efs-key", inputs });
+    const pvc: ResourceLike = { type: "kubernetes:core/v1:PersistentVolumeClaim", name: "checkpoints", inputs: { metadata: { name: "checkpoints", namespace: NAMESPACES.training } } };
+
+    it("efs-encrypted fails the AWS-managed key (no kmsKeyId)", () =>
+        fails(storage.efsEncrypted, edit(fileSystem(true), (i) => delete i.kmsKeyId), [/EFS file system "efs" is encrypted with the AWS-managed key \(no kmsKeyId\)/]));
+
+    describe("efs-tls-only (stack)", () => {
+        const rule = storage.efsTlsOnly;
+        it("passes a file system whose policy denies plain NFS, and TLS-mounting StorageClasses", () => passes(rule, [fileSystem(true), tlsPolicy([ALLOW_MOUNT, DENY_PLAIN]), storageClass()]));
+        it("fails no policy, a policy without the Deny, and encryptInTransit false", async () => {
+            await fails(rule, fileSystem(true), [/EFS file system "efs" has no file system policy, so plain NFS is accepted/]);
+            await fails(rule, [fileSystem(true), tlsPolicy([ALLOW_MOUNT])], [/has a file system policy without a Deny on aws:SecureTransport=false/]);
+            await fails(rule, [fileSystem(true), tlsPolicy([DENY_PLAIN]), storageClass({ parameters: { encryptInTransit: "false" } })], [/StorageClass "sc" sets encryptInTransit "false"/]);
+            const pv = { type: "kubernetes:core/v1:PersistentVolume", name: "pv", inputs: { spec: { csi: { driver: "efs.csi.aws.com", volumeHandle: "fs-1", volumeAttributes: { encryptInTransit: "false" } } } } };
+            await fails(rule, [fileSystem(true), tlsPolicy([DENY_PLAIN]), pv], [/PersistentVolume "pv" sets encryptInTransit "false"/]);
+        });
+    });
+
+    describe("efs-backups-enabled (stack, prod)", () => {
+        const rule = storage.efsBackupsEnabled;
+        it("passes enabled backups in prod, and disabled ones in dev", async () => {
+            await passes(rule, [fileSystem(true), backup("ENABLED")]);
+            await passes(rule, [fileSystem(true), backup("DISABLED")], { environment: "dev" });
+        });
+        it("fails disabled or missing backups in prod", async () => {
+            await fails(rule, [fileSystem(true), backup("DISABLED")], [/EFS file system "efs" has backups DISABLED in prod/]);
+            await fails(rule, fileSystem(true), [/has backups \(no backup policy\) in prod/], { environment: "prod" });
+        });
+    });
+
+    describe("efs-lifecycle-to-ia", () => {
+        const rule = storage.efsLifecycleToIa;
+        it("passes a transition to Infrequent Access", () => passes(rule, edit(fileSystem(true), (i) => (i.lifecyclePolicies = [{ transitionToIa: "AFTER_30_DAYS" }, { transitionToPrimaryStorageClass: "AFTER_1_ACCESS" }]))));
+        it("fails a file system that never tiers", () => fails(rule, fileSystem(true), [/EFS file system "efs" has no transitionToIa lifecycle policy/]));
+    });
+
+    describe("kms-key-rotation", () => {
+        const rule = storage.kmsKeyRotation;
+        it("passes rotating keys and leaves asymmetric keys alone", async () => {
+            await passes(rule, kmsKey());
+            await passes(rule, kmsKey({ customerMasterKeySpec: "RSA_2048" }));
+        });
+        it("fails rotation off or unset", async () => {
+            await fails(rule, kmsKey({ enableKeyRotation: false }), [/KMS key "efs-key" has enableKeyRotation false/]);
+            await fails(rule, kmsKey({}), [/enableKeyRotation \(unset, i.e. false\)/]);
+        });
+    });
+
+    describe("data-protected (prod, reads resource options)", () => {
+        const rule = storage.dataProtected;
+        it("passes protected data and Retain in prod, and anything in dev", async () => {
+            await passes(rule, [protectedAs(fileSystem(true), true), protectedAs(kmsKey(), true), protectedAs(pvc, true), storageClass()]);
+            await passes(rule, [fileSystem(true), kmsKey(), pvc, storageClass({ reclaimPolicy: "Delete" })], { environment: "dev" });
+        });
+        it("fails unprotected data and Delete reclaim in prod", async () => {
+            await fails(rule, fileSystem(true), [/EFS file system "efs" is not protected in prod/]);
+            await fails(rule, protectedAs(kmsKey(), false), [/KMS key "efs-key" is not protected/]);
+            await fails(rule, pvc, [/PersistentVolumeClaim "checkpoints" is not protected/]);
+            await fails(rule, storageClass({ reclaimPolicy: "Delete" }), [/StorageClass "efs-ml" has reclaimPolicy Delete in prod/]);
+            await fails(rule, storageClass({ reclaimPolicy: undefined }), [/reclaimPolicy \(unset, i.e. Delete\)/]);
+        });
+        it("sees protect exactly as the engine passes it (resource options, not inputs)", () => {
+            assert.equal(resourceArgs(protectedAs(fileSystem(true), true)).opts.protect, true);
+            assert.equal(resourceArgs(fileSystem(true)).opts.protect, false);
+        });
+    });
+});
+
+describe("policy rules: pod hardening and network isolation", () => {
+    const hardened = (r: ResourceLike) =>
+        edit(r, (i) => {
+            const spec = podSpecOf(i);
+            spec.automountServiceAccountToken = false;
+            spec.securityContext = { ...spec.securityContext, seccompProfile: { type: "RuntimeDefault" } };
+            for (const c of spec.containers) {
+                c.securityContext = { ...c.securityContext, readOnlyRootFilesystem: true };
+            }
+        });
+    const onServer = (fn: (c: Obj) => void) => edit(hardened(serving()), (i) => fn(podSpecOf(i).containers[0]));
+
+    describe("seccomp-runtime-default", () => {
+        const rule = security.seccompRuntimeDefault;
+        it("passes a pod-level RuntimeDefault, a container Localhost profile and the exempt DCGM exporter", async () => {
+            await passes(rule, [hardened(serving()), hardened(job()), nvidiaDaemonSet(DCGM_EXPORTER_NAME)]);
+            await passes(rule, edit(serving(), (i) => (podSpecOf(i).containers[0].securityContext.seccompProfile = { type: "Localhost", localhostProfile: "p.json" })));
+        });
+        it("fails unset and a container that opts out with Unconfined", async () => {
+            await fails(rule, serving(), [/Deployment ml-serving\/model container "model-server" has seccomp profile \(unset, i.e. Unconfined\)/]);
+            await fails(rule, onServer((c) => (c.securityContext.seccompProfile = { type: "Unconfined" })), [/has seccomp profile Unconfined/]);
+            await fails(rule, nvidiaDaemonSet(DEVICE_PLUGIN_NAME), [/DaemonSet kube-system\/nvidia-device-plugin container/]);
+        });
+    });
+
+    describe("read-only-root-filesystem", () => {
+        const rule = security.readOnlyRootFilesystem;
+        it("passes read-only containers and the exempt NVIDIA DaemonSets", () => passes(rule, [hardened(serving()), hardened(job()), nvidiaDaemonSet(DEVICE_PLUGIN_NAME), nvidiaDaemonSet(DCGM_EXPORTER_NAME)]));
+        it("fails a writable root filesystem, set or unset", async () => {
+            await fails(rule, onServer((c) => (c.securityContext.readOnlyRootFilesystem = false)), [/container "model-server" has readOnlyRootFilesystem false/]);
+            await fails(rule, job(), [/Job ml-training\/train container "trainer" has readOnlyRootFilesystem \(unset\)/]);
+        });
+    });
+
+    describe("service-account-token-not-mounted", () => {
+        const rule = security.serviceAccountTokenNotMounted;
+        it("passes pods that opt out, and allow-listed API callers", async () => {
+            await passes(rule, [hardened(serving()), hardened(job())]);
+            await passes(rule, serving(), { needsApiToken: ["ml-serving/model"] });
+        });
+        it("fails a pod that mounts the token, explicitly or by default", async () => {
+            await fails(rule, serving(), [/Deployment ml-serving\/model has automountServiceAccountToken \(unset, i.e. true\)/]);
+            await fails(rule, edit(hardened(job()), (i) => (podSpecOf(i).automountServiceAccountToken = true)), [/Job ml-training\/train has automountServiceAccountToken true/]);
+        });
+    });
+
+    describe("network-default-deny (stack)", () => {
+        const rule = security.networkDefaultDeny;
+        const namespaces: ResourceLike[] = [NAMESPACES.serving, NAMESPACES.training].map((name) => ({ type: "kubernetes:core/v1:Namespace", name, inputs: { metadata: { name } } }));
+        const platformPolicies = (): ResourceLike[] => [
+            ...namespaces,
+            ...networkPolicySpecs({ servingNamespace: NAMESPACES.serving, trainingNamespace: NAMESPACES.training, vpcCidr: "10.30.0.0/16", distributedJobs: ["llm"] }).map((p) => ({
+                type: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+                name: `${p.namespace}-${p.name}`,
+                inputs: { metadata: { name: p.name, namespace: p.namespace }, spec: p.spec },
+            })),
+        ];
+        it("passes the platform's own policies (components/networkPolicies.ts)", () => passes(rule, platformPolicies()));
+        it("leaves namespaces the stack does not create to the stack that does (an app team deploying into ml-serving)", () => passes(rule, hardened(serving())));
+        it("fails a namespace with allow rules only, and a 'deny' that selects some pods or allows something", async () => {
+            const withoutTrainingDeny = platformPolicies().filter((p) => !(p.name === `${NAMESPACES.training}-${DEFAULT_DENY}`));
+            await fails(rule, withoutTrainingDeny, [/Namespace ml-training has no default-deny NetworkPolicy \(3 other policies\)/]);
+            const narrowed = platformPolicies().map((p) => (p.name === `${NAMESPACES.serving}-${DEFAULT_DENY}` ? edit(p, (i) => (i.spec.podSelector = { matchLabels: { app: "x" } })) : p));
+            await fails(rule, narrowed, [/Namespace ml-serving has no default-deny/]);
+            const leaky = platformPolicies().map((p) => (p.name === `${NAMESPACES.serving}-${DEFAULT_DENY}` ? edit(p, (i) => (i.spec.ingress = [{}])) : p));
+            await fails(rule, leaky, [/Namespace ml-serving has no default-deny/]);
+        });
+    });
+
+    describe("namespace-pod-security-restricted", () => {
+        const rule = security.namespacePodSecurityRestricted;
+        const ns = (name: string, level?: string): ResourceLike => ({
+            type: "kubernetes:core/v1:Namespace",
+            name,
+            inputs: { metadata: { name, labels: level ? { "pod-security.kubernetes.io/enforce": level } : {} } },
+        });
+        it("passes restricted workload namespaces and ignores others", () => passes(rule, [ns(NAMESPACES.serving, "restricted"), ns(NAMESPACES.training, "restricted"), ns("monitoring")]));
+        it("fails a workload namespace on baseline or without the label", async () => {
+            await fails(rule, ns(NAMESPACES.serving, "baseline"), [/Namespace ml-serving has pod-security.kubernetes.io\/enforce=baseline/]);
+            await fails(rule, ns(NAMESPACES.training), [/enforce=\(unset\)/]);
+        });
     });
 });
 
@@ -581,7 +916,9 @@ describe("policy runner and config files", () => {
             for (const name of ["gpu-pool-tainted", "gpu-toleration-requires-gpu-request", "gpu-pod-targets-gpu-pool"]) {
                 assert.deepEqual(config[name].gpuTaint, spec.gpuTaint, `${stack}: ${name}.gpuTaint`);
             }
-            assert.equal(config["serving-hpa-bounds"].environment, spec.environment);
+            for (const name of ["serving-hpa-bounds", "data-protected", "efs-backups-enabled"]) {
+                assert.equal(config[name].environment, spec.environment, `${stack}: ${name}.environment`);
+            }
             for (const pool of spec.nodePools) {
                 assert.ok(config["instance-types-allowed"].allowedInstanceTypes.includes(pool.instanceType), `${stack}: ${pool.instanceType} allowed`);
             }

@@ -234,6 +234,11 @@ export const workloadsSchedulable: StackValidationPolicy = {
     severity: "critical",
     validateStack: (args, report) => {
         const analysis = analyzeCapacity(asCapacityResources(args.resources));
+        if (analysis.pools.length === 0 && analysis.unknownPools.length === 0) {
+            // No node pool in this stack: its nodes are another stack's (an app team's project on the
+            // platform). The offline plan places such workloads on the platform's recorded pools instead.
+            return;
+        }
         for (const w of analysis.workloads.filter((x) => !x.schedulable)) {
             const resource = args.resources.find((r) => r.urn === w.urn);
             report(`${w.kind} ${w.namespace}/${w.name} can never schedule ${w.reason}. Fix: give it a pool that can hold it, lower its requests or maxReplicas, or raise the pool's maxSize.`, resource?.urn);

@@ -37,11 +37,18 @@ export interface Probe {
     failureThreshold?: number;
 }
 
+export interface SeccompProfile {
+    type?: string;
+    localhostProfile?: string;
+}
+
 export interface SecurityContext {
     privileged?: boolean;
     allowPrivilegeEscalation?: boolean;
     runAsNonRoot?: boolean;
     runAsUser?: number;
+    readOnlyRootFilesystem?: boolean;
+    seccompProfile?: SeccompProfile;
     capabilities?: { add?: string[]; drop?: string[] };
 }
 
@@ -80,7 +87,9 @@ export interface PodSpec {
         };
     };
     volumes?: { name: string; hostPath?: { path: string } }[];
-    securityContext?: { runAsNonRoot?: boolean; runAsUser?: number };
+    securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; seccompProfile?: SeccompProfile };
+    automountServiceAccountToken?: boolean;
+    serviceAccountName?: string;
 }
 
 export interface WorkloadRef {

@@ -1,14 +1,17 @@
 /**
  * Pod security: the restricted profile for every workload, with the few exceptions the NVIDIA
- * DaemonSets need named in config (DCGM's SYS_ADMIN, the kubelet sockets they mount).
+ * DaemonSets need named in config (DCGM's SYS_ADMIN, the kubelet sockets they mount); workload
+ * namespaces that enforce it and start from a default-deny NetworkPolicy.
  */
-import type { ResourceValidationPolicy } from "@pulumi/policy";
+import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { NAMESPACES } from "../../stacks/spec";
+import { credentialShape } from "../../stacks/credentials";
 import { configOf, daemonSetListProperty, daemonSetMapProperty, NVIDIA_DAEMONSETS } from "./config";
-import { containersOf, describeContainer, describeTemplate, listedDaemonSet, podTemplates } from "./k8s";
+import { containersOf, describeContainer, describeTemplate, listedDaemonSet, podTemplates, Props } from "./k8s";
 
 export const noPrivilegedContainers: ResourceValidationPolicy = {
     name: "no-privileged-containers",
-    description: "No container runs privileged (full access to the node's devices and kernel).",
+    description: "No container runs privileged (full access to the node's devices and kernel) (CIS EKS 4.2.1; Checkov CKV_K8S_16).",
     enforcementLevel: "mandatory",
     severity: "critical",
     validateResource: (args, report) => {
@@ -24,7 +27,7 @@ export const noPrivilegedContainers: ResourceValidationPolicy = {
 
 export const noPrivilegeEscalation: ResourceValidationPolicy = {
     name: "no-privilege-escalation",
-    description: "Every container sets allowPrivilegeEscalation: false (unset means true).",
+    description: "Every container sets allowPrivilegeEscalation: false (unset means true) (CIS EKS 4.2.5; Checkov CKV_K8S_20).",
     enforcementLevel: "mandatory",
     severity: "high",
     validateResource: (args, report) => {
@@ -49,7 +52,7 @@ const capability = (c: string) => c.toUpperCase().replace(/^CAP_/, "");
 
 export const capabilitiesDropped: ResourceValidationPolicy = {
     name: "capabilities-dropped",
-    description: "Every container drops ALL capabilities and adds none back, except those allow-listed per DaemonSet (DCGM exporter: SYS_ADMIN for profiling counters).",
+    description: "Every container drops ALL capabilities and adds none back, except those allow-listed per DaemonSet (DCGM exporter: SYS_ADMIN for profiling counters) (Checkov CKV_K8S_37).",
     enforcementLevel: "mandatory",
     severity: "high",
     configSchema: capabilitiesSchema,
@@ -117,7 +120,7 @@ const nonRootSchema = {
 
 export const runAsNonRoot: ResourceValidationPolicy = {
     name: "run-as-non-root",
-    description: "Workload containers run as a non-root user (runAsNonRoot: true or a non-zero runAsUser, container over pod); the NVIDIA DaemonSets are exempt.",
+    description: "Workload containers run as a non-root user (runAsNonRoot: true or a non-zero runAsUser, container over pod); the NVIDIA DaemonSets are exempt (Checkov CKV_K8S_23).",
     enforcementLevel: "mandatory",
     severity: "medium",
     configSchema: nonRootSchema,
@@ -150,13 +153,6 @@ const secretsSchema = {
     },
 };
 
-/** Values that are credentials whatever the variable is called. */
-const CREDENTIAL_VALUES: [RegExp, string][] = [
-    [/\b(AKIA|ASIA)[0-9A-Z]{16}\b/, "an AWS access key id"],
-    [/-----BEGIN [A-Z ]*PRIVATE KEY-----/, "a private key"],
-    [/^[a-z][a-z0-9+.-]*:\/\/[^/\s:@]+:[^/\s@]+@/i, "a URL with a password"],
-];
-
 export const secretsFromSecretRefs: ResourceValidationPolicy = {
     name: "secrets-from-secret-refs",
     description: "Credentials reach containers only through env valueFrom.secretKeyRef, never as literal values or ConfigMap keys (they would sit in plain text in the state and the manifest).",
@@ -172,7 +168,7 @@ export const secretsFromSecretRefs: ResourceValidationPolicy = {
                     const where = `${describeContainer(t, c)} env ${env.name}`;
                     const fix = "Fix: store it in a Kubernetes Secret and use valueFrom.secretKeyRef (components/workload.ts trackingUriEnv).";
                     if (env.value !== undefined) {
-                        const shape = CREDENTIAL_VALUES.find(([re]) => re.test(String(env.value)))?.[1];
+                        const shape = credentialShape(String(env.value));
                         if (shape || credentialName.test(env.name)) {
                             // Never echo the value itself: the report is public in a pull request.
                             report(`${where} is a literal value${shape ? ` that looks like ${shape}` : " for a credential"}. ${fix}`);
@@ -186,4 +182,174 @@ export const secretsFromSecretRefs: ResourceValidationPolicy = {
     },
 };
 
-export const securityPolicies = [noPrivilegedContainers, noPrivilegeEscalation, capabilitiesDropped, hostPathAllowListed, runAsNonRoot, secretsFromSecretRefs];
+const seccompSchema = {
+    properties: {
+        exemptDaemonSets: daemonSetListProperty("DaemonSets (namespace/name) left on the runtime's default profile (DCGM: profiling counters, untested under RuntimeDefault).", [
+            "kube-system/dcgm-exporter",
+        ]),
+    },
+};
+
+const CONFINED = ["RuntimeDefault", "Localhost"];
+
+export const seccompRuntimeDefault: ResourceValidationPolicy = {
+    name: "seccomp-runtime-default",
+    description: "Every container runs under a seccomp profile, RuntimeDefault or a Localhost one (container over pod), never Unconfined or unset (Checkov CKV_K8S_31).",
+    enforcementLevel: "mandatory",
+    severity: "medium",
+    configSchema: seccompSchema,
+    validateResource: (args, report) => {
+        const { exemptDaemonSets } = configOf<{ exemptDaemonSets: string[] }>(args, seccompSchema);
+        for (const t of podTemplates(args.type, args.props, args.name)) {
+            if (listedDaemonSet(t, exemptDaemonSets)) {
+                continue;
+            }
+            for (const c of containersOf(t.spec)) {
+                const profile = c.container.securityContext?.seccompProfile?.type ?? t.spec.securityContext?.seccompProfile?.type;
+                if (!profile || !CONFINED.includes(profile)) {
+                    report(`${describeContainer(t, c)} has seccomp profile ${profile ?? "(unset, i.e. Unconfined)"}. Fix: set the pod's securityContext.seccompProfile.type: RuntimeDefault (components/workload.ts podSecurityContext).`);
+                }
+            }
+        }
+    },
+};
+
+const readOnlySchema = {
+    properties: {
+        exemptDaemonSets: daemonSetListProperty("DaemonSets (namespace/name) whose images write to their root filesystem (the NVIDIA ones).", NVIDIA_DAEMONSETS),
+    },
+};
+
+export const readOnlyRootFilesystem: ResourceValidationPolicy = {
+    name: "read-only-root-filesystem",
+    description: "Containers mount their root filesystem read-only; what they write goes to volumes (model cache, checkpoints, /tmp emptyDir). NVIDIA DaemonSets exempt (Checkov CKV_K8S_22).",
+    enforcementLevel: "mandatory",
+    severity: "medium",
+    configSchema: readOnlySchema,
+    validateResource: (args, report) => {
+        const { exemptDaemonSets } = configOf<{ exemptDaemonSets: string[] }>(args, readOnlySchema);
+        for (const t of podTemplates(args.type, args.props, args.name)) {
+            if (listedDaemonSet(t, exemptDaemonSets)) {
+                continue;
+            }
+            for (const c of containersOf(t.spec)) {
+                if (c.container.securityContext?.readOnlyRootFilesystem !== true) {
+                    report(`${describeContainer(t, c)} has readOnlyRootFilesystem ${c.container.securityContext?.readOnlyRootFilesystem ?? "(unset)"}. Fix: set it true and mount an emptyDir or claim where the workload writes (components/workload.ts TMP_VOLUME).`);
+                }
+            }
+        }
+    },
+};
+
+const tokenSchema = {
+    properties: {
+        needsApiToken: {
+            type: "array" as const,
+            items: { type: "string" as const, pattern: "^[a-z0-9-]+/[a-z0-9.-]+$" },
+            description: "Workloads (namespace/name) that call the Kubernetes API and so mount a service account token.",
+            default: [],
+        },
+    },
+};
+
+export const serviceAccountTokenNotMounted: ResourceValidationPolicy = {
+    name: "service-account-token-not-mounted",
+    description:
+        "Pods that do not call the Kubernetes API set automountServiceAccountToken: false (IRSA's web-identity token is projected separately); callers are allow-listed (CIS EKS 4.1.6; Checkov CKV_K8S_38).",
+    enforcementLevel: "mandatory",
+    severity: "medium",
+    configSchema: tokenSchema,
+    validateResource: (args, report) => {
+        const { needsApiToken } = configOf<{ needsApiToken: string[] }>(args, tokenSchema);
+        for (const t of podTemplates(args.type, args.props, args.name)) {
+            if (needsApiToken.includes(`${t.workload.namespace}/${t.workload.name}`)) {
+                continue;
+            }
+            if (t.spec.automountServiceAccountToken !== false) {
+                report(
+                    `${describeTemplate(t)} has automountServiceAccountToken ${t.spec.automountServiceAccountToken ?? "(unset, i.e. true)"}: a stolen pod gets a Kubernetes API token for free. ` +
+                        `Fix: set it false in the pod spec, or allow-list the workload in needsApiToken if it calls the API.`,
+                );
+            }
+        }
+    },
+};
+
+const namespacesProperty = {
+    type: "array" as const,
+    items: { type: "string" as const },
+    description: "The workload namespaces (where ML workloads and app teams run).",
+    default: Object.values(NAMESPACES),
+};
+
+const NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
+const NAMESPACE = "kubernetes:core/v1:Namespace";
+const isEmptySelector = (sel: Props | undefined) => !!sel && Object.keys(sel.matchLabels ?? {}).length === 0 && (sel.matchExpressions ?? []).length === 0;
+
+/** A policy that selects every pod and allows nothing in either direction. */
+export function isDefaultDeny(props: Props): boolean {
+    const spec: Props = props.spec ?? {};
+    const types: string[] = [...(spec.policyTypes ?? [])];
+    return isEmptySelector(spec.podSelector) && types.includes("Ingress") && types.includes("Egress") && (spec.ingress ?? []).length === 0 && (spec.egress ?? []).length === 0;
+}
+
+const netpolSchema = { properties: { namespaces: namespacesProperty } };
+
+export const networkDefaultDeny: StackValidationPolicy = {
+    name: "network-default-deny",
+    description:
+        "Every workload namespace has a default-deny NetworkPolicy (all pods, Ingress and Egress, no rules) in the stack that creates it; the flows workloads need are allowed by narrower policies (CIS EKS 4.3.2).",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    configSchema: netpolSchema,
+    validateStack: (args, report) => {
+        const { namespaces } = configOf<{ namespaces: string[] }>(args, netpolSchema);
+        const policies = args.resources.filter((r) => r.type === NETWORK_POLICY);
+        // The stack that creates a namespace owns its isolation; an app team's stack only deploys into it.
+        const created = args.resources.filter((r) => r.type === NAMESPACE).map((r) => String(r.props.metadata?.name));
+        for (const ns of namespaces.filter((n) => created.includes(n))) {
+            const inNs = policies.filter((p) => (p.props.metadata?.namespace ?? "default") === ns);
+            if (!inNs.some((p) => isDefaultDeny(p.props))) {
+                report(
+                    `Namespace ${ns} has no default-deny NetworkPolicy (${inNs.length} other polic${inNs.length === 1 ? "y" : "ies"}): any pod may reach its pods and they may reach anything. ` +
+                        `Fix: a NetworkPolicy with podSelector {} and policyTypes [Ingress, Egress] and no rules (components/networkPolicies.ts).`,
+                );
+            }
+        }
+    },
+};
+
+const PSA_ENFORCE = "pod-security.kubernetes.io/enforce";
+
+export const namespacePodSecurityRestricted: ResourceValidationPolicy = {
+    name: "namespace-pod-security-restricted",
+    description: "Workload namespaces enforce the restricted Pod Security Standard, so the API server itself refuses privileged, root or escalating pods (CIS EKS 4.2.x).",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    configSchema: netpolSchema,
+    validateResource: (args, report) => {
+        if (args.type !== NAMESPACE) {
+            return;
+        }
+        const { namespaces } = configOf<{ namespaces: string[] }>(args, netpolSchema);
+        const name = args.props.metadata?.name;
+        const level = args.props.metadata?.labels?.[PSA_ENFORCE];
+        if (namespaces.includes(name) && level !== "restricted") {
+            report(`Namespace ${name} has ${PSA_ENFORCE}=${level ?? "(unset)"}. Fix: label it ${PSA_ENFORCE}=restricted (components/namespaces.ts).`);
+        }
+    },
+};
+
+export const securityPolicies = [
+    noPrivilegedContainers,
+    noPrivilegeEscalation,
+    capabilitiesDropped,
+    hostPathAllowListed,
+    runAsNonRoot,
+    seccompRuntimeDefault,
+    readOnlyRootFilesystem,
+    serviceAccountTokenNotMounted,
+    secretsFromSecretRefs,
+    networkDefaultDeny,
+    namespacePodSecurityRestricted,
+];

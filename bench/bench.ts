@@ -1,0 +1,143 @@
+/**
+ * `npm run bench`: how fast the program plans and starts, measured in separate processes, with the
+ * targets checked (exit 1 when one is missed). Times are wall-clock medians with min..max spread.
+ *
+ * BENCH_RUNS (default 5) runs per measurement; BENCH_LARGE_RUNS (default 3) for the 1,000-workload
+ * plan; BENCH_SKIP_TEST=1 skips timing `npm test`.
+ */
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir, totalmem } from "node:os";
+import * as path from "node:path";
+import { generateStack } from "./generate";
+
+const ROOT = path.resolve(__dirname, "..");
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const LARGE_RUNS = Number(process.env.BENCH_LARGE_RUNS ?? 3);
+const PROBE = path.join(__dirname, "rss-probe.js");
+const TS_NODE = require.resolve("ts-node/dist/bin");
+
+/** The provider modules index.ts loads: the floor no plan of this program can go under. */
+const FLOOR_SCRIPT = ["@pulumi/pulumi", "@pulumi/aws", "@pulumi/awsx", "@pulumi/eks", "@pulumi/kubernetes"].map((m) => `require(${JSON.stringify(m)});`).join("");
+
+interface Sample {
+    seconds: number;
+    rssBytes: number;
+    code: number | null;
+}
+
+interface Measurement {
+    name: string;
+    runs: number;
+    median: number;
+    min: number;
+    max: number;
+    peakRssMiB: number;
+    exitCodes: number[];
+}
+
+function once(args: string[], env: Record<string, string> = {}): Sample {
+    const dir = mkdtempSync(path.join(tmpdir(), "ml-platform-bench-"));
+    const rssFile = path.join(dir, "rss");
+    const start = process.hrtime.bigint();
+    const r = spawnSync(process.execPath, ["--require", PROBE, ...args], {
+        cwd: ROOT,
+        env: { ...process.env, ...env, BENCH_RSS_FILE: rssFile },
+        encoding: "utf8",
+        maxBuffer: 64 * 2 ** 20,
+    });
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    let rssBytes = 0;
+    try {
+        rssBytes = Number(readFileSync(rssFile, "utf8"));
+    } catch {
+        // The process died before its exit hook ran; its output says why.
+    }
+    rmSync(dir, { recursive: true, force: true });
+    if (r.status !== 0 && r.status !== 1) {
+        throw new Error(`benchmark command failed (${r.status}): node ${args.join(" ")}\n${r.stderr}`);
+    }
+    return { seconds, rssBytes, code: r.status };
+}
+
+function median(xs: number[]): number {
+    const s = [...xs].sort((a, b) => a - b);
+    const m = Math.floor(s.length / 2);
+    return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function measure(name: string, runs: number, args: string[], env?: Record<string, string>): Measurement {
+    const samples: Sample[] = [];
+    for (let i = 0; i < runs; i++) {
+        samples.push(once(args, env));
+    }
+    const secs = samples.map((s) => s.seconds);
+    const m: Measurement = {
+        name,
+        runs,
+        median: median(secs),
+        min: Math.min(...secs),
+        max: Math.max(...secs),
+        peakRssMiB: Math.max(...samples.map((s) => s.rssBytes)) / 2 ** 20,
+        exitCodes: [...new Set(samples.map((s) => s.code ?? -1))],
+    };
+    process.stderr.write(`  ${name}: ${m.median.toFixed(2)} s (${m.min.toFixed(2)}..${m.max.toFixed(2)}), ${m.peakRssMiB.toFixed(0)} MiB\n`);
+    return m;
+}
+
+const planArgs = (stack: string, config: string, out: string, transpileOnly = true) => [TS_NODE, ...(transpileOnly ? ["--transpile-only"] : []), "plan/cli.ts", "--stack", stack, "--config", config, "--out", out];
+
+function main(): number {
+    const work = mkdtempSync(path.join(tmpdir(), "ml-platform-bench-work-"));
+    const results: Measurement[] = [];
+    process.stderr.write(`bench: ${RUNS} runs each (${LARGE_RUNS} for 1,000 workloads), ${cpus().length} CPUs, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}\n`);
+
+    const floor = measure("floor (load @pulumi/pulumi, aws, awsx, eks, kubernetes)", RUNS, ["-e", FLOOR_SCRIPT]);
+    results.push(floor);
+    for (const stack of ["dev", "prod"]) {
+        results.push(measure(`plan ${stack}`, RUNS, planArgs(stack, path.join(ROOT, `Pulumi.${stack}.yaml`), path.join(work, stack))));
+    }
+    // What `pulumi up` pays before the first resource: the same program with ts-node type-checking.
+    results.push(measure("plan prod, type-checked (ts-node default)", Math.min(RUNS, 3), planArgs("prod", path.join(ROOT, "Pulumi.prod.yaml"), path.join(work, "prod-tc"), false)));
+
+    const generated: Record<number, Measurement> = {};
+    for (const n of [10, 100, 1000]) {
+        const config = path.join(work, `Pulumi.bench${n}.yaml`);
+        generateStack(path.join(ROOT, "Pulumi.prod.yaml"), config, n);
+        generated[n] = measure(`plan ${n} serving workloads`, n === 1000 ? LARGE_RUNS : RUNS, planArgs("prod", config, path.join(work, `gen${n}`)));
+        results.push(generated[n]);
+    }
+    if (process.env.BENCH_SKIP_TEST !== "1") {
+        // npm_execpath is npm's own CLI script when the bench runs under `npm run bench`.
+        const npmCli = process.env.npm_execpath ?? path.join(path.dirname(process.execPath), "npm");
+        results.push(measure("npm test (wall; RSS is npm's own)", 1, [npmCli, "test"]));
+    }
+
+    const prod = results.find((r) => r.name === "plan prod")!;
+    const ratio = generated[1000].median / generated[100].median;
+    const targets = [
+        { target: "prod plan within 3x the floor", value: `${(prod.median / floor.median).toFixed(2)}x`, ok: prod.median <= 3 * floor.median },
+        { target: "1,000 workloads within 15 s", value: `${generated[1000].median.toFixed(2)} s`, ok: generated[1000].median <= 15 },
+        { target: "1,000 workloads within 1 GiB peak", value: `${generated[1000].peakRssMiB.toFixed(0)} MiB`, ok: generated[1000].peakRssMiB <= 1024 },
+        { target: "growth no worse than linear (1000/100 <= 10)", value: ratio.toFixed(2), ok: ratio <= 10 },
+    ];
+
+    const lines = [
+        `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} x ${cpus()[0]?.model ?? "CPU"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}.`,
+        "",
+        "| measurement | runs | median s | min..max s | peak RSS MiB | exit |",
+        "|---|---|---|---|---|---|",
+        ...results.map((r) => `| ${r.name} | ${r.runs} | ${r.median.toFixed(2)} | ${r.min.toFixed(2)}..${r.max.toFixed(2)} | ${r.peakRssMiB.toFixed(0)} | ${r.exitCodes.join(",")} |`),
+        "",
+        "| target | value | met |",
+        "|---|---|---|",
+        ...targets.map((t) => `| ${t.target} | ${t.value} | ${t.ok ? "yes" : "**no**"} |`),
+    ];
+    process.stdout.write(`${lines.join("\n")}\n`);
+    mkdirSync(path.join(ROOT, "out"), { recursive: true });
+    writeFileSync(path.join(ROOT, "out", "bench.json"), `${JSON.stringify({ results, targets }, null, 2)}\n`);
+    rmSync(work, { recursive: true, force: true });
+    return targets.every((t) => t.ok) ? 0 : 1;
+}
+
+process.exit(main());

@@ -1,0 +1,67 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as eks from "@pulumi/eks";
+import * as k8s from "@pulumi/kubernetes";
+import type { AppTeamConfig } from "../stacks/schema";
+
+export const EKS_EDIT_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSEditPolicy";
+
+/** The Kubernetes group an app team's access entry maps its principal to; RoleBindings name it. */
+export function appTeamGroup(team: string): string {
+    return `ml-platform:app-team:${team}`;
+}
+
+/**
+ * An app team's access entry: AmazonEKSEditPolicy scoped to its namespaces, nothing cluster-wide. The
+ * group is for the RBAC below: EKS access policies cover built-in kinds only, not kubeflow.org CRDs.
+ */
+export function appTeamAccessEntry(team: AppTeamConfig): eks.types.input.AccessEntryArgs {
+    return {
+        principalArn: team.principalArn,
+        kubernetesGroups: [appTeamGroup(team.name)],
+        accessPolicies: {
+            edit: { policyArn: EKS_EDIT_POLICY, accessScope: { type: "namespace", namespaces: [...team.namespaces] } },
+        },
+    };
+}
+
+/** What a team may do with PyTorchJobs in its namespaces: run and manage them, read their status. */
+export const TRAINING_JOB_RULES = [
+    { apiGroups: ["kubeflow.org"], resources: ["pytorchjobs"], verbs: ["get", "list", "watch", "create", "update", "patch", "delete"] },
+    { apiGroups: ["kubeflow.org"], resources: ["pytorchjobs/status"], verbs: ["get", "list", "watch"] },
+];
+
+export function trainingJobsRoleName(team: string): string {
+    return `app-team-${team}-pytorchjobs`;
+}
+
+export interface AppTeamAccessArgs {
+    teams: AppTeamConfig[];
+}
+
+/** Per team and namespace: a Role over PyTorchJobs and a RoleBinding to the team's group. */
+export class AppTeamAccess extends pulumi.ComponentResource {
+    constructor(name: string, args: AppTeamAccessArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ml-platform:access:AppTeamAccess", name, {}, opts);
+        for (const team of args.teams) {
+            for (const namespace of team.namespaces) {
+                const roleName = trainingJobsRoleName(team.name);
+                const labels = { "app.kubernetes.io/part-of": "ml-platform", "ml-platform/app-team": team.name };
+                const role = new k8s.rbac.v1.Role(
+                    `${name}-${team.name}-${namespace}-role`,
+                    { metadata: { name: roleName, namespace, labels }, rules: TRAINING_JOB_RULES },
+                    { parent: this },
+                );
+                new k8s.rbac.v1.RoleBinding(
+                    `${name}-${team.name}-${namespace}-binding`,
+                    {
+                        metadata: { name: roleName, namespace, labels },
+                        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: roleName },
+                        subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: appTeamGroup(team.name) }],
+                    },
+                    { parent: this, dependsOn: [role] },
+                );
+            }
+        }
+        this.registerOutputs({});
+    }
+}

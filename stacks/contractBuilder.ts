@@ -1,0 +1,76 @@
+/**
+ * The platform side of the app-team contract: builds the stack outputs from the validated spec and
+ * what the platform created. The shape and the version live in contract.ts; the compiler holds this
+ * file to them (one output per contract field, each of the contract's type).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { poolNodeSelector, poolTolerations } from "../capacity/pools";
+import { CONTRACT_VERSION, GpuPoolContract, PlatformContractValues } from "./contract";
+import { gpuPools, StackSpec, storageClaims } from "./spec";
+import { IRSA_AUDIENCE, issuerHost, ROLE_ARN_ANNOTATION, SUBJECT_PATTERN } from "./workloadIdentity";
+
+export function gpuPoolContracts(spec: StackSpec): Record<string, GpuPoolContract> {
+    const out: Record<string, GpuPoolContract> = {};
+    for (const pool of gpuPools(spec)) {
+        out[pool.name] = {
+            nodeSelector: poolNodeSelector(pool),
+            tolerations: poolTolerations(pool, spec.gpuTaint),
+            gpusPerNode: pool.gpu!.count,
+            gpuModel: pool.gpu!.model,
+            gpuMemoryMiB: pool.gpu!.memoryMiB,
+            instanceType: pool.instanceType,
+        };
+    }
+    return out;
+}
+
+export function storageContract(spec: StackSpec, storageClass: string): PlatformContractValues["storage"] {
+    const pvcs: Record<string, string[]> = {};
+    for (const claim of storageClaims(spec)) {
+        (pvcs[claim.namespace] ??= []).push(claim.name);
+    }
+    return { storageClass, pvcs };
+}
+
+type Outputs<T> = { [K in keyof T]: pulumi.Output<T[K]> };
+
+/** What only the built platform knows; index.ts wires it from the components. */
+export interface ContractSources {
+    clusterName: pulumi.Output<string>;
+    endpoint: pulumi.Output<string>;
+    kubeconfig: pulumi.Output<string>;
+    oidcProviderArn: pulumi.Output<string>;
+    oidcIssuerUrl: pulumi.Output<string>;
+    storageClassName: string;
+    /** The names the metrics adapter publishes (components/serving.ts EXTERNAL_METRICS). */
+    externalMetrics: PlatformContractValues["metrics"]["externalMetrics"];
+    /** The label the adapter's series carry (components/metricsChain.ts APP_LABEL). */
+    selectorLabel: string;
+    podMetrics: PlatformContractValues["metrics"]["podMetrics"];
+    pytorchJob: { apiVersion: string; kind: string };
+    trainingOperatorInstalled: boolean;
+}
+
+/** The stack outputs index.ts exports, one per contract field. */
+export function buildContract(spec: StackSpec, src: ContractSources): Outputs<PlatformContractValues> {
+    return {
+        contractVersion: pulumi.output(CONTRACT_VERSION),
+        environment: pulumi.output(spec.environment),
+        clusterName: src.clusterName,
+        endpoint: src.endpoint,
+        kubeconfig: pulumi.secret(src.kubeconfig),
+        oidcProviderArn: src.oidcProviderArn,
+        oidcIssuerUrl: src.oidcIssuerUrl,
+        namespaces: pulumi.output({ ...spec.namespaces }),
+        gpuPools: pulumi.output(gpuPoolContracts(spec)),
+        storage: pulumi.output(storageContract(spec, src.storageClassName)),
+        metrics: pulumi.output({ externalMetrics: { ...src.externalMetrics }, selectorLabel: src.selectorLabel, podMetrics: { ...src.podMetrics } }),
+        training: pulumi.output({ ...src.pytorchJob, operatorInstalled: src.trainingOperatorInstalled }),
+        workloadIdentity: src.oidcIssuerUrl.apply((url) => ({
+            issuer: issuerHost(url),
+            audience: IRSA_AUDIENCE,
+            subjectPattern: SUBJECT_PATTERN,
+            serviceAccountAnnotation: ROLE_ARN_ANNOTATION,
+        })),
+    };
+}
