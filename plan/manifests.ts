@@ -122,6 +122,10 @@ function validate(object: Manifest, patch: boolean): string[] {
     return errors;
 }
 
+function identity(o: Manifest): string {
+    return `${o.kind}/${o.metadata?.namespace ?? ""}/${o.metadata?.name ?? ""}`;
+}
+
 function fileName(o: Manifest, index: number, patch: boolean): string {
     const ns = o.metadata.namespace ? `${o.metadata.namespace}.` : "";
     return `${String(index).padStart(3, "0")}-${o.kind.toLowerCase()}${patch ? "patch" : ""}-${ns}${o.metadata.name}.yaml`;
@@ -133,7 +137,8 @@ export function renderManifests(resources: RecordedResource[]): RenderedManifest
     const sorted = objects
         .map((x, i) => ({ ...x, i }))
         // A patch applies after the object it patches.
-        .sort((a, b) => Number(a.patch) - Number(b.patch) || orderOf(a.o.kind) - orderOf(b.o.kind) || a.i - b.i);
+        // Registration order depends on promise timing; identity makes the files the same on every run.
+        .sort((a, b) => Number(a.patch) - Number(b.patch) || orderOf(a.o.kind) - orderOf(b.o.kind) || identity(a.o).localeCompare(identity(b.o)) || a.i - b.i);
     return sorted.map(({ o, patch }, i) => ({ file: fileName(o, i + 1, patch), object: o, patch, errors: validate(o, patch) }));
 }
 

@@ -65,7 +65,9 @@ export function writePlan(result: PlanFiles, outDir: string): void {
     rmSync(manifestsDir, { recursive: true, force: true });
     mkdirSync(manifestsDir, { recursive: true });
     const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
-    writeFileSync(path.join(outDir, "resources.json"), json({ resources: result.resources, outputs: result.outputs }));
+    // Sorted by URN: registration order varies with promise timing, and a plan's files should diff cleanly.
+    const resources = [...result.resources].sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0));
+    writeFileSync(path.join(outDir, "resources.json"), json({ resources, outputs: result.outputs }));
     writeFileSync(path.join(outDir, "summary.json"), json(result.summary));
     writeFileSync(path.join(outDir, "report.md"), result.report);
     writeFileSync(path.join(outDir, "policy.json"), json(result.policy.violations));

@@ -266,6 +266,7 @@ export async function runPolicies(
 ): Promise<PolicyViolation[]> {
     const violations: PolicyViolation[] = [];
     const byKey = new Map(resources.map((r) => [urnKey(urnOf(r, stack)), r]));
+    let sharedStack: StackValidationArgs | undefined;
     for (const policy of policies) {
         const level = enforcementOf(policy, config);
         if (level === "disabled") {
@@ -293,8 +294,11 @@ export async function runPolicies(
         };
         if (isStackPolicy(policy)) {
             const stackResource = { type: STACK_RESOURCE, name: stack };
+            // One resource list for every stack rule, as the engine sends one: rules may memoize on it.
+            sharedStack ??= stackArgs(resources, {}, stack);
+            const args: StackValidationArgs = { ...sharedStack, getConfig: <T extends object>() => structuredClone(params) as T };
             await guard(stackResource, () =>
-                policy.validateStack(stackArgs(resources, params, stack), (message, urn) => {
+                policy.validateStack(args, (message, urn) => {
                     const r = urn ? byKey.get(urnKey(urn)) : undefined;
                     push(r ? { type: r.type, name: r.name } : stackResource, message);
                 }),

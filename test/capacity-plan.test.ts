@@ -1,17 +1,13 @@
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
 import { runProgram } from "../plan/run";
 import { analyzeCapacity, monthlyBudget } from "../policy/rules/capacity";
-import { ROOT } from "./helpers";
+import { ROOT, runCli } from "./helpers";
 
-function plan(args: string[]) {
-    const r = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--transpile-only", path.join(ROOT, "plan/cli.ts"), ...args], { cwd: ROOT, encoding: "utf8" });
-    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const plan = (args: string[]) => runCli("cli.ts", args);
 
 /** Writes a copy of a stack file with `edit` applied to its config map; returns the file path. */
 function variant(stack: string, edit: (config: Record<string, any>) => void): string {

@@ -1,18 +1,11 @@
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parseAllDocuments } from "yaml";
-import { ROOT } from "./helpers";
+import { CLI_NODE_ARGS, ROOT, runCli } from "./helpers";
 
-function plan(args: string[]) {
-    const r = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--transpile-only", path.join(ROOT, "plan/cli.ts"), ...args], {
-        cwd: ROOT,
-        encoding: "utf8",
-    });
-    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+const plan = (args: string[]) => runCli("cli.ts", args);
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), "ml-platform-plan-"));
 
@@ -107,5 +100,13 @@ describe("offline plan: bad input", () => {
         assert.equal(plan([]).code, 2);
         assert.equal(plan(["--stack", "nosuchstack"]).code, 2);
         assert.equal(plan(["--stack", "dev", "--bogus"]).code, 2);
+    });
+});
+
+describe("plan launch flags", () => {
+    it("tests start the CLIs exactly as the npm scripts do", () => {
+        const scripts = JSON.parse(readFileSync(path.join(ROOT, "package.json"), "utf8")).scripts as Record<string, string>;
+        assert.equal(scripts.plan, `node ${CLI_NODE_ARGS.join(" ")} plan/cli.ts`);
+        assert.equal(scripts.policy, `node ${CLI_NODE_ARGS.join(" ")} plan/policy-cli.ts`);
     });
 });

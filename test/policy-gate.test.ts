@@ -1,15 +1,14 @@
 /** The policy gate through the CLIs: policy.json, the report's Policy section and the exit codes. */
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
-import { ROOT } from "./helpers";
+import { ROOT, runCli } from "./helpers";
 
 function cli(script: string, args: string[]) {
-    const r = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--transpile-only", path.join(ROOT, "plan", script), ...args], { cwd: ROOT, encoding: "utf8" });
-    return { code: r.status, out: r.stdout + r.stderr };
+    const r = runCli(script, args);
+    return { code: r.code, out: r.stdout + r.stderr };
 }
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), "ml-platform-policy-"));

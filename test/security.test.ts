@@ -4,7 +4,6 @@
  * that bad security config stops the CLI before anything is written.
  */
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -19,7 +18,7 @@ import { ProgramRun, runProgram } from "../plan/run";
 import * as stackConfig from "../plan/stackConfig";
 import { isDefaultDeny } from "../policy/rules/security";
 import { allContainers, dependsOnResource } from "./component-mocks";
-import { ROOT } from "./helpers";
+import { ROOT, runCli } from "./helpers";
 
 type Obj = Record<string, any>;
 
@@ -297,11 +296,8 @@ describe("bad security config through the CLI", () => {
         assert.ok(text.includes("team-llm"));
         writeFileSync(cfg, text);
         const outDir = path.join(dir, "out");
-        const r = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--transpile-only", path.join(ROOT, "plan/cli.ts"), "--stack", "bad", "--config", cfg, "--out", outDir], {
-            cwd: ROOT,
-            encoding: "utf8",
-        });
-        assert.equal(r.status, 2, r.stderr + r.stdout);
+        const r = runCli("cli.ts", ["--stack", "bad", "--config", cfg, "--out", outDir]);
+        assert.equal(r.code, 2, r.stderr + r.stdout);
         assert.match(r.stderr, /ml-platform:cluster\.appTeams\[1\]\.namespaces\[1\] names no workload namespace of the platform: got "team-llm"/);
         assert.ok(!existsSync(outDir), "nothing written");
     });

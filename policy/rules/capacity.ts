@@ -226,6 +226,18 @@ function asCapacityResources(resources: PolicyResource[]): CapacityResource[] {
     return resources.map((r) => ({ type: r.type, name: r.name, props: r.props, urn: r.urn }));
 }
 
+// Both capacity rules analyse the same stack; the engine hands each stack rule the same resource list.
+const analyses = new WeakMap<PolicyResource[], CapacityAnalysis>();
+
+function analysisOf(resources: PolicyResource[]): CapacityAnalysis {
+    let a = analyses.get(resources);
+    if (!a) {
+        a = analyzeCapacity(asCapacityResources(resources));
+        analyses.set(resources, a);
+    }
+    return a;
+}
+
 export const workloadsSchedulable: StackValidationPolicy = {
     name: "workloads-schedulable",
     description:
@@ -233,7 +245,7 @@ export const workloadsSchedulable: StackValidationPolicy = {
     enforcementLevel: "mandatory",
     severity: "critical",
     validateStack: (args, report) => {
-        const analysis = analyzeCapacity(asCapacityResources(args.resources));
+        const analysis = analysisOf(args.resources);
         if (analysis.pools.length === 0 && analysis.unknownPools.length === 0) {
             // No node pool in this stack: its nodes are another stack's (an app team's project on the
             // platform). The offline plan places such workloads on the platform's recorded pools instead.
@@ -263,7 +275,7 @@ export const monthlyBudget: StackValidationPolicy = {
         if (maxMonthlyCost === undefined) {
             return;
         }
-        const analysis = analyzeCapacity(asCapacityResources(args.resources));
+        const analysis = analysisOf(args.resources);
         if (analysis.cost.monthlyMax > maxMonthlyCost) {
             const top = [...analysis.cost.perPool].sort((a, b) => b.hourlyMax - a.hourlyMax)[0];
             report(
