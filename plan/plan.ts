@@ -1,7 +1,7 @@
 /** One offline plan: run the program, render and check what it registered, and write the artefacts. */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { allYaml, renderManifests, RenderedManifest, toYaml } from "./manifests";
+import { joinYaml, renderManifests, RenderedManifest, toYaml } from "./manifests";
 import { PolicyGateResult, policySection, runPolicyGate } from "./policy";
 import { analyzeCapacity } from "../policy/rules/capacity";
 import { chainDiagram } from "./chain";
@@ -71,8 +71,8 @@ export function writePlan(result: PlanFiles, outDir: string): void {
     writeFileSync(path.join(outDir, "summary.json"), json(result.summary));
     writeFileSync(path.join(outDir, "report.md"), result.report);
     writeFileSync(path.join(outDir, "policy.json"), json(result.policy.violations));
-    for (const m of result.manifests) {
-        writeFileSync(path.join(manifestsDir, m.file), toYaml(m.object));
-    }
-    writeFileSync(path.join(manifestsDir, "all.yaml"), allYaml(result.manifests));
+    // Each object is rendered once and written twice: alone and in all.yaml.
+    const texts = result.manifests.map((m) => toYaml(m.object));
+    result.manifests.forEach((m, i) => writeFileSync(path.join(manifestsDir, m.file), texts[i]));
+    writeFileSync(path.join(manifestsDir, "all.yaml"), joinYaml(texts));
 }

@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
+import { CLI_NODE_ARGS } from "../plan/nodeArgs";
 import { readStackConfigFile } from "../plan/stackConfig";
 import { RawConfig } from "../stacks/validate";
 
@@ -36,11 +37,7 @@ export function withKey(raw: RawConfig, key: string, edit: (value: any) => any):
     return { ...raw, values };
 }
 
-/**
- * How `npm run plan` and `npm run policy` start Node (package.json scripts): sucrase transpiles on load
- * (type-checking is `npm test`'s job) and a larger young generation halves GC time on large plans.
- */
-export const CLI_NODE_ARGS = ["--max-semi-space-size=64", "-r", "sucrase/register/ts"];
+export { CLI_NODE_ARGS };
 
 /** Runs one of the plan/ CLIs as a separate process, as a user would. */
 export function runCli(script: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
