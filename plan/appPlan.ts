@@ -12,6 +12,7 @@ import { nodePoolOf } from "../policy/rules/nodepools";
 import { renderManifests, RenderedManifest } from "./manifests";
 import { PolicyGateResult, policySection, runPolicyGate } from "./policy";
 import { RecordedResource, StackOutput } from "./recorder";
+import { table } from "./report";
 import { PROJECT, runProject } from "./run";
 import { UsageError } from "./stackConfig";
 
@@ -90,11 +91,6 @@ function placeOnPlatform(platform: RecordedResource[], app: RecordedResource[]):
             const s = shared.find((x) => x.urn === w.urn);
             return { ...w, withPlatformWorkloads: { schedulable: s?.schedulable ?? false, ...(s?.reason ? { reason: s.reason } : {}) } };
         });
-}
-
-function table(head: string[], rows: (string | number)[][]): string {
-    const line = (cells: (string | number)[]) => `| ${cells.map((c) => String(c).replace(/\|/g, "\\|")).join(" | ")} |`;
-    return [line(head), line(head.map(() => "---")), ...rows.map(line)].join("\n");
 }
 
 function renderAppReport(s: AppPlanSummary, policy: PolicyGateResult): string {

@@ -1,11 +1,9 @@
 /** report.md sections for the capacity simulation: placement, cost, and GPU demand against capacity. */
 import type { CapacityAnalysis } from "../policy/rules/capacity";
-import type { ReportSection } from "./report";
+import { table, type ReportSection } from "./report";
 import type { PlanSummary } from "./summary";
 
 const usd = (n: number) => `$${n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
-const row = (cells: (string | number)[]) => `| ${cells.map((c) => String(c).replace(/\|/g, "\\|")).join(" | ")} |`;
-const table = (head: string[], rows: (string | number)[][]) => [row(head), row(head.map(() => "---")), ...rows.map(row)].join("\n");
 
 export function placementSection(s: PlanSummary, a: CapacityAnalysis): ReportSection {
     const rows = a.workloads.map((w) => [

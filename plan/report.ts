@@ -2,8 +2,9 @@
 import { CATALOG_SOURCE } from "../capacity/catalog";
 import { PlanSummary } from "./summary";
 
-function table(head: string[], rows: (string | number)[][]): string {
-    const line = (cells: (string | number)[]) => `| ${cells.map((c) => String(c).replace(/\|/g, "\\|")).join(" | ")} |`;
+/** A Markdown table; pipes and line breaks inside cells are escaped. */
+export function table(head: string[], rows: (string | number)[][]): string {
+    const line = (cells: (string | number)[]) => `| ${cells.map((c) => String(c).replace(/\|/g, "\\|").replace(/\n/g, " ")).join(" | ")} |`;
     return [line(head), line(head.map(() => "---")), ...rows.map(line)].join("\n");
 }
 
