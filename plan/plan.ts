@@ -2,8 +2,8 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { joinYaml, renderManifests, RenderedManifest, toYaml } from "./manifests";
-import { PolicyGateResult, policySection, runPolicyGate } from "./policy";
-import { analyzeCapacity } from "../policy/rules/capacity";
+import { PolicyGateResult, policySection, runPolicyGate, sharedStackArgs } from "./policy";
+import { analysisOf } from "../policy/rules/capacity";
 import { chainDiagram } from "./chain";
 import { costSection, gpuDemandSection, placementSection } from "./capacityReport";
 import { renderReport, ReportSection } from "./report";
@@ -25,9 +25,10 @@ export interface PlanResult {
 export async function executePlan(stack: string, configPath: string): Promise<PlanResult> {
     const run = await runProgram(stack, configPath);
     const manifests = renderManifests(run.resources);
-    const capacity = analyzeCapacity(run.resources.map((r) => ({ type: r.type, name: r.name, props: r.inputs, urn: r.urn })));
-    const summary = buildSummary(run.spec, run.resources, manifests, capacity);
     const policy = await runPolicyGate(run.resources, { stack, environment: run.spec.environment });
+    // The analysis the workloads-schedulable and monthly-budget rules judged, not a second one.
+    const capacity = analysisOf(sharedStackArgs(run.resources, stack).resources);
+    const summary = buildSummary(run.spec, run.resources, manifests, capacity);
     const problems: string[] = [];
     if (summary.invalidManifests.length > 0) {
         problems.push(`${summary.invalidManifests.length} invalid manifest(s)`);

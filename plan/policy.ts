@@ -257,6 +257,19 @@ export function stackArgs(resources: ResourceLike[], policyConfig: Record<string
     };
 }
 
+// One resource list per recorded stack, as the engine sends one to every stack rule: rules memoize on it
+// (the capacity analysis), and the plan reads the same analysis the rules judged.
+const sharedStacks = new WeakMap<ResourceLike[], StackValidationArgs>();
+
+export function sharedStackArgs(resources: ResourceLike[], stack: string): StackValidationArgs {
+    let args = sharedStacks.get(resources);
+    if (!args) {
+        args = stackArgs(resources, {}, stack);
+        sharedStacks.set(resources, args);
+    }
+    return args;
+}
+
 /** Runs the policies over the resources; violations in pack order, then resource order. */
 export async function runPolicies(
     resources: ResourceLike[],
@@ -266,7 +279,7 @@ export async function runPolicies(
 ): Promise<PolicyViolation[]> {
     const violations: PolicyViolation[] = [];
     const byKey = new Map(resources.map((r) => [urnKey(urnOf(r, stack)), r]));
-    let sharedStack: StackValidationArgs | undefined;
+
     for (const policy of policies) {
         const level = enforcementOf(policy, config);
         if (level === "disabled") {
@@ -295,8 +308,7 @@ export async function runPolicies(
         if (isStackPolicy(policy)) {
             const stackResource = { type: STACK_RESOURCE, name: stack };
             // One resource list for every stack rule, as the engine sends one: rules may memoize on it.
-            sharedStack ??= stackArgs(resources, {}, stack);
-            const args: StackValidationArgs = { ...sharedStack, getConfig: <T extends object>() => structuredClone(params) as T };
+            const args: StackValidationArgs = { ...sharedStackArgs(resources, stack), getConfig: <T extends object>() => structuredClone(params) as T };
             await guard(stackResource, () =>
                 policy.validateStack(args, (message, urn) => {
                     const r = urn ? byKey.get(urnKey(urn)) : undefined;

@@ -229,7 +229,7 @@ function asCapacityResources(resources: PolicyResource[]): CapacityResource[] {
 // Both capacity rules analyse the same stack; the engine hands each stack rule the same resource list.
 const analyses = new WeakMap<PolicyResource[], CapacityAnalysis>();
 
-function analysisOf(resources: PolicyResource[]): CapacityAnalysis {
+export function analysisOf(resources: PolicyResource[]): CapacityAnalysis {
     let a = analyses.get(resources);
     if (!a) {
         a = analyzeCapacity(asCapacityResources(resources));
