@@ -87,9 +87,6 @@ export function instanceType(name: string): InstanceType {
     return found;
 }
 
-export function isGpuInstance(name: string): boolean {
-    return INSTANCE_CATALOG.get(name)?.gpu !== undefined;
-}
 
 /** Hours in an average month (730 = 8760 / 12), the convention AWS's pricing calculator uses. */
 export const HOURS_PER_MONTH = 730;

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as eks from "@pulumi/eks";
-import { GPU_RESOURCE, poolLabels, poolTaints, Taint } from "../capacity/pools";
+import { GPU_RESOURCE, LABEL_NODE_POOL, poolLabels, poolTaints, Taint } from "../capacity/pools";
 import { NodePoolSpec } from "../stacks/spec";
 
 export interface NodePoolArgs {
@@ -74,7 +74,7 @@ export class NodePool extends pulumi.ComponentResource {
                         ebs: { volumeSize: pool.diskSizeGiB, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" },
                     },
                 ],
-                tagSpecifications: [{ resourceType: "instance", tags: { ...args.tags, "node-pool": pool.name } }],
+                tagSpecifications: [{ resourceType: "instance", tags: { ...args.tags, [LABEL_NODE_POOL]: pool.name } }],
                 tags: args.tags,
             },
             { parent: this },

@@ -14,9 +14,9 @@ export const DEVICE_PLUGIN_NAME = "nvidia-device-plugin";
 export const DCGM_EXPORTER_NAME = "dcgm-exporter";
 export const DCGM_METRICS_PORT = 9400;
 
-/** Requests and limits of the two DaemonSets; the capacity planner subtracts them from each GPU node. */
-export const DEVICE_PLUGIN_RESOURCES = { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "200m", memory: "256Mi" } };
-export const DCGM_EXPORTER_RESOURCES = { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "200m", memory: "512Mi" } };
+// The capacity planner reads these from the rendered DaemonSets and subtracts them from every GPU node.
+const DEVICE_PLUGIN_RESOURCES = { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "200m", memory: "256Mi" } };
+const DCGM_EXPORTER_RESOURCES = { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "200m", memory: "512Mi" } };
 
 /**
  * The NVIDIA device plugin (advertises nvidia.com/gpu) and the DCGM exporter (GPU metrics with

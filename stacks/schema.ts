@@ -184,9 +184,6 @@ export const SECRET_KEYS = ["mlflowTrackingUri"] as const;
 
 export type ClusterConfig = z.infer<typeof clusterSchema>;
 export type AppTeamConfig = z.infer<typeof appTeamSchema>;
-export type NodePoolConfig = z.infer<typeof nodePoolSchema>;
 export type StorageConfig = z.infer<typeof storageSchema>;
 export type ServingConfig = z.infer<typeof servingSchema>;
 export type TrainingConfig = z.infer<typeof trainingSchema>;
-export type ServingModelConfig = z.infer<typeof servingModelSchema>;
-export type TrainingModelConfig = z.infer<typeof trainingModelSchema>;

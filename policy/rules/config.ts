@@ -6,6 +6,7 @@
 import type { PolicyConfigSchema } from "@pulumi/policy";
 import type { PolicyConfigJSONSchema } from "@pulumi/policy/schema";
 import { DEFAULT_GPU_TAINT } from "../../capacity/pools";
+import { NAMESPACES } from "../../stacks/spec";
 
 export type Environment = "dev" | "prod";
 
@@ -65,7 +66,7 @@ export const servingNamespacesProperty: PolicyConfigJSONSchema = {
     type: "array",
     description: "Namespaces whose Deployments are model servers.",
     items: { type: "string" },
-    default: ["ml-serving"],
+    default: [NAMESPACES.serving],
 };
 
 export const environmentProperty: PolicyConfigJSONSchema = {

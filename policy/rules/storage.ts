@@ -4,6 +4,7 @@
  * from `pulumi destroy`; a closed API endpoint.
  */
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { EKS_COMPONENT } from "./cluster";
 import { configOf, Environment, environmentProperty } from "./config";
 import type { Props } from "./k8s";
 
@@ -280,7 +281,7 @@ export const eksEndpointNotPublic: ResourceValidationPolicy = {
     configSchema: endpointSchema,
     validateResource: (args, report) => {
         let vpc: Props | undefined;
-        if (args.type === "eks:index:Cluster") {
+        if (args.type === EKS_COMPONENT) {
             vpc = args.props;
         } else if (args.type === "aws:eks/cluster:Cluster") {
             vpc = args.props.vpcConfig ?? {};
