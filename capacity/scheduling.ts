@@ -94,6 +94,11 @@ function plural(n: number, word: string): string {
 }
 
 /** Resources that fall short, most decisive first: GPUs, then memory, CPU, pod slots. */
+/** Whether the pod fits what the node has free: shortfalls() without building the list, for packing. */
+function fitsOn(pod: PodResources, node: NodeResources): boolean {
+    return pod.gpus <= node.gpus && pod.memoryBytes <= node.memoryBytes && pod.cpuMillis <= node.cpuMillis && node.pods >= 1;
+}
+
 function shortfalls(pod: PodResources, node: NodeResources): string[] {
     const short: string[] = [];
     if (pod.gpus > node.gpus) short.push(GPU_RESOURCE);
@@ -284,6 +289,14 @@ function explainNoPool(group: PodGroup, pools: PoolCapacity[]): string {
     }
 }
 
+/** How many names a message lists before it counts the rest: a reason stays readable at any scale. */
+export const NAMES_LISTED = 5;
+
+/** "a, b, c" or "a, b, c, d, e and 995 more". */
+export function nameSome(names: string[], limit = NAMES_LISTED): string {
+    return names.length <= limit ? names.join(", ") : `${names.slice(0, limit).join(", ")} and ${names.length - limit} more`;
+}
+
 interface PodSlot {
     workload: string;
     requests: PodResources;
@@ -313,7 +326,7 @@ function pack(pods: PodSlot[], allocatable: NodeAllocatable, maxNodes: number): 
     const nodesOf = new Map<string, Set<number>>();
     const unplaced: PodSlot[] = [];
     for (const pod of [...pods].sort(decreasing)) {
-        let index = nodes.findIndex((node) => shortfalls(pod.requests, node).length === 0);
+        let index = nodes.findIndex((node) => fitsOn(pod.requests, node));
         if (index < 0) {
             if (nodes.length >= maxNodes) {
                 unplaced.push(pod);
@@ -409,7 +422,7 @@ export function placeWorkloads(groups: PodGroup[], pools: PoolCapacity[]): Place
                     `${workload} ${byWorkload.get(workload)!.map((g) => g.role).join("+")}: ` +
                     `needs ${unbounded.nodes.length} nodes of pool ${pool.name} at maximum scale; maxSize is ${pool.maxSize}` +
                     (isGang(workload) ? " (gang: all pods must be placed together)" : "") +
-                    (sharedWith.length > 0 ? ` (pool shared with ${sharedWith.join(", ")})` : "");
+                    (sharedWith.length > 0 ? ` (pool shared with ${nameSome(sharedWith)})` : "");
             } else {
                 placement.nodesNeeded = bounded.nodesOf.get(workload)?.size ?? 0;
             }

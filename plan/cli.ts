@@ -10,8 +10,9 @@ import * as path from "node:path";
 import { isContractError } from "../stacks/contract";
 import { ConfigError } from "../stacks/validate";
 import { executeAppPlan } from "./appPlan";
-import { executePlan, writePlan } from "./plan";
+import { executePlan } from "./plan";
 import { UsageError } from "./stackConfig";
+import { PlanWriter } from "./writer";
 
 interface CliArgs {
     stack: string;
@@ -79,15 +80,21 @@ async function main(): Promise<number> {
     let args: CliArgs;
     try {
         args = parseArgs(process.argv.slice(2), root);
+        const writer = new PlanWriter(args.out);
         let result: { headline: string; exitCode: 0 | 1 };
-        if (args.platformOutputs) {
-            const app = await executeAppPlan(args.program, args.stack, args.config, args.platformOutputs);
-            writePlan(app, args.out);
-            result = app;
-        } else {
-            const platform = await executePlan(args.stack, args.config);
-            writePlan(platform, args.out);
-            result = platform;
+        try {
+            if (args.platformOutputs) {
+                const app = await executeAppPlan(args.program, args.stack, args.config, args.platformOutputs);
+                await writer.finish(app);
+                result = app;
+            } else {
+                const platform = await executePlan(args.stack, args.config, writer);
+                await writer.finish(platform);
+                result = platform;
+            }
+        } catch (e) {
+            await writer.abort();
+            throw e;
         }
         process.stdout.write(`${result.headline}\nwrote ${path.relative(process.cwd(), args.out) || "."}/{resources.json,summary.json,report.md,policy.json,manifests/}\n`);
         return result.exitCode;

@@ -147,7 +147,5 @@ export function toYaml(object: unknown): string {
     return dump(object, { lineWidth: -1, noRefs: true });
 }
 
-/** Documents of one YAML stream, in the order given. */
-export function joinYaml(documents: string[]): string {
-    return documents.join("---\n");
-}
+/** What separates the documents of one YAML stream (all.yaml). */
+export const YAML_DOCUMENT_SEPARATOR = "---\n";

@@ -1,7 +1,5 @@
 /** One offline plan: run the program, render and check what it registered, and write the artefacts. */
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
-import * as path from "node:path";
-import { joinYaml, renderManifests, RenderedManifest, toYaml } from "./manifests";
+import { isManifestResource, renderManifests, RenderedManifest } from "./manifests";
 import { PolicyGateResult, policySection, runPolicyGate, sharedStackArgs } from "./policy";
 import { analysisOf } from "../policy/rules/capacity";
 import { chainDiagram } from "./chain";
@@ -10,6 +8,8 @@ import { renderReport, ReportSection } from "./report";
 import { RecordedResource } from "./recorder";
 import { runProgram, StackOutput } from "./run";
 import { buildSummary, PlanSummary } from "./summary";
+import { PlanWriter } from "./writer";
+import { NAMES_LISTED } from "../capacity/scheduling";
 
 export interface PlanResult {
     resources: RecordedResource[];
@@ -22,9 +22,12 @@ export interface PlanResult {
     headline: string;
 }
 
-export async function executePlan(stack: string, configPath: string): Promise<PlanResult> {
-    const run = await runProgram(stack, configPath);
+/** With a writer, the manifests start being written as soon as they are rendered (see PlanWriter). */
+export async function executePlan(stack: string, configPath: string, writer?: PlanWriter): Promise<PlanResult> {
+    // Each Kubernetes object's file is created while the program is still registering the rest.
+    const run = await runProgram(stack, configPath, writer ? { onRecord: (r) => isManifestResource(r) && writer.reserve() } : {});
     const manifests = renderManifests(run.resources);
+    writer?.startManifests(manifests);
     const policy = await runPolicyGate(run.resources, { stack, environment: run.spec.environment });
     // The analysis the workloads-schedulable and monthly-budget rules judged, not a second one.
     const capacity = analysisOf(sharedStackArgs(run.resources, stack).resources);
@@ -35,7 +38,10 @@ export async function executePlan(stack: string, configPath: string): Promise<Pl
     }
     const unschedulable = summary.workloads.filter((w) => !w.schedulable);
     if (unschedulable.length > 0) {
-        problems.push(`${unschedulable.length} unschedulable workload(s): ${unschedulable.map((w) => `${w.name} (${w.reason})`).join("; ")}`);
+        // The first few with their reasons; report.md and summary.json have every one.
+        const shown = unschedulable.slice(0, NAMES_LISTED).map((w) => `${w.name} (${w.reason})`);
+        const more = unschedulable.length > NAMES_LISTED ? `; and ${unschedulable.length - NAMES_LISTED} more (see report.md)` : "";
+        problems.push(`${unschedulable.length} unschedulable workload(s): ${shown.join("; ")}${more}`);
     }
     if (policy.mandatory > 0) {
         problems.push(`${policy.mandatory} mandatory policy violation(s)`);
@@ -56,24 +62,4 @@ export async function executePlan(stack: string, configPath: string): Promise<Pl
     ].filter((x): x is ReportSection => x !== undefined);
     const report = renderReport({ ...summary, valid: exitCode === 0 }, sections);
     return { resources: run.resources, outputs: run.outputs, manifests, summary, policy, report, exitCode, headline };
-}
-
-/** What every plan writes, the platform's or another project's (its summary has its own shape). */
-export type PlanFiles = Pick<PlanResult, "resources" | "outputs" | "manifests" | "policy" | "report"> & { summary: unknown };
-
-export function writePlan(result: PlanFiles, outDir: string): void {
-    const manifestsDir = path.join(outDir, "manifests");
-    rmSync(manifestsDir, { recursive: true, force: true });
-    mkdirSync(manifestsDir, { recursive: true });
-    const json = (v: unknown) => `${JSON.stringify(v, null, 2)}\n`;
-    // Sorted by URN: registration order varies with promise timing, and a plan's files should diff cleanly.
-    const resources = [...result.resources].sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0));
-    writeFileSync(path.join(outDir, "resources.json"), json({ resources, outputs: result.outputs }));
-    writeFileSync(path.join(outDir, "summary.json"), json(result.summary));
-    writeFileSync(path.join(outDir, "report.md"), result.report);
-    writeFileSync(path.join(outDir, "policy.json"), json(result.policy.violations));
-    // Each object is rendered once and written twice: alone and in all.yaml.
-    const texts = result.manifests.map((m) => toYaml(m.object));
-    result.manifests.forEach((m, i) => writeFileSync(path.join(manifestsDir, m.file), texts[i]));
-    writeFileSync(path.join(manifestsDir, "all.yaml"), joinYaml(texts));
 }

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import type { EnforcementLevel, PolicyResource, PolicyResourceOptions, ResourceValidationArgs, Severity, StackValidationArgs } from "@pulumi/policy";
 import { unknownCheckingProxy, UnknownValueError } from "@pulumi/policy";
-import { defaultsOf } from "../policy/rules/config";
+import { deepFreeze, defaultsOf } from "../policy/rules/config";
 import { allPolicies, isStackPolicy, PACK_ENFORCEMENT_LEVEL, PlatformPolicy } from "../policy/rules";
 import { RecordedOptions, UNKNOWN_PLACEHOLDER } from "./recorder";
 import type { ReportSection } from "./report";
@@ -141,22 +141,26 @@ export function policyConfigOf(policy: PlatformPolicy, config: PolicyPackConfig)
     return { ...(policy.configSchema ? defaultsOf(policy.configSchema) : {}), ...params };
 }
 
-/** A frozen deep copy the rules cannot mutate back into the plan, with unknowns as the engine marks them. */
-function previewProps(value: unknown): unknown {
+/**
+ * A frozen deep copy the rules cannot mutate back into the plan, with unknowns as the engine marks them.
+ * `found.unknown` says whether any value is unknown.
+ */
+function previewProps(value: unknown, found: { unknown: boolean }): unknown {
     if (Array.isArray(value)) {
-        return Object.freeze(value.map(previewProps));
+        return Object.freeze(value.map((v) => previewProps(v, found)));
     }
     if (value === UNKNOWN_PLACEHOLDER) {
+        found.unknown = true;
         return UNKNOWN_STRING;
     }
     if (value && typeof value === "object") {
-        return Object.freeze(
-            Object.fromEntries(
-                Object.entries(value)
-                    .filter(([k]) => !k.startsWith("__"))
-                    .map(([k, v]) => [k, previewProps(v)]),
-            ),
-        );
+        const out: Record<string, unknown> = {};
+        for (const [k, v] of Object.entries(value)) {
+            if (!k.startsWith("__")) {
+                out[k] = previewProps(v, found);
+            }
+        }
+        return Object.freeze(out);
     }
     return value;
 }
@@ -165,10 +169,17 @@ function previewProps(value: unknown): unknown {
 // the gate quadratic in practice (28 rules x thousands of resources) and dominated large plans.
 const previewCache = new WeakMap<object, Record<string, unknown>>();
 
+/**
+ * The props a rule sees. Only a resource with an unknown value gets @pulumi/policy's unknown-checking
+ * proxy (reading that value throws UnknownValueError, as in a real preview); with nothing unknown the
+ * proxy could never throw, and at thousands of resources its per-read cost was most of the gate.
+ */
 function propsOf(r: ResourceLike): Record<string, unknown> {
     let props = previewCache.get(r.inputs);
     if (!props) {
-        props = unknownCheckingProxy(previewProps(r.inputs)) as Record<string, unknown>;
+        const found = { unknown: false };
+        const copy = previewProps(r.inputs, found) as Record<string, unknown>;
+        props = found.unknown ? (unknownCheckingProxy(copy) as Record<string, unknown>) : copy;
         previewCache.set(r.inputs, props);
     }
     return props;
@@ -209,20 +220,26 @@ const notApplicable = (reason?: string): never => {
     throw new NotApplicable(reason);
 };
 
+type ResourceBase = Omit<ResourceValidationArgs, "getConfig" | "notApplicable">;
+
+// What a resource's args hold apart from the policy's config, built once per resource and stack.
+const baseCache = new WeakMap<ResourceLike, { stack: string; base: ResourceBase }>();
+
+function resourceBase(r: ResourceLike, stack: string): ResourceBase {
+    const cached = baseCache.get(r);
+    if (cached && cached.stack === stack) {
+        return cached.base;
+    }
+    const props = propsOf(r);
+    const base: ResourceBase = { type: r.type, props, urn: urnOf(r, stack), name: r.name, opts: optionsOf(r), stackTags: new Map(), ...typeHelpers(r.type, props) };
+    baseCache.set(r, { stack, base });
+    return base;
+}
+
 /** ResourceValidationArgs for one resource, as the engine builds them (tests use this too). */
 export function resourceArgs(r: ResourceLike, policyConfig: Record<string, unknown> = {}, stack = "test"): ResourceValidationArgs {
-    const props = propsOf(r);
-    return {
-        type: r.type,
-        props,
-        urn: urnOf(r, stack),
-        name: r.name,
-        opts: optionsOf(r),
-        stackTags: new Map(),
-        ...typeHelpers(r.type, props),
-        getConfig: <T extends object>() => structuredClone(policyConfig) as T,
-        notApplicable,
-    };
+    const config = deepFreeze(structuredClone(policyConfig));
+    return { ...resourceBase(r, stack), getConfig: <T extends object>() => config as unknown as T, notApplicable };
 }
 
 /** StackValidationArgs over all resources, parents and dependencies linked as resource objects. */
@@ -252,7 +269,7 @@ export function stackArgs(resources: ResourceLike[], policyConfig: Record<string
     return {
         resources: built.map(({ resource }) => resource),
         stackTags: new Map(),
-        getConfig: <T extends object>() => structuredClone(policyConfig) as T,
+        getConfig: <T extends object>() => deepFreeze(structuredClone(policyConfig)) as T,
         notApplicable,
     };
 }
@@ -279,6 +296,11 @@ export async function runPolicies(
 ): Promise<PolicyViolation[]> {
     const violations: PolicyViolation[] = [];
     const byKey = new Map(resources.map((r) => [urnKey(urnOf(r, stack)), r]));
+    // Each resource's args are built once for all resource rules; getConfig answers the policy being run.
+    // Policies run one after another (an async rule is awaited before the next call), so `current` is
+    // always the config of the rule holding the args.
+    let current: Record<string, unknown> = {};
+    const argsOf = new Map<ResourceLike, ResourceValidationArgs>();
 
     for (const policy of policies) {
         const level = enforcementOf(policy, config);
@@ -287,28 +309,36 @@ export async function runPolicies(
         }
         // "remediate" is reported as mandatory, as the engine does once a remediation did not fix it.
         const enforcementLevel: PolicyViolation["enforcementLevel"] = level === "advisory" ? "advisory" : "mandatory";
-        const params = policyConfigOf(policy, config);
+        const params = deepFreeze(structuredClone(policyConfigOf(policy, config)));
         const push = (resource: { type: string; name: string }, message: string, level: PolicyViolation["enforcementLevel"] = enforcementLevel) =>
             violations.push({ policy: policy.name, enforcementLevel: level, severity: policy.severity ?? "medium", resource, message });
-        const guard = async (resource: { type: string; name: string }, run: () => Promise<void> | void) => {
+        const fail = (resource: { type: string; name: string }, e: unknown) => {
+            if (e instanceof NotApplicable) {
+                return;
+            }
+            if (e instanceof UnknownValueError) {
+                // As the engine does: a rule that touches an unknown value is reported, advisory.
+                push(resource, `can't run policy '${policy.name}' during preview: ${(e as Error).message}`, "advisory");
+                return;
+            }
+            throw new Error(`policy ${policy.name} failed on ${resource.type} ${resource.name}: ${(e as Error).stack ?? String(e)}`);
+        };
+        // Awaits only what a rule returns as a promise: most rules are synchronous, and a microtask turn
+        // per rule and resource added up at thousands of resources.
+        const guard = (resource: { type: string; name: string }, run: () => Promise<void> | void): Promise<void> | void => {
             try {
-                await run();
+                const result = run();
+                if (result && typeof (result as Promise<void>).then === "function") {
+                    return (result as Promise<void>).then(undefined, (e: unknown) => fail(resource, e));
+                }
             } catch (e) {
-                if (e instanceof NotApplicable) {
-                    return;
-                }
-                if (e instanceof UnknownValueError) {
-                    // As the engine does: a rule that touches an unknown value is reported, advisory.
-                    push(resource, `can't run policy '${policy.name}' during preview: ${(e as Error).message}`, "advisory");
-                    return;
-                }
-                throw new Error(`policy ${policy.name} failed on ${resource.type} ${resource.name}: ${(e as Error).stack ?? String(e)}`);
+                fail(resource, e);
             }
         };
         if (isStackPolicy(policy)) {
             const stackResource = { type: STACK_RESOURCE, name: stack };
             // One resource list for every stack rule, as the engine sends one: rules may memoize on it.
-            const args: StackValidationArgs = { ...sharedStackArgs(resources, stack), getConfig: <T extends object>() => structuredClone(params) as T };
+            const args: StackValidationArgs = { ...sharedStackArgs(resources, stack), getConfig: <T extends object>() => params as unknown as T };
             await guard(stackResource, () =>
                 policy.validateStack(args, (message, urn) => {
                     const r = urn ? byKey.get(urnKey(urn)) : undefined;
@@ -318,10 +348,19 @@ export async function runPolicies(
             continue;
         }
         const validations = policy.validateResource === undefined ? [] : Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource];
+        current = params;
         for (const r of resources) {
             const resource = { type: r.type, name: r.name };
+            let args = argsOf.get(r);
+            if (!args) {
+                args = { ...resourceBase(r, stack), getConfig: <T extends object>() => current as unknown as T, notApplicable };
+                argsOf.set(r, args);
+            }
             for (const validate of validations) {
-                await guard(resource, () => validate(resourceArgs(r, params, stack), (message) => push(resource, message)));
+                const pending = guard(resource, () => validate(args!, (message) => push(resource, message)));
+                if (pending) {
+                    await pending;
+                }
             }
         }
     }

@@ -103,39 +103,86 @@ interface RegisterRequest {
     getIgnorechangesList(): string[];
     getReplaceonchangesList(): string[];
     getDeletebeforereplace(): boolean;
+    getImportid(): string;
 }
 
-/** Wraps the mock monitor set by `setMocks`; returns the live list of recorded resources. */
-export function attachRecorder(): RecordedResource[] {
-    const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource: (req: RegisterRequest, cb: unknown) => unknown };
-    if (!monitor) {
+/** resource.proto's Result.SUCCESS: the registration completed, so unknown outputs are not kept. */
+const RESULT_SUCCESS = 0;
+
+/** The parts of Pulumi's MockMonitor (runtime/mocks.js) the recorder stands in for. */
+interface MockMonitorInternals {
+    mocks: pulumi.runtime.Mocks;
+    resources: Map<string, { urn: string; id: string | null; state: unknown }>;
+    newUrn(parent: string, type: string, name: string): string;
+    registerResource(req: RegisterRequest, cb: (err: unknown, resp?: unknown) => void): Promise<void>;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const rpc = require("@pulumi/pulumi/runtime/rpc") as {
+    deserializeProperties(struct: { toJavaScript(): Record<string, unknown> }): Record<string, unknown>;
+    serializeProperties(label: string, props: Record<string, unknown>): Promise<Record<string, unknown>>;
+};
+
+/**
+ * Takes over the registerResource of the mock monitor set by `setMocks` and returns the live list
+ * of recorded resources (`onRecord` sees each as it is recorded). It does what the SDK's MockMonitor does (deserialize the inputs, ask the
+ * mocks, remember the serialized state for getResource, answer URN, ID and state) with the request
+ * decoded once for both the recorder and the mocks, and the answer handed back as the plain
+ * serialized state rather than encoded to a protobuf Struct only for the SDK to decode it again:
+ * at thousands of resources those round trips were a large share of a plan.
+ */
+export function attachRecorder(onRecord?: (r: RecordedResource) => void): RecordedResource[] {
+    const monitor = pulumi.runtime.getMonitor() as unknown as MockMonitorInternals | undefined;
+    if (!monitor || !monitor.mocks || !(monitor.resources instanceof Map)) {
         throw new Error("attachRecorder needs pulumi.runtime.setMocks to have been called");
     }
     const recorded: RecordedResource[] = [];
-    const original = monitor.registerResource.bind(monitor);
-    monitor.registerResource = (req: RegisterRequest, cb: unknown) => {
-        const found = { secret: false };
-        const inputs = plainify(req.getObject()?.toJavaScript() ?? {}, found) as Record<string, unknown>;
-        recorded.push({
-            urn: urnFor(req.getType(), req.getName()),
-            type: req.getType(),
-            name: req.getName(),
-            parent: req.getParent() || undefined,
-            custom: req.getCustom(),
-            remote: req.getRemote(),
-            inputs,
-            options: {
-                protect: req.getProtect() === true,
-                retainOnDelete: req.getRetainondelete() === true,
-                dependsOn: req.getDependenciesList(),
-                provider: req.getProvider() || undefined,
-                ignoreChanges: req.getIgnorechangesList(),
-                replaceOnChanges: req.getReplaceonchangesList(),
-                deleteBeforeReplace: req.getDeletebeforereplace(),
-            },
-            hasSecretInputs: found.secret,
-        });
-        return original(req, cb);
+    monitor.registerResource = async (req, cb) => {
+        try {
+            const raw = req.getObject()?.toJavaScript() ?? {};
+            const found = { secret: false };
+            const record: RecordedResource = {
+                urn: urnFor(req.getType(), req.getName()),
+                type: req.getType(),
+                name: req.getName(),
+                parent: req.getParent() || undefined,
+                custom: req.getCustom(),
+                remote: req.getRemote(),
+                inputs: plainify(raw, found) as Record<string, unknown>,
+                options: {
+                    protect: req.getProtect() === true,
+                    retainOnDelete: req.getRetainondelete() === true,
+                    dependsOn: req.getDependenciesList(),
+                    provider: req.getProvider() || undefined,
+                    ignoreChanges: req.getIgnorechangesList(),
+                    replaceOnChanges: req.getReplaceonchangesList(),
+                    deleteBeforeReplace: req.getDeletebeforereplace(),
+                },
+                hasSecretInputs: found.secret,
+            };
+            recorded.push(record);
+            onRecord?.(record);
+            const result = await monitor.mocks.newResource({
+                type: req.getType(),
+                name: req.getName(),
+                inputs: rpc.deserializeProperties({ toJavaScript: () => raw }),
+                provider: req.getProvider(),
+                custom: req.getCustom(),
+                id: req.getImportid(),
+            });
+            const urn = monitor.newUrn(req.getParent(), req.getType(), req.getName());
+            const state = await rpc.serializeProperties("", result.state);
+            monitor.resources.set(urn, { urn, id: result.id ?? null, state });
+            cb(null, {
+                getUrn: () => urn,
+                getId: () => result.id || "",
+                getObject: () => ({ toJavaScript: () => state }),
+                getPropertydependenciesMap: () => undefined,
+                getResult: () => RESULT_SUCCESS,
+            });
+        } catch (err) {
+            cb(err, undefined);
+        }
     };
     return recorded;
 }

@@ -37,6 +37,8 @@ export interface ProgramRun extends ProjectRun {
 export interface RunOptions {
     /** StackReference name pattern -> that stack's recorded outputs (see EmulatorOptions). */
     stackReferences?: EmulatorOptions["stackReferences"];
+    /** Called with each resource as it registers, before the program has finished. */
+    onRecord?: (r: RecordedResource) => void;
 }
 
 /** A Pulumi project on disk, read from its Pulumi.yaml as the CLI would. */
@@ -135,7 +137,7 @@ async function execute<T>(project: PulumiProject, stack: string, configPath: str
     pulumi.runtime.setAllConfig(file.values, file.secretKeys);
     const validated = validate();
 
-    const resources = attachRecorder();
+    const resources = attachRecorder(opts.onRecord);
     const failures: unknown[] = [];
     const onRejection = (reason: unknown) => failures.push(reason);
     process.on("unhandledRejection", onRejection);

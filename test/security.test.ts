@@ -12,7 +12,8 @@ import { appTeamGroup, EKS_EDIT_POLICY, TRAINING_JOB_RULES, trainingJobsRoleName
 import { CLUSTER_ADMIN_POLICY, CONTROL_PLANE_LOG_TYPES, controlPlaneLogGroupName } from "../components/cluster";
 import { DEFAULT_DENY, NON_PUBLIC_CIDRS, publicHttpsExcept } from "../components/networkPolicies";
 import { CloudEmulator } from "../plan/emulator";
-import { executePlan, writePlan } from "../plan/plan";
+import { executePlan } from "../plan/plan";
+import { writePlan } from "../plan/writer";
 import { RecordedResource } from "../plan/recorder";
 import { ProgramRun, runProgram } from "../plan/run";
 import * as stackConfig from "../plan/stackConfig";
@@ -254,7 +255,7 @@ describe("secrets: the plan never writes a secret's value", () => {
             const result = await executePlan("prod", path.join(ROOT, "Pulumi.prod.yaml"));
             seenByProgram = new pulumi.Config("ml-platform").get("mlflowTrackingUri");
             out = mkdtempSync(path.join(tmpdir(), "ml-platform-secret-"));
-            writePlan(result, out);
+            await writePlan(result, out);
             resources = result.resources;
             outputs = result.outputs;
         } finally {

@@ -11,7 +11,7 @@ import { GPU_RESOURCE } from "../../capacity/pools";
 import { parseCpu, parseMemory } from "../../capacity/quantity";
 import { NodeSelectorRequirement, PodGroup, PoolCapacity, placeWorkloads, PlacementResult } from "../../capacity/scheduling";
 import { configOf } from "./config";
-import { Container, kindOf, podTemplates, PodTemplate } from "./k8s";
+import { Container, hpasByTarget, podTemplates, PodTemplate, scaleTargetKey } from "./k8s";
 import { nodePoolOf } from "./nodepools";
 
 export interface CapacityResource {
@@ -87,7 +87,7 @@ function kubeflowReplicas(props: Record<string, any>, t: PodTemplate): number { 
 }
 
 function workloadsOf(resources: CapacityResource[]): WorkloadShape[] {
-    const hpas = resources.filter((r) => kindOf(r.type) === "HorizontalPodAutoscaler").map((r) => r.props);
+    const hpas = hpasByTarget(resources);
     const out: WorkloadShape[] = [];
     for (const r of resources) {
         const templates = podTemplates(r.type, r.props, r.name);
@@ -95,7 +95,7 @@ function workloadsOf(resources: CapacityResource[]): WorkloadShape[] {
             continue;
         }
         const { kind, namespace, name } = templates[0].workload;
-        const hpa = hpas.find((h) => h.metadata?.namespace === namespace && h.spec?.scaleTargetRef?.kind === kind && h.spec?.scaleTargetRef?.name === name);
+        const hpa = hpas.get(scaleTargetKey(namespace, kind, name))?.props;
         const gang = templates.length > 1 || templates[0].role !== undefined;
         const groupsAt = (scale: "min" | "max") =>
             templates.map<PodGroup>((t) => {
@@ -251,8 +251,9 @@ export const workloadsSchedulable: StackValidationPolicy = {
             // platform). The offline plan places such workloads on the platform's recorded pools instead.
             return;
         }
+        const byUrn = new Map<string | undefined, PolicyResource>(args.resources.map((r) => [r.urn, r]));
         for (const w of analysis.workloads.filter((x) => !x.schedulable)) {
-            const resource = args.resources.find((r) => r.urn === w.urn);
+            const resource = byUrn.get(w.urn);
             report(`${w.kind} ${w.namespace}/${w.name} can never schedule ${w.reason}. Fix: give it a pool that can hold it, lower its requests or maxReplicas, or raise the pool's maxSize.`, resource?.urn);
         }
     },

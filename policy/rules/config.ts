@@ -14,15 +14,32 @@ export interface ConfigSource {
     getConfig<T extends object>(): T;
 }
 
-/** The schema's defaults, property by property (deep-copied: rules must not share mutable defaults). */
-export function defaultsOf(schema: PolicyConfigSchema): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
-    for (const [key, prop] of Object.entries(schema.properties)) {
-        if (prop.default !== undefined) {
-            out[key] = structuredClone(prop.default);
-        }
+/** Freezes an object and everything in it; returns it. */
+export function deepFreeze<T>(value: T): T {
+    if (value && typeof value === "object") {
+        Object.values(value).forEach(deepFreeze);
+        Object.freeze(value);
     }
-    return out;
+    return value;
+}
+
+// Rules read their config for every resource: the defaults are copied and frozen once per schema.
+const defaultsCache = new WeakMap<PolicyConfigSchema, Readonly<Record<string, unknown>>>();
+
+/** The schema's defaults, property by property: a deep-frozen copy, so no rule can change a default for the others. */
+export function defaultsOf(schema: PolicyConfigSchema): Readonly<Record<string, unknown>> {
+    let defaults = defaultsCache.get(schema);
+    if (!defaults) {
+        const out: Record<string, unknown> = {};
+        for (const [key, prop] of Object.entries(schema.properties)) {
+            if (prop.default !== undefined) {
+                out[key] = structuredClone(prop.default);
+            }
+        }
+        defaults = deepFreeze(out);
+        defaultsCache.set(schema, defaults);
+    }
+    return defaults;
 }
 
 /** The policy's config with the schema's defaults under whatever was configured. */

@@ -294,3 +294,59 @@ export function selectorMatches(
     }
     return matchLabels.every(([k, v]) => labels[k] === v) && expressions.every((req) => matchesRequirement(req, labels));
 }
+
+/** The key of the workload an HPA scales (spec.scaleTargetRef), in the HPA's namespace. */
+export function scaleTargetKey(namespace: string, kind: string, name: string): string {
+    return `${namespace}/${kind}/${name}`;
+}
+
+/**
+ * HorizontalPodAutoscalers by the workload they scale: one lookup per workload instead of a scan of every
+ * HPA (quadratic at thousands of workloads). The first HPA registered for a target wins, as a scan would.
+ */
+export function hpasByTarget<T extends { type: string; props: Props; name: string }>(resources: readonly T[]): Map<string, T> {
+    const out = new Map<string, T>();
+    for (const r of resources) {
+        if (kindOf(r.type) !== "HorizontalPodAutoscaler" || !r.type.startsWith("kubernetes:autoscaling/")) {
+            continue;
+        }
+        const ref = r.props.spec?.scaleTargetRef;
+        const key = scaleTargetKey(workloadOf(r.type, r.props, r.name).namespace, String(ref?.kind), String(ref?.name));
+        if (!out.has(key)) {
+            out.set(key, r);
+        }
+    }
+    return out;
+}
+
+type LabelSelector = Parameters<typeof selectorMatches>[0];
+
+/**
+ * Objects with label selectors (PodDisruptionBudgets, Services...) indexed so that the ones selecting a
+ * set of labels are found without matching every selector against it. Each selector is filed under one
+ * of its matchLabels pairs (a pod must carry that pair to match); selectors without matchLabels are
+ * always tried. `matching` gives the same objects, in the same order, as testing each in turn.
+ */
+export class SelectorIndex<T> {
+    private readonly byPair = new Map<string, { at: number; selector: LabelSelector; item: T }[]>();
+    private readonly unkeyed = new Map<string, { at: number; selector: LabelSelector; item: T }[]>();
+    private count = 0;
+
+    add(namespace: string, selector: LabelSelector, item: T): void {
+        const entry = { at: this.count++, selector, item };
+        const first = Object.entries(selector?.matchLabels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))[0];
+        const [map, key] = first ? [this.byPair, JSON.stringify([namespace, ...first])] : [this.unkeyed, namespace];
+        map.set(key, [...(map.get(key) ?? []), entry]);
+    }
+
+    matching(namespace: string, labels: Record<string, string>): T[] {
+        const candidates = [...(this.unkeyed.get(namespace) ?? [])];
+        for (const pair of Object.entries(labels)) {
+            candidates.push(...(this.byPair.get(JSON.stringify([namespace, ...pair])) ?? []));
+        }
+        return candidates
+            .filter((c) => selectorMatches(c.selector, labels))
+            .sort((a, b) => a.at - b.at)
+            .map((c) => c.item);
+    }
+}

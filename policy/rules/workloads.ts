@@ -5,7 +5,7 @@
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { MODEL_LOAD_ANNOTATION } from "../../components/probes";
 import { configOf, Environment, environmentProperty, servingNamespacesProperty } from "./config";
-import { containersOf, describeContainer, KUBEFLOW_JOB, kindOf, ObjectMeta, PodTemplate, podTemplates, Probe, Props, selectorMatches, workloadOf } from "./k8s";
+import { containersOf, describeContainer, hpasByTarget, KUBEFLOW_JOB, kindOf, ObjectMeta, PodTemplate, podTemplates, Probe, Props, scaleTargetKey, SelectorIndex, workloadOf } from "./k8s";
 
 const DIGEST = /@sha256:[a-f0-9]{64}$/;
 
@@ -176,10 +176,6 @@ export function allowedDisruptions(spec: { minAvailable?: IntOrPercent; maxUnava
 
 const servingNsSchema = { properties: { servingNamespaces: servingNamespacesProperty } };
 
-function inNamespace(r: PolicyResource, namespace: string): boolean {
-    return workloadOf(r.type, r.props, r.name).namespace === namespace;
-}
-
 export const servingPdbAllowsDisruption: StackValidationPolicy = {
     name: "serving-pdb-allows-disruption",
     description: "Every serving Deployment has a PodDisruptionBudget that still allows one eviction at its minimum replicas (HPA minReplicas), so node drains proceed.",
@@ -188,14 +184,17 @@ export const servingPdbAllowsDisruption: StackValidationPolicy = {
     configSchema: servingNsSchema,
     validateStack: (args, report) => {
         const { servingNamespaces } = configOf<{ servingNamespaces: string[] }>(args, servingNsSchema);
-        const pdbs = args.resources.filter((r) => kindOf(r.type) === "PodDisruptionBudget" && r.type.startsWith("kubernetes:policy/"));
-        const hpas = args.resources.filter((r) => kindOf(r.type) === "HorizontalPodAutoscaler" && r.type.startsWith("kubernetes:autoscaling/"));
+        const pdbs = new SelectorIndex<PolicyResource>();
+        for (const p of args.resources.filter((r) => kindOf(r.type) === "PodDisruptionBudget" && r.type.startsWith("kubernetes:policy/"))) {
+            pdbs.add(workloadOf(p.type, p.props, p.name).namespace, p.props.spec?.selector, p);
+        }
+        const hpas = hpasByTarget(args.resources);
         for (const d of args.resources.filter((r) => isServing(r.type, r.props, r.name, servingNamespaces))) {
             const w = workloadOf(d.type, d.props, d.name);
             const labels: Record<string, string> = d.props.spec?.template?.metadata?.labels ?? {};
-            const hpa = hpas.find((h) => inNamespace(h, w.namespace) && h.props.spec?.scaleTargetRef?.kind === "Deployment" && h.props.spec?.scaleTargetRef?.name === w.name);
+            const hpa = hpas.get(scaleTargetKey(w.namespace, "Deployment", w.name));
             const minReplicas: number = hpa?.props.spec?.minReplicas ?? d.props.spec?.replicas ?? 1;
-            const budgets = pdbs.filter((p) => inNamespace(p, w.namespace) && selectorMatches(p.props.spec?.selector, labels));
+            const budgets = pdbs.matching(w.namespace, labels);
             if (budgets.length === 0) {
                 report(`Deployment ${w.namespace}/${w.name} has no PodDisruptionBudget selecting its pods. Fix: add one with maxUnavailable: 1 (components/disruption.ts pdbFor).`, d.urn);
                 continue;
