@@ -68,10 +68,11 @@ function median(xs: number[]): number {
     return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-function measure(name: string, runs: number, args: string[], env?: Record<string, string>): Measurement {
+/** `args` may depend on the run: each plan gets a fresh out directory, as in CI's clean checkout. */
+function measure(name: string, runs: number, args: string[] | ((run: number) => string[]), env?: Record<string, string>): Measurement {
     const samples: Sample[] = [];
     for (let i = 0; i < runs; i++) {
-        samples.push(once(args, env));
+        samples.push(once(typeof args === "function" ? args(i) : args, env));
     }
     const secs = samples.map((s) => s.seconds);
     const m: Measurement = {
@@ -102,16 +103,16 @@ function main(): number {
     const floor = measure("floor (load @pulumi/pulumi, aws, awsx, eks, kubernetes)", RUNS, ["-e", FLOOR_SCRIPT]);
     results.push(floor);
     for (const stack of ["dev", "prod"]) {
-        results.push(measure(`plan ${stack}`, RUNS, planArgs(stack, path.join(ROOT, `Pulumi.${stack}.yaml`), path.join(work, stack))));
+        results.push(measure(`plan ${stack}`, RUNS, (i) => planArgs(stack, path.join(ROOT, `Pulumi.${stack}.yaml`), path.join(work, `${stack}-${i}`))));
     }
     // What `pulumi up` pays before the first resource: the same program with ts-node type-checking.
-    results.push(measure("plan prod, type-checked (ts-node default)", Math.min(RUNS, 3), planArgs("prod", path.join(ROOT, "Pulumi.prod.yaml"), path.join(work, "prod-tc"), true)));
+    results.push(measure("plan prod, type-checked (ts-node default)", Math.min(RUNS, 3), (i) => planArgs("prod", path.join(ROOT, "Pulumi.prod.yaml"), path.join(work, `prod-tc-${i}`), true)));
 
     const generated: Record<number, Measurement> = {};
     for (const n of [10, 100, 1000]) {
         const config = path.join(work, `Pulumi.bench${n}.yaml`);
         generateStack(path.join(ROOT, "Pulumi.prod.yaml"), config, n);
-        generated[n] = measure(`plan ${n} serving workloads`, n === 1000 ? LARGE_RUNS : RUNS, planArgs("prod", config, path.join(work, `gen${n}`)));
+        generated[n] = measure(`plan ${n} serving workloads`, n === 1000 ? LARGE_RUNS : RUNS, (i) => planArgs("prod", config, path.join(work, `gen${n}-${i}`)));
         results.push(generated[n]);
     }
     if (process.env.BENCH_SKIP_TEST !== "1") {

@@ -11,6 +11,7 @@ import { parse } from "yaml";
 import { loadStackSpec } from "../stacks/config";
 import { StackSpec } from "../stacks/spec";
 import { CloudEmulator, EmulatorOptions } from "./emulator";
+import { HeapGovernor } from "./heapGovernor";
 import { attachRecorder, RecordedResource, SECRET_PLACEHOLDER, StackOutput } from "./recorder";
 import { readStackConfigFile, UsageError } from "./stackConfig";
 
@@ -103,6 +104,59 @@ function skipPromiseLeakStacks(): void {
     (pulumi.Resource as unknown as { callsites: () => unknown[] }).callsites = () => [];
 }
 
+/** A JSON value as a protobuf Struct round trip returns it: a fresh copy, object keys sorted. */
+export function structValue(value: unknown): unknown {
+    if (Array.isArray(value)) {
+        return value.map(structValue);
+    }
+    if (value !== null && typeof value === "object") {
+        const out: Record<string, unknown> = {};
+        for (const key of Object.keys(value).sort()) {
+            out[key] = structValue((value as Record<string, unknown>)[key]);
+        }
+        return out;
+    }
+    return value;
+}
+
+type StructClass = {
+    new (): object;
+    fromJavaScript(value: Record<string, unknown>): object;
+    prototype: { getFieldsMap(...args: unknown[]): unknown };
+};
+
+/**
+ * Under mocks the SDK still encodes every request's properties as a protobuf Struct (and the mock
+ * monitor decodes them again), though no message ever leaves the process: at thousands of resources
+ * that encoding and its garbage were a large share of a plan. While a program runs offline, a Struct
+ * made from JavaScript keeps the value and toJavaScript() returns what a real Struct would: a copy
+ * with every object's keys in order (protobuf map order, which the real engine's values have too).
+ * Anything that reads its fields (getFieldsMap) gets a real Struct; nothing serializes to bytes under
+ * mocks. Returns the undo.
+ */
+function plainStructs(): () => void {
+    const sdkDir = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { Struct } = require(require.resolve("google-protobuf/google/protobuf/struct_pb", { paths: [sdkDir] })) as { Struct: StructClass };
+    const encode = Struct.fromJavaScript;
+    class PlainStruct extends Struct {
+        constructor(private readonly value: Record<string, unknown>) {
+            super();
+        }
+        toJavaScript(): Record<string, unknown> {
+            return structValue(this.value) as Record<string, unknown>;
+        }
+        getFieldsMap(...args: unknown[]): unknown {
+            const real = encode.call(Struct, this.value) as { getFieldsMap(...a: unknown[]): unknown };
+            return real.getFieldsMap(...args);
+        }
+    }
+    Struct.fromJavaScript = (value) => new PlainStruct(value);
+    return () => {
+        Struct.fromJavaScript = encode;
+    };
+}
+
 /** The program runs when its module is first required: forget our own modules so it can run again. */
 function forgetProgramModules(): void {
     for (const file of Object.keys(require.cache)) {
@@ -137,10 +191,15 @@ async function execute<T>(project: PulumiProject, stack: string, configPath: str
     pulumi.runtime.setAllConfig(file.values, file.secretKeys);
     const validated = validate();
 
-    const resources = attachRecorder(opts.onRecord);
+    const governor = new HeapGovernor();
+    const resources = attachRecorder((r) => {
+        governor.registered();
+        opts.onRecord?.(r);
+    });
     const failures: unknown[] = [];
     const onRejection = (reason: unknown) => failures.push(reason);
     process.on("unhandledRejection", onRejection);
+    const restoreStructs = plainStructs();
     try {
         forgetProgramModules();
         // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -155,6 +214,7 @@ async function execute<T>(project: PulumiProject, stack: string, configPath: str
         }
         return { run: { project: project.name, resources, outputs, referencedStacks: [...new Set(emulator.referencedStacks)] }, validated };
     } finally {
+        restoreStructs();
         process.off("unhandledRejection", onRejection);
     }
 }

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
+import { generateStack } from "../bench/generate";
 import { runProgram } from "../plan/run";
 import { analyzeCapacity, monthlyBudget } from "../policy/rules/capacity";
 import { ROOT, runCli } from "./helpers";
@@ -74,6 +75,22 @@ describe("capacity planner on whole plans", () => {
         assert.equal(r.code, 1, r.stdout + r.stderr);
         assert.match(r.stdout, /recommendation-model/);
         assert.match(r.stdout, /maxSize is 4/);
+    });
+
+    it("many unschedulable workloads: the headline names five and counts the rest; summary.json has every one", () => {
+        const dir = mkdtempSync(path.join(tmpdir(), "ml-platform-many-"));
+        const file = path.join(dir, "Pulumi.prod.yaml");
+        generateStack(path.join(ROOT, "Pulumi.prod.yaml"), file, 40);
+        const out = path.join(dir, "out");
+        const r = plan(["--stack", "prod", "--config", file, "--out", out]);
+        assert.equal(r.code, 1, r.stdout + r.stderr);
+        const summary = JSON.parse(readFileSync(path.join(out, "summary.json"), "utf8"));
+        const unschedulable = summary.workloads.filter((w: any) => !w.schedulable);
+        assert.ok(unschedulable.length > 5, `${unschedulable.length} unschedulable`);
+        const headline = r.stdout.split("\n")[0];
+        assert.match(headline, new RegExp(`${unschedulable.length} unschedulable workload\\(s\\): .*; and ${unschedulable.length - 5} more \\(see report\\.md\\)`));
+        assert.equal((headline.match(/ \(at maximum scale: /g) ?? []).length, 5);
+        assert.match(headline, /pool shared with [^)]* and \d+ more\)/);
     });
 
     it("a stack over its monthly budget fails the monthly-budget rule", () => {

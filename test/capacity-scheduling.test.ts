@@ -14,6 +14,7 @@ import {
     PoolCapacity,
     nodeAffinityMatches,
     nodeSelectorMatches,
+    nameSome,
     placeWorkloads,
     resourcesFit,
     taintsTolerated,
@@ -226,6 +227,18 @@ describe("capacity/scheduling", () => {
             );
             assert.equal(roomy.fits, true);
             assert.equal(roomy.nodesPerPool["gpu-a10g-4x"], 3);
+        });
+
+        it("names a few of the workloads sharing a full pool and counts the rest, at any scale", () => {
+            const small = pool("gpu-a10g-4x", "g5.12xlarge", 0, 2);
+            const many = Array.from({ length: 40 }, (_, i) => group({ workload: `m${String(i).padStart(2, "0")}`, requests: res(4000, 16, 1), count: 2, tolerations: gpuTolerations }));
+            const result = placeWorkloads(many, [system, small]);
+            const p = result.placements.find((x) => x.workload === "m39")!;
+            assert.equal(p.schedulable, false);
+            assert.equal(p.reason, "m39 server: needs 20 nodes of pool gpu-a10g-4x at maximum scale; maxSize is 2 (pool shared with m00, m01, m02, m03, m04 and 34 more)");
+            assert.equal(nameSome(["a", "b"]), "a, b");
+            assert.equal(nameSome(["a", "b", "c", "d", "e"]), "a, b, c, d, e");
+            assert.equal(nameSome(["a", "b", "c", "d", "e", "f"]), "a, b, c, d, e and 1 more");
         });
 
         it("lets DaemonSet overhead tip a pod over", () => {
