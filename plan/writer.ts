@@ -9,7 +9,7 @@
  * into place at the end (finish). A plan that fails part way (abort) leaves the previous plan as it was.
  * Only the plan's own names in the out directory are touched.
  */
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
 import { RenderedManifest } from "./manifests";
@@ -122,6 +122,7 @@ export class PlanWriter {
                 renameSync(this.temporary(name), path.join(this.outDir, name));
             }
             rmSync(previous, { recursive: true, force: true });
+            removeAbandoned(this.outDir);
         } catch (e) {
             await this.abort();
             throw e;
@@ -160,6 +161,28 @@ export class PlanWriter {
 
     private temporary(name: string): string {
         return path.join(this.outDir, `.${name}-${process.pid}`);
+    }
+}
+
+/** What a plan stages in the out directory, named after its process: `.manifests-<pid>`, `.report.md-<pid>`... */
+const STAGED = new RegExp(`^\\.(?:${[MANIFESTS_DIR, `${MANIFESTS_DIR}-previous`, ...PLAN_FILES].map((n) => n.replace(/[.]/g, "\\.")).join("|")})-(\\d+)$`);
+
+function alive(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch (e) {
+        return (e as NodeJS.ErrnoException).code === "EPERM";
+    }
+}
+
+/** Removes what an interrupted plan (its process gone) left staged; a running plan's files stay. */
+export function removeAbandoned(outDir: string): void {
+    for (const name of readdirSync(outDir)) {
+        const pid = Number(STAGED.exec(name)?.[1]);
+        if (pid && pid !== process.pid && !alive(pid)) {
+            rmSync(path.join(outDir, name), { recursive: true, force: true });
+        }
     }
 }
 

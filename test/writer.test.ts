@@ -86,6 +86,21 @@ describe("plan/writer: the plan's files, written off the main thread and moved i
         assert.ok(existsSync(path.join(out, "other")));
     });
 
+    it("clears what an interrupted plan left staged, and nothing a running plan is writing", async () => {
+        const out = path.join(tmp(), "out");
+        await writePlan(plan(1), out);
+        const dead = 2 ** 22 + 12345; // above Linux's pid_max default: no such process
+        mkdirSync(path.join(out, `.manifests-${dead}`));
+        writeFileSync(path.join(out, `.manifests-${dead}`, ".slot-0"), "");
+        writeFileSync(path.join(out, `.report.md-${dead}`), "half");
+        const running = path.join(out, `.manifests-${process.ppid}`);
+        mkdirSync(running);
+        await writePlan(plan(2), out);
+        assert.ok(!existsSync(path.join(out, `.manifests-${dead}`)));
+        assert.ok(!existsSync(path.join(out, `.report.md-${dead}`)));
+        assert.ok(existsSync(running));
+    });
+
     it("a plan that fails after its manifests started (abort) leaves the previous plan as it was", async () => {
         const out = path.join(tmp(), "out");
         await writePlan(plan(3, "# previous\n"), out);
