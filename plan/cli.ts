@@ -7,6 +7,7 @@
  */
 import { existsSync } from "node:fs";
 import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
 import { isContractError } from "../stacks/contract";
 import { ConfigError } from "../stacks/validate";
 import { executeAppPlan } from "./appPlan";
@@ -75,6 +76,15 @@ export function parseArgs(argv: string[], root: string): CliArgs {
     return { stack: flags.stack, config, out, program, ...(platformOutputs ? { platformOutputs } : {}) };
 }
 
+/**
+ * Exit 2: bad config or usage. The platform's ConfigError, a usage error, an incompatible platform
+ * contract, or a pulumi.RunError from the program: Pulumi's clean stop, which its config errors
+ * (config.require*) are and which another project's own config validation should throw.
+ */
+export function isStopBeforeCreating(e: unknown): e is Error {
+    return e instanceof ConfigError || e instanceof UsageError || isContractError(e) || pulumi.RunError.isInstance(e);
+}
+
 async function main(): Promise<number> {
     const root = path.resolve(__dirname, "..");
     let args: CliArgs;
@@ -99,7 +109,7 @@ async function main(): Promise<number> {
         process.stdout.write(`${result.headline}\nwrote ${path.relative(process.cwd(), args.out) || "."}/{resources.json,summary.json,report.md,policy.json,manifests/}\n`);
         return result.exitCode;
     } catch (e) {
-        if (e instanceof ConfigError || e instanceof UsageError || isContractError(e)) {
+        if (isStopBeforeCreating(e)) {
             process.stderr.write(`error: ${e.message}\nnothing was written.\n`);
             return 2;
         }

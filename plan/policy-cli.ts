@@ -5,8 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { ConfigError } from "../stacks/validate";
-import { parseArgs } from "./cli";
+import { isStopBeforeCreating, parseArgs } from "./cli";
 import { runPolicyGate } from "./policy";
 import { runProgram } from "./run";
 import { UsageError } from "./stackConfig";
@@ -32,7 +31,7 @@ async function main(): Promise<number> {
         );
         return gate.mandatory === 0 ? 0 : 1;
     } catch (e) {
-        if (e instanceof ConfigError || e instanceof UsageError) {
+        if (isStopBeforeCreating(e)) {
             process.stderr.write(`error: ${e.message.replace("npm run plan", "npm run policy")}\n`);
             return 2;
         }

@@ -53,6 +53,20 @@ describe("offline plan of the app-team example against a platform plan", () => {
         assert.ok(!text.includes("not available to the offline plan"));
     });
 
+    it("exits 2 naming the key, without a stack trace, and writes nothing when the project's own config is bad", () => {
+        const config = path.join(dir, "Pulumi.bad.yaml");
+        const text = readFileSync(path.join(APP, "Pulumi.dev.yaml"), "utf8").replace("ml-app-team:gpus: 1", "ml-app-team:gpus: 0");
+        assert.ok(text.includes("gpus: 0"));
+        writeFileSync(config, text);
+        const out = path.join(dir, "bad-out");
+        const r = plan(["--program", APP, "--stack", "dev", "--config", config, "--platform-outputs", path.join(platformOut, "resources.json"), "--out", out]);
+        assert.equal(r.code, 2, r.stdout + r.stderr);
+        assert.match(r.stderr, /error: invalid config:\n {2}ml-app-team:gpus /);
+        assert.match(r.stderr, /nothing was written/);
+        assert.doesNotMatch(r.stderr, /\n\s+at /);
+        assert.ok(!existsSync(out));
+    });
+
     it("exits 2 and writes nothing when the platform exports another contract major", () => {
         const v2 = path.join(dir, "v2.json");
         const doc = JSON.parse(readFileSync(path.join(platformOut, "resources.json"), "utf8"));

@@ -32,7 +32,8 @@ export function loadAppConfig(): AppConfig {
     const result = schema.safeParse(raw);
     if (!result.success) {
         const problems = result.error.issues.map((i) => `${config.name}:${i.path.join(".")} ${i.message.endsWith("received undefined") ? "is required" : i.message}`);
-        throw new Error(`invalid config:\n  ${problems.join("\n  ")}`);
+        // RunError: Pulumi's clean stop, printed without a stack trace (`pulumi up` and the offline plan, which exits 2).
+        throw new pulumi.RunError(`invalid config:\n  ${problems.join("\n  ")}`);
     }
     return result.data;
 }
