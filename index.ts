@@ -1,7 +1,9 @@
 import { loadStackSpec, trackingUri } from "./stacks/config";
 import { MlPlatform } from "./components/platform";
 import { APP_LABEL, SERVING_METRICS_ENDPOINT, SERVING_QUEUE_SERIES } from "./components/metricsChain";
-import { EXTERNAL_METRICS } from "./components/serving";
+import { SERVING_CLIENT_LABEL } from "./components/networkPolicies";
+import { HTTP_PORT, LOAD_HEADROOM, MODEL_LOAD_ANNOTATION } from "./components/probes";
+import { EXTERNAL_METRICS, GRPC_PORT } from "./components/serving";
 import { PYTORCHJOB_TYPE } from "./components/training";
 import { buildContract } from "./stacks/contractBuilder";
 
@@ -23,6 +25,7 @@ export const {
     storage,
     metrics,
     training,
+    serving,
     workloadIdentity,
 } = buildContract(spec, {
     clusterName: platform.cluster.name,
@@ -36,4 +39,10 @@ export const {
     podMetrics: { ...SERVING_METRICS_ENDPOINT, queueDepthGauge: SERVING_QUEUE_SERIES },
     pytorchJob: PYTORCHJOB_TYPE,
     trainingOperatorInstalled: platform.trainingOperator !== undefined,
+    serving: {
+        ports: { http: HTTP_PORT, grpc: GRPC_PORT },
+        modelLoadAnnotation: MODEL_LOAD_ANNOTATION,
+        startupHeadroom: LOAD_HEADROOM,
+        clientNamespaceLabels: { ...SERVING_CLIENT_LABEL },
+    },
 });

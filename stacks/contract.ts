@@ -9,7 +9,7 @@
  */
 import { z } from "zod";
 
-export const CONTRACT_VERSION = "1.1.0";
+export const CONTRACT_VERSION = "1.2.0";
 
 /** Outputs whose values are Pulumi secrets; every other contract output is plain. */
 export const SECRET_OUTPUTS = ["kubeconfig"] as const;
@@ -22,6 +22,8 @@ const toleration = z.object({
     value: z.string().optional(),
     effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]),
 });
+
+const port = z.number().int().min(1).max(65535);
 
 const gpuPool = z.object({
     /** Select the pool with exactly this; never with a label typed by hand. */
@@ -65,6 +67,17 @@ export const contractSchema = z.object({
         kind: nonEmpty,
         /** The Kubeflow Training Operator is installed only where the platform itself runs a PyTorchJob. */
         operatorInstalled: z.boolean(),
+    }),
+    /** Running a model server in the serving namespace (added in 1.2). */
+    serving: z.object({
+        /** The container ports the serving namespace's NetworkPolicies admit: callers reach both, Prometheus scrapes http. */
+        ports: z.object({ http: port, grpc: port }),
+        /** Annotate a model server's Deployment with its model's load time, in seconds, under this key. */
+        modelLoadAnnotation: nonEmpty,
+        /** The policy pack holds the startup probe's budget to at least this multiple of the declared load time. */
+        startupHeadroom: z.number().min(1),
+        /** A namespace with all of these labels may call model servers; the serving namespace admits no other. */
+        clientNamespaceLabels: z.record(z.string(), z.string()).refine((m) => Object.keys(m).length > 0, "must name at least one label"),
     }),
     workloadIdentity: z.object({
         /** The issuer without its scheme: the prefix of the trust policy's condition keys. */

@@ -49,6 +49,8 @@ export interface ContractSources {
     podMetrics: PlatformContractValues["metrics"]["podMetrics"];
     pytorchJob: { apiVersion: string; kind: string };
     trainingOperatorInstalled: boolean;
+    /** Ports, annotation, headroom and client label of the serving components (components/probes.ts, networkPolicies.ts). */
+    serving: PlatformContractValues["serving"];
 }
 
 /** The stack outputs index.ts exports, one per contract field. */
@@ -66,6 +68,7 @@ export function buildContract(spec: StackSpec, src: ContractSources): Outputs<Pl
         storage: pulumi.output(storageContract(spec, src.storageClassName)),
         metrics: pulumi.output({ externalMetrics: { ...src.externalMetrics }, selectorLabel: src.selectorLabel, podMetrics: { ...src.podMetrics } }),
         training: pulumi.output({ ...src.pytorchJob, operatorInstalled: src.trainingOperatorInstalled }),
+        serving: pulumi.output({ ...src.serving, ports: { ...src.serving.ports }, clientNamespaceLabels: { ...src.serving.clientNamespaceLabels } }),
         workloadIdentity: src.oidcIssuerUrl.apply((url) => ({
             issuer: issuerHost(url),
             audience: IRSA_AUDIENCE,

@@ -10,6 +10,7 @@ import { readPlatformContract } from "../stacks/contractReader";
 import { gpuPodSpec } from "../stacks/gpuPodSpec";
 import { gpuPools } from "../stacks/spec";
 import { workloadRoleTrustPolicy } from "../stacks/workloadIdentity";
+import * as workloads from "../policy/rules/workloads";
 import { ROOT } from "./helpers";
 
 const valuesOf = (outputs: Record<string, StackOutput>) => Object.fromEntries(Object.entries(outputs).map(([k, o]) => [k, o.value]));
@@ -80,6 +81,28 @@ for (const stack of ["dev", "prod"] as const) {
             assert.deepEqual(JSON.parse(workloadRoleTrustPolicy(contract, serving.namespace, serving.name)), JSON.parse(role.inputs.assumeRolePolicy as string));
             const sa = run.resources.find((r) => r.type === "kubernetes:core/v1:ServiceAccount" && (r.inputs as any).metadata.name === serving.name);
             assert.ok(contract.workloadIdentity.serviceAccountAnnotation in (sa!.inputs as any).metadata.annotations);
+        });
+
+        it("states the serving ports, load-time annotation, probe headroom and client label the platform itself enforces", () => {
+            const policies = run.resources.filter((r) => r.type === "kubernetes:networking.k8s.io/v1:NetworkPolicy").map((r) => r.inputs as Record<string, any>);
+            const inServing = (name: string) => policies.find((p) => p.metadata.namespace === contract.namespaces.serving && p.metadata.name === name)!;
+            const clients = inServing("allow-serving-clients").spec.ingress[0];
+            assert.deepEqual(clients.ports.map((p: { port: number }) => p.port).sort(), [contract.serving.ports.grpc, contract.serving.ports.http].sort());
+            const namespaceSelectors = clients.from.filter((f: Record<string, any>) => f.namespaceSelector).map((f: Record<string, any>) => f.namespaceSelector.matchLabels);
+            assert.deepEqual(namespaceSelectors, [contract.serving.clientNamespaceLabels]);
+            assert.deepEqual(inServing("allow-prometheus-scrape").spec.ingress[0].ports.map((p: { port: number }) => p.port), [contract.serving.ports.http]);
+            // The platform's own model servers: annotated under the contract's key, listening on its ports.
+            const servers = run.resources.filter((r) => r.type === "kubernetes:apps/v1:Deployment" && (r.inputs as Record<string, any>).metadata.namespace === contract.namespaces.serving);
+            assert.ok(servers.length > 0);
+            for (const d of servers.map((r) => r.inputs as Record<string, any>)) {
+                assert.ok(contract.serving.modelLoadAnnotation in d.metadata.annotations, d.metadata.name);
+                const ports = d.spec.template.spec.containers[0].ports.map((p: { containerPort: number }) => p.containerPort);
+                assert.deepEqual(ports.sort(), [contract.serving.ports.grpc, contract.serving.ports.http].sort());
+            }
+            // The policy pack judges by the same annotation and headroom.
+            const schema = workloads.servingProbesCoverModelLoad.configSchema!.properties;
+            assert.equal(schema.loadSecondsAnnotation.default, contract.serving.modelLoadAnnotation);
+            assert.equal(schema.headroom.default, contract.serving.startupHeadroom);
         });
 
         it("lists the shared claims by namespace", () => {
@@ -156,7 +179,7 @@ describe("app-team contract: the reader, through a StackReference", () => {
     it("fails a stack missing a field, naming the field", async () => {
         const withoutMetrics = { ...outputs };
         delete withoutMetrics.metrics;
-        await assert.rejects(asConsumer(withoutMetrics, () => readPlatformContract("acme/ml-platform/prod")), /does not satisfy contract 1\.1\.0:\n {2}metrics: missing \(expected object\)/);
+        await assert.rejects(asConsumer(withoutMetrics, () => readPlatformContract("acme/ml-platform/prod")), new RegExp(`does not satisfy contract ${CONTRACT_VERSION.replace(/\./g, "\\.")}:\\n {2}metrics: missing \\(expected object\\)`));
         const pool = { ...(outputs.gpuPools.value as any).a10g, gpusPerNode: undefined };
         const broken = { ...outputs, gpuPools: { value: { a10g: pool }, secret: false } };
         await assert.rejects(asConsumer(broken, () => readPlatformContract("acme/ml-platform/prod")), /gpuPools\.a10g\.gpusPerNode: missing \(expected number\)/);

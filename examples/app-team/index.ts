@@ -12,12 +12,12 @@ import { gpuPodSpec } from "../../stacks/gpuPodSpec";
 import { workloadRoleTrustPolicy } from "../../stacks/workloadIdentity";
 import { loadAppConfig } from "./config";
 
-const SERVER_PORT = 8080;
 const HEALTH_PATH = "/healthz";
+const STARTUP_PERIOD_SECONDS = 10;
 
-/** Startup probe budget: 1.2x the model's load time, in 10 s periods (the platform's probe rule). */
-function startupFailureThreshold(loadSeconds: number): number {
-    return Math.max(3, Math.ceil((1.2 * loadSeconds) / 10));
+/** Startup probe failures allowed: the platform's headroom over the model's load time, in 10 s periods. */
+function startupFailureThreshold(loadSeconds: number, headroom: number): number {
+    return Math.max(3, Math.ceil((headroom * loadSeconds) / STARTUP_PERIOD_SECONDS));
 }
 
 export = async () => {
@@ -59,7 +59,8 @@ export = async () => {
     const deployment = new k8s.apps.v1.Deployment(
         name,
         {
-            metadata: { name, namespace, labels },
+            // Declares the load time the platform's policy pack holds the startup probe to.
+            metadata: { name, namespace, labels, annotations: { [platform.serving.modelLoadAnnotation]: String(cfg.modelLoadSeconds) } },
             spec: {
                 replicas: cfg.minReplicas,
                 strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
@@ -77,9 +78,10 @@ export = async () => {
                             {
                                 name: "model-server",
                                 image: cfg.image,
-                                ports: [{ name: metricsPort, containerPort: SERVER_PORT, protocol: "TCP" }],
+                                // The port the serving namespace's NetworkPolicies admit callers and Prometheus on.
+                                ports: [{ name: metricsPort, containerPort: platform.serving.ports.http, protocol: "TCP" }],
                                 resources: gpu.resources,
-                                startupProbe: httpProbe(10, startupFailureThreshold(cfg.modelLoadSeconds)),
+                                startupProbe: httpProbe(STARTUP_PERIOD_SECONDS, startupFailureThreshold(cfg.modelLoadSeconds, platform.serving.startupHeadroom)),
                                 readinessProbe: httpProbe(10, 3),
                                 livenessProbe: httpProbe(20, 3),
                                 securityContext: {

@@ -3,7 +3,7 @@
  * load and node drains, bounded training runs, and no public load balancers.
  */
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { MODEL_LOAD_ANNOTATION } from "../../components/probes";
+import { LOAD_HEADROOM, MODEL_LOAD_ANNOTATION } from "../../components/probes";
 import { configOf, Environment, environmentProperty, servingNamespacesProperty } from "./config";
 import { containersOf, describeContainer, hpasByTarget, KUBEFLOW_JOB, kindOf, ObjectMeta, PodTemplate, podTemplates, Probe, Props, scaleTargetKey, SelectorIndex, workloadOf } from "./k8s";
 
@@ -104,7 +104,7 @@ const probesSchema = {
             description: "Annotation (on the Deployment or its pod template) that declares how long the model takes to load, in seconds.",
             default: MODEL_LOAD_ANNOTATION,
         },
-        headroom: { type: "number" as const, minimum: 1, description: "Startup budget over load time.", default: 1.2 },
+        headroom: { type: "number" as const, minimum: 1, description: "Startup budget over load time.", default: LOAD_HEADROOM },
     },
 };
 
@@ -123,7 +123,7 @@ export const servingProbesCoverModelLoad: ResourceValidationPolicy = {
     name: "serving-probes-cover-model-load",
     description:
         "Model servers are not restarted while their model loads: a startup probe gates liveness, and its budget (initialDelay + failureThreshold x period) " +
-        `is at least 1.2x the load time declared in the ${MODEL_LOAD_ANNOTATION} annotation; without a startup probe, liveness waits that long.`,
+        `is at least ${LOAD_HEADROOM}x the load time declared in the ${MODEL_LOAD_ANNOTATION} annotation; without a startup probe, liveness waits that long.`,
     enforcementLevel: "mandatory",
     severity: "high",
     configSchema: probesSchema,

@@ -56,6 +56,8 @@ function platformFacts(c: PlatformContractValues): string[] {
         ...Object.values(c.metrics.externalMetrics),
         c.metrics.selectorLabel,
         c.metrics.podMetrics.port,
+        c.serving.modelLoadAnnotation,
+        ...Object.entries(c.serving.clientNamespaceLabels).flat(),
         c.workloadIdentity.serviceAccountAnnotation,
         c.workloadIdentity.audience,
         c.training.apiVersion,
@@ -104,6 +106,24 @@ for (const stack of ["dev", "prod"] as const) {
             assert.equal(pod.containers[0].ports[0].name, contract.metrics.podMetrics.port);
         });
 
+        it("listens on the port the serving namespace admits, and declares its load time as the contract says", () => {
+            const deployment = one(app, "kubernetes:apps/v1:Deployment").inputs as Obj;
+            const container = pod.containers[0];
+            assert.equal(container.ports[0].containerPort, contract.serving.ports.http);
+            const load = Number(appConfig(stack)["ml-app-team:modelLoadSeconds"]);
+            assert.equal(deployment.metadata.annotations[contract.serving.modelLoadAnnotation], String(load));
+            const startup = container.startupProbe;
+            assert.ok(startup.failureThreshold * startup.periodSeconds >= contract.serving.startupHeadroom * load, JSON.stringify(startup));
+        });
+
+        it("stops before creating anything when the platform predates the contract minor it reads", async () => {
+            const old = { ...platformOutputs, contractVersion: { value: "1.1.0", secret: false } };
+            await assert.rejects(runProject(APP, stack, path.join(APP, `Pulumi.${stack}.yaml`), { stackReferences: { "*/ml-platform/*": old } }), {
+                name: "ContractError",
+                message: /exports contract 1\.1\.0; this consumer was built against 1\.x \(>= 1\.2\) and reads fields added in 1\.2/,
+            });
+        });
+
         it("scales on the contract's external metrics, selected by the contract's label", () => {
             const hpa = one(app, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler").inputs as Obj;
             const metrics = (hpa.spec.metrics as Obj[]).map((m) => m.external.metric);
@@ -136,7 +156,7 @@ for (const stack of ["dev", "prod"] as const) {
             const v2 = { ...platformOutputs, contractVersion: { value: "2.0.0", secret: false } };
             await assert.rejects(runProject(APP, stack, path.join(APP, `Pulumi.${stack}.yaml`), { stackReferences: { "*/ml-platform/*": v2 } }), {
                 name: "ContractError",
-                message: `platform stack acme/ml-platform/${stack} exports contract 2.0.0; this consumer was built against 1.x (>= 1.1). Upgrade the consumer to a 2.x contract reader.`,
+                message: `platform stack acme/ml-platform/${stack} exports contract 2.0.0; this consumer was built against 1.x (>= 1.2). Upgrade the consumer to a 2.x contract reader.`,
             });
         });
 
