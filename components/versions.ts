@@ -5,7 +5,8 @@
 export const VERSIONS = {
     /** v0.20.0: 0.19.0-0.19.2 crash-looped on recent AL2023 NVIDIA AMIs. */
     nvidiaDevicePlugin: "nvcr.io/nvidia/k8s-device-plugin:v0.20.0",
-    dcgmExporter: "nvcr.io/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-ubuntu22.04",
+    /** The distroless flavour: what upstream's own manifest and Helm chart deploy for 4.5.3-4.8.2 (no shell, fewer packages). */
+    dcgmExporter: "nvcr.io/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-distroless",
     /** EKS add-on; EKS picks the add-on build matching the cluster when version is left to it, so we pin. */
     efsCsiAddon: "v3.4.1-eksbuild.1",
     /** Pulls the model artifact before the server starts; a pinned AWS CLI v2, never :latest. */
