@@ -1,24 +1,35 @@
 /**
  * `npm run policy -- --stack <name> [--config <Pulumi.<stack>.yaml>] [--out <dir>]`
- * Runs the program under the offline emulator and only the policy gate; writes <out>/policy.json.
- * Exit 0: no mandatory violation. 1: mandatory violations. 2: bad stack/policy config or usage.
+ * `npm run policy -- --program <dir> --stack <name> --platform-outputs <resources.json> [...]`
+ * Runs the program (the platform, or another project against a platform plan's outputs, with that
+ * platform environment's policy config) under the offline emulator and only the policy gate; writes
+ * <out>/policy.json. Exit 0: no mandatory violation. 1: mandatory violations. 2: bad stack/policy
+ * config, an incompatible contract, or usage.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { isStopBeforeCreating, parseArgs } from "./cli";
 import { runPolicyGate } from "./policy";
-import { runProgram } from "./run";
-import { UsageError } from "./stackConfig";
+import { readPlatformPlan } from "./appPlan";
+import { RecordedResource } from "./recorder";
+import { PROJECT, runProgram, runProject } from "./run";
 
 async function main(): Promise<number> {
     const root = path.resolve(__dirname, "..");
     try {
         const args = parseArgs(process.argv.slice(2), root);
+        let resources: RecordedResource[];
+        let environment: string;
         if (args.platformOutputs) {
-            throw new UsageError("npm run policy checks the platform; another project's plan (npm run plan -- --program ...) runs the policy gate itself");
+            const platform = readPlatformPlan(args.platformOutputs);
+            resources = (await runProject(args.program, args.stack, args.config, { stackReferences: { [`*/${PROJECT}/*`]: platform.outputs } })).resources;
+            environment = platform.environment;
+        } else {
+            const run = await runProgram(args.stack, args.config);
+            resources = run.resources;
+            environment = run.spec.environment;
         }
-        const run = await runProgram(args.stack, args.config);
-        const gate = await runPolicyGate(run.resources, { stack: args.stack, environment: run.spec.environment });
+        const gate = await runPolicyGate(resources, { stack: args.stack, environment });
         for (const v of gate.violations) {
             process.stdout.write(`[${v.enforcementLevel}/${v.severity}] ${v.policy} — ${v.resource.type} ${v.resource.name}: ${v.message}\n`);
         }

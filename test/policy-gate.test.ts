@@ -57,6 +57,36 @@ describe("policy gate through the CLIs", () => {
         });
     });
 
+    describe("npm run policy on another project (--program), judged by the platform environment's config", () => {
+        const dir = tmp();
+        const app = path.join(ROOT, "examples/app-team");
+        const platform = path.join(dir, "platform-prod");
+        before(() => {
+            const r = cli("cli.ts", ["--stack", "prod", "--out", platform]);
+            assert.equal(r.code, 0, r.out);
+        });
+
+        it("passes the example's prod stack and writes an empty policy.json", () => {
+            const out = path.join(dir, "app-ok");
+            const r = cli("policy-cli.ts", ["--program", app, "--stack", "prod", "--platform-outputs", path.join(platform, "resources.json"), "--out", out]);
+            assert.equal(r.code, 0, r.out);
+            assert.match(r.out, /policy prod: pass — \d+ rules \(policy\/config\/prod.json\), 0 mandatory/);
+            assert.deepEqual(JSON.parse(readFileSync(path.join(out, "policy.json"), "utf8")), []);
+        });
+
+        it("fails one replica on the prod platform (prod's HPA minimum), exit 1", () => {
+            const config = path.join(dir, "Pulumi.prod.yaml");
+            const doc = parse(readFileSync(path.join(app, "Pulumi.prod.yaml"), "utf8"));
+            doc.config["ml-app-team:minReplicas"] = 1;
+            writeFileSync(config, stringify(doc));
+            const out = path.join(dir, "app-one-replica");
+            const r = cli("policy-cli.ts", ["--program", app, "--stack", "prod", "--config", config, "--platform-outputs", path.join(platform, "resources.json"), "--out", out]);
+            assert.equal(r.code, 1, r.out);
+            const violations = JSON.parse(readFileSync(path.join(out, "policy.json"), "utf8"));
+            assert.ok(violations.some((v: Record<string, unknown>) => v.policy === "serving-hpa-bounds" && v.enforcementLevel === "mandatory"), JSON.stringify(violations));
+        });
+    });
+
     it("npm run policy exits 2 on usage errors", () => {
         const r = cli("policy-cli.ts", ["--stack", "nope"]);
         assert.equal(r.code, 2, r.out);
