@@ -106,6 +106,21 @@ interface RegisterRequest {
     getImportid(): string;
 }
 
+/** A JSON value as a protobuf Struct round trip returns it: a fresh copy, object keys sorted. */
+export function structValue(value: unknown): unknown {
+    if (Array.isArray(value)) {
+        return value.map(structValue);
+    }
+    if (value !== null && typeof value === "object") {
+        const out: Record<string, unknown> = {};
+        for (const key of Object.keys(value).sort()) {
+            out[key] = structValue((value as Record<string, unknown>)[key]);
+        }
+        return out;
+    }
+    return value;
+}
+
 /** resource.proto's Result.SUCCESS: the registration completed, so unknown outputs are not kept. */
 const RESULT_SUCCESS = 0;
 
@@ -125,11 +140,12 @@ const rpc = require("@pulumi/pulumi/runtime/rpc") as {
 
 /**
  * Takes over the registerResource of the mock monitor set by `setMocks` and returns the live list
- * of recorded resources (`onRecord` sees each as it is recorded). It does what the SDK's MockMonitor does (deserialize the inputs, ask the
- * mocks, remember the serialized state for getResource, answer URN, ID and state) with the request
- * decoded once for both the recorder and the mocks, and the answer handed back as the plain
- * serialized state rather than encoded to a protobuf Struct only for the SDK to decode it again:
- * at thousands of resources those round trips were a large share of a plan.
+ * of recorded resources (`onRecord` sees each as it is recorded). It does what the SDK's MockMonitor
+ * does (deserialize the inputs, ask the mocks, remember the serialized state for getResource, answer URN, ID and state) with the request
+ * decoded once for both the recorder and the mocks, and the answer handed back as the serialized
+ * state (copied with sorted keys, as a Struct would give it) rather than encoded to a protobuf Struct
+ * only for the SDK to decode it again: at thousands of resources those round trips were a large share
+ * of a plan.
  */
 export function attachRecorder(onRecord?: (r: RecordedResource) => void): RecordedResource[] {
     const monitor = pulumi.runtime.getMonitor() as unknown as MockMonitorInternals | undefined;
@@ -176,7 +192,8 @@ export function attachRecorder(onRecord?: (r: RecordedResource) => void): Record
             cb(null, {
                 getUrn: () => urn,
                 getId: () => result.id || "",
-                getObject: () => ({ toJavaScript: () => state }),
+                // As the engine's answer would arrive: a Struct's copy, keys sorted.
+                getObject: () => ({ toJavaScript: () => structValue(state) }),
                 getPropertydependenciesMap: () => undefined,
                 getResult: () => RESULT_SUCCESS,
             });

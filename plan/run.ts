@@ -12,7 +12,7 @@ import { loadStackSpec } from "../stacks/config";
 import { StackSpec } from "../stacks/spec";
 import { CloudEmulator, EmulatorOptions } from "./emulator";
 import { HeapGovernor } from "./heapGovernor";
-import { attachRecorder, RecordedResource, SECRET_PLACEHOLDER, StackOutput } from "./recorder";
+import { attachRecorder, RecordedResource, SECRET_PLACEHOLDER, StackOutput, structValue } from "./recorder";
 import { readStackConfigFile, UsageError } from "./stackConfig";
 
 export type { StackOutput } from "./recorder";
@@ -102,21 +102,6 @@ function skipPromiseLeakStacks(): void {
     // Likewise every resource parses an unlimited stack trace for the source position it reports to
     // the engine's diagnostics; the mock monitor ignores it.
     (pulumi.Resource as unknown as { callsites: () => unknown[] }).callsites = () => [];
-}
-
-/** A JSON value as a protobuf Struct round trip returns it: a fresh copy, object keys sorted. */
-export function structValue(value: unknown): unknown {
-    if (Array.isArray(value)) {
-        return value.map(structValue);
-    }
-    if (value !== null && typeof value === "object") {
-        const out: Record<string, unknown> = {};
-        for (const key of Object.keys(value).sort()) {
-            out[key] = structValue((value as Record<string, unknown>)[key]);
-        }
-        return out;
-    }
-    return value;
 }
 
 type StructClass = {

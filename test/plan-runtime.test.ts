@@ -1,7 +1,8 @@
 import { strict as assert } from "node:assert";
 import * as path from "node:path";
 import { HeapGovernor } from "../plan/heapGovernor";
-import { runProgram, structValue } from "../plan/run";
+import { structValue } from "../plan/recorder";
+import { runProgram } from "../plan/run";
 import { ROOT } from "./helpers";
 
 describe("plan runtime: what the offline plan changes in how a program runs, and that it changes nothing else", () => {
