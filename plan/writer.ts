@@ -48,9 +48,12 @@ export class PlanWriter {
     private worker?: Worker;
     private pending?: Promise<void>;
     private unposted = 0;
+    /** The out directory did not exist: a failed plan removes it again if it left it empty. */
+    private readonly newOutDir: boolean;
 
     constructor(readonly outDir: string) {
         this.staging = path.join(outDir, `.${MANIFESTS_DIR}-${process.pid}`);
+        this.newOutDir = !existsSync(outDir);
     }
 
     /**
@@ -136,6 +139,9 @@ export class PlanWriter {
         rmSync(this.staging, { recursive: true, force: true });
         for (const name of PLAN_FILES) {
             rmSync(this.temporary(name), { force: true });
+        }
+        if (this.newOutDir && existsSync(this.outDir) && readdirSync(this.outDir).length === 0) {
+            rmSync(this.outDir, { recursive: true, force: true });
         }
     }
 

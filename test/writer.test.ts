@@ -113,6 +113,18 @@ describe("plan/writer: the plan's files, written off the main thread and moved i
         assert.deepEqual(strays(out), []);
     });
 
+    it("a first plan that fails part way leaves no out directory behind", async () => {
+        const out = path.join(tmp(), "never");
+        const writer = new PlanWriter(out);
+        writer.reserve(200); // the worker creates out/ for its slots while the program runs
+        for (let waited = 0; !existsSync(out) && waited < 10_000; waited += 20) {
+            await new Promise((r) => setTimeout(r, 20));
+        }
+        assert.ok(existsSync(out), "the worker created the out directory");
+        await writer.abort();
+        assert.ok(!existsSync(out));
+    });
+
     it("a manifest that cannot be written fails the plan with the reason, and keeps the previous plan", async () => {
         const out = path.join(tmp(), "out");
         await writePlan(plan(2, "# previous\n"), out);
