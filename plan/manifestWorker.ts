@@ -15,7 +15,7 @@ import * as path from "node:path";
 import { parentPort } from "node:worker_threads";
 import { toYaml, YAML_DOCUMENT_SEPARATOR } from "./manifests";
 
-export const ALL_MANIFESTS = "all.yaml";
+const ALL_MANIFESTS = "all.yaml";
 
 export type ManifestWorkerMessage =
     /** Create `count` more empty slot files in `dir`, ahead of the manifests. */

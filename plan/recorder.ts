@@ -122,7 +122,8 @@ export function structValue(value: unknown): unknown {
 }
 
 /** resource.proto's Result.SUCCESS: the registration completed, so unknown outputs are not kept. */
-const RESULT_SUCCESS = 0;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const RESULT_SUCCESS = (require("@pulumi/pulumi/proto/resource_pb") as { Result: { SUCCESS: number } }).Result.SUCCESS;
 
 /** The parts of Pulumi's MockMonitor (runtime/mocks.js) the recorder stands in for. */
 interface MockMonitorInternals {
