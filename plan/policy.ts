@@ -222,18 +222,10 @@ const notApplicable = (reason?: string): never => {
 
 type ResourceBase = Omit<ResourceValidationArgs, "getConfig" | "notApplicable">;
 
-// What a resource's args hold apart from the policy's config, built once per resource and stack.
-const baseCache = new WeakMap<ResourceLike, { stack: string; base: ResourceBase }>();
-
+/** What a resource's args hold apart from the policy's config. */
 function resourceBase(r: ResourceLike, stack: string): ResourceBase {
-    const cached = baseCache.get(r);
-    if (cached && cached.stack === stack) {
-        return cached.base;
-    }
     const props = propsOf(r);
-    const base: ResourceBase = { type: r.type, props, urn: urnOf(r, stack), name: r.name, opts: optionsOf(r), stackTags: new Map(), ...typeHelpers(r.type, props) };
-    baseCache.set(r, { stack, base });
-    return base;
+    return { type: r.type, props, urn: urnOf(r, stack), name: r.name, opts: optionsOf(r), stackTags: new Map(), ...typeHelpers(r.type, props) };
 }
 
 /** ResourceValidationArgs for one resource, as the engine builds them (tests use this too). */
@@ -353,7 +345,8 @@ export async function runPolicies(
             const resource = { type: r.type, name: r.name };
             let args = argsOf.get(r);
             if (!args) {
-                args = { ...resourceBase(r, stack), getConfig: <T extends object>() => current as unknown as T, notApplicable };
+                // Frozen: every resource rule shares it.
+                args = Object.freeze({ ...resourceBase(r, stack), getConfig: <T extends object>() => current as unknown as T, notApplicable });
                 argsOf.set(r, args);
             }
             for (const validate of validations) {
