@@ -336,7 +336,12 @@ export class SelectorIndex<T> {
         const entry = { at: this.count++, selector, item };
         const first = Object.entries(selector?.matchLabels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))[0];
         const [map, key] = first ? [this.byPair, JSON.stringify([namespace, ...first])] : [this.unkeyed, namespace];
-        map.set(key, [...(map.get(key) ?? []), entry]);
+        const bucket = map.get(key);
+        if (bucket) {
+            bucket.push(entry);
+        } else {
+            map.set(key, [entry]);
+        }
     }
 
     matching(namespace: string, labels: Record<string, string>): T[] {
