@@ -13,7 +13,7 @@ import { ConfigError } from "../stacks/validate";
 import { executeAppPlan } from "./appPlan";
 import { executePlan } from "./plan";
 import { UsageError } from "./stackConfig";
-import { PlanWriter } from "./writer";
+import { PLAN_OUTPUT_NAMES, PlanWriter } from "./writer";
 
 interface CliArgs {
     stack: string;
@@ -106,7 +106,7 @@ async function main(): Promise<number> {
             await writer.abort();
             throw e;
         }
-        process.stdout.write(`${result.headline}\nwrote ${path.relative(process.cwd(), args.out) || "."}/{resources.json,summary.json,report.md,policy.json,manifests/}\n`);
+        process.stdout.write(`${result.headline}\nwrote ${path.relative(process.cwd(), args.out) || "."}/${PLAN_OUTPUT_NAMES}\n`);
         return result.exitCode;
     } catch (e) {
         if (isStopBeforeCreating(e)) {

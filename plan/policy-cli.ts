@@ -13,6 +13,7 @@ import { runPolicyGate } from "./policy";
 import { readPlatformPlan } from "./appPlan";
 import { RecordedResource } from "./recorder";
 import { PROJECT, runProgram, runProject } from "./run";
+import { POLICY_FILE } from "./writer";
 
 async function main(): Promise<number> {
     const root = path.resolve(__dirname, "..");
@@ -34,11 +35,11 @@ async function main(): Promise<number> {
             process.stdout.write(`[${v.enforcementLevel}/${v.severity}] ${v.policy} — ${v.resource.type} ${v.resource.name}: ${v.message}\n`);
         }
         mkdirSync(args.out, { recursive: true });
-        writeFileSync(path.join(args.out, "policy.json"), `${JSON.stringify(gate.violations, null, 2)}\n`);
+        writeFileSync(path.join(args.out, POLICY_FILE), `${JSON.stringify(gate.violations, null, 2)}\n`);
         const verdict = gate.mandatory === 0 ? "pass" : "FAIL";
         process.stdout.write(
             `policy ${args.stack}: ${verdict} — ${gate.rules.length} rules (${gate.configFile}), ${gate.mandatory} mandatory, ${gate.advisory} advisory violation(s)\n` +
-                `wrote ${path.relative(process.cwd(), path.join(args.out, "policy.json"))}\n`,
+                `wrote ${path.relative(process.cwd(), path.join(args.out, POLICY_FILE))}\n`,
         );
         return gate.mandatory === 0 ? 0 : 1;
     } catch (e) {

@@ -27,8 +27,13 @@ export interface PlanFiles {
     summary: unknown;
 }
 
-export const PLAN_FILES = ["resources.json", "summary.json", "report.md", "policy.json"] as const;
+/** The policy gate's verdict; `npm run policy` writes only this one. */
+export const POLICY_FILE = "policy.json";
+export const PLAN_FILES = ["resources.json", "summary.json", "report.md", POLICY_FILE] as const;
 export const MANIFESTS_DIR = "manifests";
+
+/** What a plan writes into its out directory, as the CLI reports it: `{resources.json,...,manifests/}`. */
+export const PLAN_OUTPUT_NAMES = `{${[...PLAN_FILES, `${MANIFESTS_DIR}/`].join(",")}}`;
 
 /**
  * The worker loads the TypeScript module through sucrase itself (`execArgv: []`): it must not depend on

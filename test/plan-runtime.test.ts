@@ -25,15 +25,25 @@ describe("plan runtime: what the offline plan changes in how a program runs, and
             return { governor, calls, setLevel: (v: number) => (heap[level] = v) };
         }
 
-        it("does nothing at all without global.gc (node without --expose-gc, as under mocha)", () => {
-            const reads: number[] = [];
-            const governor = new HeapGovernor({ budgetBytes: 1, every: 1, heapUsed: () => reads.push(1), gc: undefined });
-            if ((globalThis as { gc?: unknown }).gc) {
-                return; // this process exposes gc: the property below is about processes that do not
+        it("does nothing at all without global.gc (node without --expose-gc)", () => {
+            const global = globalThis as { gc?: unknown };
+            const exposed = global.gc;
+            delete global.gc;
+            try {
+                const reads: number[] = [];
+                const governor = new HeapGovernor({ budgetBytes: 1, every: 1, heapUsed: () => reads.push(1) });
+                for (let i = 0; i < 100; i++) governor.registered();
+                assert.equal(governor.active, false);
+                assert.equal(reads.length, 0);
+                global.gc = () => undefined;
+                assert.equal(new HeapGovernor({ budgetBytes: 1, every: 1 }).active, true, "global.gc is what turns it on");
+            } finally {
+                if (exposed) {
+                    global.gc = exposed;
+                } else {
+                    delete global.gc;
+                }
             }
-            for (let i = 0; i < 100; i++) governor.registered();
-            assert.equal(governor.active, false);
-            assert.equal(reads.length, 0);
         });
 
         it("looks only every `every` registrations; the first look sets the baseline without collecting", () => {

@@ -1,12 +1,12 @@
 import { strict as assert } from "node:assert";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { load, loadAll } from "js-yaml";
 import { RenderedManifest } from "../plan/manifests";
-import { SLOT_PREFIX } from "../plan/manifestWorker";
+import { SLOT_PREFIX, SlotFiles } from "../plan/manifestWorker";
 import { PolicyGateResult } from "../plan/policy";
-import { PLAN_FILES, PlanFiles, PlanWriter, writePlan } from "../plan/writer";
+import { MANIFESTS_DIR, PLAN_FILES, PlanFiles, PlanWriter, writePlan } from "../plan/writer";
 
 function manifest(i: number): RenderedManifest {
     const name = `cm-${i}`;
@@ -20,7 +20,7 @@ function plan(count: number, report = "# report\n"): PlanFiles {
 
 /** Everything in the out directory other than the plan's own names. */
 function strays(out: string): string[] {
-    const own = new Set<string>([...PLAN_FILES, "manifests"]);
+    const own = new Set<string>([...PLAN_FILES, MANIFESTS_DIR]);
     return [...readdirSync(out).filter((f) => !own.has(f)), ...readdirSync(path.join(out, "manifests")).filter((f) => f.startsWith(SLOT_PREFIX) || f.startsWith("."))];
 }
 
@@ -60,6 +60,23 @@ describe("plan/writer: the plan's files, written off the main thread and moved i
         await short.finish(plan(150));
         assert.equal(readdirSync(path.join(fewer, "manifests")).length, 151);
         assert.deepEqual(strays(fewer), []);
+    });
+
+    it("SlotFiles: reserved files are created up front, renamed into place in order, and the rest released", () => {
+        const dir = path.join(tmp(), "staging");
+        const slots = new SlotFiles(dir);
+        slots.reserve(2);
+        slots.reserve(1);
+        assert.deepEqual(readdirSync(dir).sort(), [`${SLOT_PREFIX}0`, `${SLOT_PREFIX}1`, `${SLOT_PREFIX}2`]);
+        const slot0 = statSync(path.join(dir, `${SLOT_PREFIX}0`)).ino;
+        const a = slots.take("a.yaml");
+        assert.equal(statSync(a).ino, slot0, "a.yaml is the first slot, renamed");
+        assert.deepEqual(readdirSync(dir).sort(), [`${SLOT_PREFIX}1`, `${SLOT_PREFIX}2`, "a.yaml"]);
+        slots.release();
+        assert.deepEqual(readdirSync(dir), ["a.yaml"]);
+        const b = slots.take("b.yaml"); // no slot left: the path for a new file
+        assert.equal(b, path.join(dir, "b.yaml"));
+        assert.ok(!existsSync(b));
     });
 
     it("writes all.yaml even for a plan without Kubernetes objects", async () => {
