@@ -43,6 +43,6 @@ export const {
         ports: { http: HTTP_PORT, grpc: GRPC_PORT },
         modelLoadAnnotation: MODEL_LOAD_ANNOTATION,
         startupHeadroom: LOAD_HEADROOM,
-        clientNamespaceLabels: { ...SERVING_CLIENT_LABEL },
+        clientNamespaceLabels: SERVING_CLIENT_LABEL,
     },
 });
