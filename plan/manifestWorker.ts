@@ -16,12 +16,19 @@ import { parentPort } from "node:worker_threads";
 import { toYaml, YAML_DOCUMENT_SEPARATOR } from "./manifests";
 
 const ALL_MANIFESTS = "all.yaml";
+/**
+ * Patches to objects that other components create (e.g. the training operator's Deployment) are partial
+ * objects no API server accepts on their own, so they stay out of all.yaml: all.yaml applies as it
+ * stands (`kubectl apply --server-side -f all.yaml`), and patches.yaml applies after the patched objects exist.
+ */
+export const PATCH_MANIFESTS = "patches.yaml";
+const PATCHES_HEADER = "# Server-side apply patches: partial objects, applied over objects other components create.\n";
 
 export type ManifestWorkerMessage =
     /** Create `count` more empty slot files in `dir`, ahead of the manifests. */
     | { kind: "reserve"; dir: string; count: number }
     /** The next manifests in apply order; `last` ends the job, and the worker answers with a ManifestJobResult. */
-    | { kind: "manifests"; dir: string; manifests: { file: string; object: unknown }[]; last: boolean };
+    | { kind: "manifests"; dir: string; manifests: { file: string; object: unknown; patch?: boolean }[]; last: boolean };
 
 /** The worker's one reply, when the last chunk is written (or when writing failed). */
 export type ManifestJobResult = { ok: true; files: number } | { ok: false; error: string };
@@ -64,33 +71,44 @@ export class SlotFiles {
     }
 }
 
-/** One write job: every manifest alone, and all of them in all.yaml, chunk by chunk. */
+/** One write job: every manifest alone, and all of them in all.yaml (patches in patches.yaml), chunk by chunk. */
 export class ManifestWriter {
     private all?: number;
+    private patches?: number;
     private written = 0;
+    private objectsInAll = 0;
+    private patchesWritten = 0;
 
     constructor(private readonly slots: SlotFiles) {}
 
-    write(manifests: { file: string; object: unknown }[]): void {
+    write(manifests: { file: string; object: unknown; patch?: boolean }[]): void {
         if (this.all === undefined) {
             mkdirSync(this.slots.dir, { recursive: true });
             this.all = openSync(this.slots.take(ALL_MANIFESTS), "w");
         }
         for (const m of manifests) {
-            // Rendered once, written twice: alone and in all.yaml.
+            // Rendered once, written twice: alone and in all.yaml (or patches.yaml).
             const text = toYaml(m.object);
             writeFileSync(this.slots.take(m.file), text);
-            writeSync(this.all, this.written === 0 ? text : YAML_DOCUMENT_SEPARATOR + text);
+            if (m.patch) {
+                this.patches ??= openSync(this.slots.take(PATCH_MANIFESTS), "w");
+                writeSync(this.patches, this.patchesWritten === 0 ? PATCHES_HEADER + text : YAML_DOCUMENT_SEPARATOR + text);
+                this.patchesWritten++;
+            } else {
+                writeSync(this.all, this.objectsInAll === 0 ? text : YAML_DOCUMENT_SEPARATOR + text);
+                this.objectsInAll++;
+            }
             this.written++;
         }
     }
 
-    /** Closes all.yaml (written even when there is no manifest) and removes unused slots; returns the file count. */
+    /** Closes all.yaml (written even when there is no manifest) and patches.yaml (when there are patches), removes unused slots; returns the file count. */
     close(): number {
         this.write([]);
         closeSync(this.all!);
+        if (this.patches !== undefined) closeSync(this.patches);
         this.slots.release();
-        return this.written + 1;
+        return this.written + 1 + (this.patches === undefined ? 0 : 1);
     }
 }
 

@@ -89,7 +89,7 @@ export class PlanWriter {
         this.pending.catch(() => undefined);
         // In chunks: one structured clone of every object at once would be a second copy of the plan.
         for (let i = 0; i === 0 || i < manifests.length; i += MANIFEST_CHUNK) {
-            const chunk = manifests.slice(i, i + MANIFEST_CHUNK).map((m) => ({ file: m.file, object: m.object }));
+            const chunk = manifests.slice(i, i + MANIFEST_CHUNK).map((m) => ({ file: m.file, object: m.object, patch: m.patch }));
             this.post({ kind: "manifests", dir: this.staging, manifests: chunk, last: i + MANIFEST_CHUNK >= manifests.length });
         }
     }

@@ -25,9 +25,15 @@ for (const stack of ["dev", "prod"]) {
         });
 
         it("renders one valid YAML per Kubernetes object, and all.yaml in apply order", () => {
-            const files = readdirSync(path.join(out, "manifests")).filter((f) => f !== "all.yaml");
+            const files = readdirSync(path.join(out, "manifests")).filter((f) => f !== "all.yaml" && f !== "patches.yaml");
             const all = parseAllDocuments(readFileSync(path.join(out, "manifests/all.yaml"), "utf8")).map((d) => d.toJS());
-            assert.equal(all.length, files.length);
+            const patchFiles = files.filter((f) => /^\d+-[a-z]+patch-/.test(f));
+            // all.yaml applies as it stands: a patch (a partial object) lives in patches.yaml only.
+            const patchesPath = path.join(out, "manifests/patches.yaml");
+            const patches = existsSync(patchesPath) ? parseAllDocuments(readFileSync(patchesPath, "utf8")).map((d) => d.toJS()) : [];
+            assert.equal(patches.length, patchFiles.length);
+            assert.equal(existsSync(patchesPath), patchFiles.length > 0);
+            assert.equal(all.length, files.length - patchFiles.length);
             const kinds = all.map((o) => o.kind);
             assert.equal(kinds[0], "Namespace");
             assert.ok(kinds.indexOf("PersistentVolumeClaim") > kinds.lastIndexOf("StorageClass"));

@@ -1,0 +1,118 @@
+/**
+ * kwok Nodes for the node pools the program registered: labels and taints as the node group sets them,
+ * the labels EKS and the kubelet add to every node, and capacity/allocatable from the instance catalog
+ * and the planner's own kubelet reservations (capacity/allocatable.ts), never restated here.
+ */
+import { EVICTION_HARD_MEMORY_BYTES, kubeletMaxPods, kubeReserved, osVisibleMemoryBytes } from "../capacity/allocatable";
+import { INSTANCE_CATALOG, InstanceType } from "../capacity/catalog";
+import { GPU_RESOURCE } from "../capacity/pools";
+import { kubernetesEffect, nodePoolOf } from "../policy/rules/nodepools";
+import { KWOK_NODE_ANNOTATION } from "./controlPlane";
+import type { KubeObject } from "./kube";
+
+/** Marks every object the run creates itself, so a run against an existing cluster can clean up. */
+export const CONFORMANCE_LABEL = "ml-platform.conformance/created-by";
+
+export interface RecordedResource {
+    type: string;
+    name: string;
+    urn: string;
+    inputs: Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+export interface ConformancePool {
+    name: string;
+    instance: InstanceType;
+    nodeGroupName: string;
+    minSize: number;
+    maxSize: number;
+    labels: Record<string, string>;
+    taints: { key: string; value?: string; effect: string }[];
+    capacityType: string;
+}
+
+/** The node pools as registered (eks ManagedNodeGroup inputs), in registration order. */
+export function poolsOf(resources: RecordedResource[]): ConformancePool[] {
+    const pools: ConformancePool[] = [];
+    for (const r of resources) {
+        const view = nodePoolOf(r.type, r.inputs, r.name);
+        if (!view) continue;
+        const instance = INSTANCE_CATALOG.get(view.instanceTypes[0] ?? "");
+        if (!instance) {
+            throw new Error(`node pool ${view.pool}: instance type ${view.instanceTypes[0]} is not in capacity/catalog.ts, so its nodes cannot be modelled`);
+        }
+        pools.push({
+            name: view.pool,
+            instance,
+            nodeGroupName: String(r.inputs.nodeGroupName ?? r.name),
+            minSize: Number(r.inputs.scalingConfig?.minSize ?? 0),
+            maxSize: Number(r.inputs.scalingConfig?.maxSize ?? 0),
+            labels: view.labels,
+            taints: view.taints.map((t) => ({ key: t.key, ...(t.value ? { value: t.value } : {}), effect: kubernetesEffect(t.effect) })),
+            capacityType: String(r.inputs.capacityType ?? "ON_DEMAND"),
+        });
+    }
+    return pools;
+}
+
+const mi = (bytes: number) => `${Math.floor(bytes / (1024 * 1024))}Mi`;
+
+/** What the kubelet reports: capacity, and allocatable after kube-reserved and eviction-hard. */
+export function nodeResources(instance: InstanceType): { capacity: Record<string, string>; allocatable: Record<string, string> } {
+    const reserved = kubeReserved(instance);
+    const memory = osVisibleMemoryBytes(instance);
+    const gpus = instance.gpu?.count ?? 0;
+    const extended: Record<string, string> = gpus > 0 ? { [GPU_RESOURCE]: String(gpus) } : {};
+    const pods = String(kubeletMaxPods(instance));
+    return {
+        capacity: { cpu: String(instance.vcpu), memory: mi(memory), pods, "ephemeral-storage": "100Gi", ...extended },
+        allocatable: {
+            cpu: `${instance.vcpu * 1000 - reserved.cpuMillis}m`,
+            memory: mi(memory - reserved.memoryBytes - EVICTION_HARD_MEMORY_BYTES),
+            pods,
+            "ephemeral-storage": "95Gi",
+            ...extended,
+        },
+    };
+}
+
+/** `count` kwok Nodes of a pool, spread over the zones round-robin as a node group spreads them. */
+export function kwokNodes(pool: ConformancePool, count: number, zones: string[], region: string, runId: string, kubeletVersion: string): KubeObject[] {
+    const { capacity, allocatable } = nodeResources(pool.instance);
+    const nodes: KubeObject[] = [];
+    for (let i = 0; i < count; i++) {
+        const name = `${pool.nodeGroupName}-${i}`;
+        const zone = zones.length > 0 ? zones[i % zones.length] : undefined;
+        nodes.push({
+            apiVersion: "v1",
+            kind: "Node",
+            metadata: {
+                name,
+                annotations: { [KWOK_NODE_ANNOTATION.key]: KWOK_NODE_ANNOTATION.value, "node.alpha.kubernetes.io/ttl": "0" },
+                labels: {
+                    // What EKS and the kubelet put on every node of a managed node group.
+                    "kubernetes.io/hostname": name,
+                    "kubernetes.io/os": "linux",
+                    "kubernetes.io/arch": "amd64",
+                    "node.kubernetes.io/instance-type": pool.instance.name,
+                    "eks.amazonaws.com/nodegroup": pool.nodeGroupName,
+                    "eks.amazonaws.com/capacityType": pool.capacityType,
+                    "topology.kubernetes.io/region": region,
+                    ...(zone ? { "topology.kubernetes.io/zone": zone } : {}),
+                    type: "kwok",
+                    [CONFORMANCE_LABEL]: runId,
+                    // The node group's own labels last: they are the ones under test.
+                    ...pool.labels,
+                },
+            },
+            spec: pool.taints.length > 0 ? { taints: pool.taints } : {},
+            status: {
+                capacity,
+                allocatable,
+                nodeInfo: { architecture: "amd64", operatingSystem: "linux", kubeletVersion, containerRuntimeVersion: "kwok", kernelVersion: "", kubeProxyVersion: "", osImage: "Amazon Linux 2023 (kwok)", machineID: "", systemUUID: "", bootID: "" },
+                phase: "Running",
+            },
+        });
+    }
+    return nodes;
+}

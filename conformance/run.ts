@@ -1,0 +1,356 @@
+/**
+ * The conformance run: a plan's objects applied to a real control plane, on kwok nodes made from the
+ * plan's node pools, with the real controllers and kube-scheduler deciding what runs. Two passes:
+ * every pool at maxSize with workloads at maximum scale, then every pool at the node count the plan says
+ * it needs at minimum scale with workloads at minimum scale. Each workload's outcome is compared with the
+ * plan's verdict at that scale; GPU DaemonSets must run exactly one pod per GPU node and none elsewhere.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { loadAll } from "js-yaml";
+import { NVIDIA_DAEMONSETS } from "../policy/rules/config";
+import { ControlPlane, startControlPlane } from "./controlPlane";
+import {
+    checkGpuDaemonSet,
+    compareWorkload,
+    DaemonSetCheck,
+    isBound,
+    isRunning,
+    ObservedWorkload,
+    PlanWorkload,
+    Scale,
+    schedulingMessage,
+    WorkloadVerdict,
+} from "./compare";
+import { Kube, KubeError, KubeObject, sleep, waitFor } from "./kube";
+import { CONFORMANCE_LABEL, ConformancePool, kwokNodes, poolsOf, RecordedResource } from "./nodes";
+import { eksSystemDaemonSets, pyTorchJobPods, pyTorchJobPodSelector, STAND_IN_NOTES, trainingOperatorCrds, trainingOperatorTag, volumeForClaim } from "./standIns";
+
+export interface PlanFiles {
+    dir: string;
+    resources: RecordedResource[];
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    summary: any;
+    objects: KubeObject[];
+    patches: KubeObject[];
+}
+
+export function readPlan(dir: string): PlanFiles {
+    const need = (f: string) => {
+        const p = path.join(dir, f);
+        if (!fs.existsSync(p)) throw new Error(`${p} is missing: give --plan the folder \`npm run plan\` wrote (out/<stack>)`);
+        return p;
+    };
+    const docs = (f: string) =>
+        fs.existsSync(path.join(dir, f)) ? loadAll(fs.readFileSync(path.join(dir, f), "utf8")).filter((d): d is KubeObject => !!d && typeof d === "object") : [];
+    const recorded = JSON.parse(fs.readFileSync(need("resources.json"), "utf8"));
+    need(path.join("manifests", "all.yaml"));
+    return {
+        dir,
+        resources: recorded.resources,
+        summary: JSON.parse(fs.readFileSync(need("summary.json"), "utf8")),
+        objects: docs(path.join("manifests", "all.yaml")),
+        patches: docs(path.join("manifests", "patches.yaml")),
+    };
+}
+
+export interface PassResult {
+    scale: Scale;
+    nodes: Record<string, number>;
+    applied: number;
+    rejected: { object: string; message: string }[];
+    workloads: WorkloadVerdict[];
+    daemonSets: DaemonSetCheck[];
+    seconds: number;
+}
+
+export interface ConformanceResult {
+    stack: string;
+    versions: Record<string, string>;
+    passes: PassResult[];
+    standIns: string[];
+    notCovered: string[];
+    failures: string[];
+    ok: boolean;
+}
+
+const WORKLOAD_KINDS = new Set(["Deployment", "StatefulSet", "Job", "PyTorchJob"]);
+const id = (o: KubeObject) => `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ""}${o.metadata.name}`;
+
+/** Replicas of a Deployment at a scale: its HPA's bound, else its own replicas (1 when unset). */
+function desiredReplicas(o: KubeObject, hpas: KubeObject[], scale: Scale): { replicas: number; hpa?: KubeObject } {
+    const hpa = hpas.find((h) => h.metadata.namespace === o.metadata.namespace && h.spec?.scaleTargetRef?.kind === o.kind && h.spec?.scaleTargetRef?.name === o.metadata.name);
+    if (hpa) return { replicas: scale === "max" ? Number(hpa.spec.maxReplicas) : Number(hpa.spec.minReplicas ?? 1), hpa };
+    return { replicas: Number(o.spec?.replicas ?? 1) };
+}
+
+function expectedPodsOf(o: KubeObject, hpas: KubeObject[], scale: Scale): number {
+    switch (o.kind) {
+        case "Deployment":
+        case "StatefulSet":
+            return desiredReplicas(o, hpas, scale).replicas;
+        case "Job": {
+            const parallelism = Number(o.spec?.parallelism ?? 1);
+            return o.spec?.completions === undefined ? parallelism : Math.min(parallelism, Number(o.spec.completions));
+        }
+        case "PyTorchJob":
+            return Object.values(o.spec?.pytorchReplicaSpecs ?? {}).reduce((n: number, s) => n + Number((s as { replicas?: number }).replicas ?? 1), 0);
+        default:
+            return 0;
+    }
+}
+
+function selectorOf(o: KubeObject): string {
+    if (o.kind === "PyTorchJob") return pyTorchJobPodSelector(o.metadata.name);
+    if (o.kind === "Job") return `batch.kubernetes.io/job-name=${o.metadata.name}`;
+    const labels = o.spec?.selector?.matchLabels ?? {};
+    return Object.entries(labels)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(",");
+}
+
+/** Why a controller made fewer pods than asked: its FailedCreate events (Pod Security, quota...). */
+async function creationFailures(kube: Kube, namespace: string, names: string[]): Promise<string | undefined> {
+    const events = await kube.list("v1", "Event", namespace);
+    const hit = events
+        .filter((e) => e.reason === "FailedCreate" && names.some((n) => String(e.involvedObject?.name ?? "").startsWith(n)))
+        .sort((a, b) => String(b.lastTimestamp ?? "").localeCompare(String(a.lastTimestamp ?? "")))[0];
+    return hit?.message;
+}
+
+async function observe(kube: Kube, o: KubeObject, expected: number, pods: KubeObject[]): Promise<ObservedWorkload> {
+    const bound = pods.filter(isBound).length;
+    const running = pods.filter(isRunning).length;
+    const pending = pods.find((p) => !isBound(p));
+    let message = pending ? schedulingMessage(pending) : undefined;
+    if (pods.length < expected) {
+        message = (await creationFailures(kube, o.metadata.namespace ?? "default", [o.metadata.name])) ?? message;
+    }
+    return { kind: o.kind, namespace: o.metadata.namespace ?? "default", name: o.metadata.name, expectedPods: expected, pods: pods.length, bound, running, ...(message ? { message } : {}) };
+}
+
+/** Settled: every pod exists and is running, or is marked unschedulable by the scheduler. */
+function settled(expected: number, pods: KubeObject[]): boolean {
+    if (pods.length < expected) return false;
+    return pods.every((p) => isRunning(p) || schedulingMessage(p) !== undefined);
+}
+
+async function listPods(kube: Kube, namespace: string, selector: string): Promise<KubeObject[]> {
+    const pods = await kube.list("v1", "Pod", namespace, `?labelSelector=${encodeURIComponent(selector)}`);
+    return pods.filter((p) => !p.metadata.deletionTimestamp && p.status?.phase !== "Succeeded" && p.status?.phase !== "Failed");
+}
+
+export interface RunOptions {
+    stack: string;
+    plan: PlanFiles;
+    /** Use this control plane instead of starting one per pass (an existing cluster). */
+    controlPlane?: () => Promise<ControlPlane>;
+    log?: (line: string) => void;
+    settleSeconds?: number;
+}
+
+function nodeCounts(pools: ConformancePool[], summary: PlanFiles["summary"], scale: Scale): Record<string, number> {
+    const perPool: { pool: string; nodesMin: number }[] = summary.cost?.perPool ?? [];
+    return Object.fromEntries(pools.map((p) => [p.name, scale === "max" ? p.maxSize : Math.max(p.minSize, perPool.find((x) => x.pool === p.name)?.nodesMin ?? p.minSize)]));
+}
+
+function zonesOf(resources: RecordedResource[]): string[] {
+    const vpc = resources.find((r) => r.type === "awsx:ec2:Vpc");
+    return (vpc?.inputs.availabilityZoneNames as string[] | undefined) ?? [];
+}
+
+async function applyAll(kube: Kube, objects: KubeObject[], rejected: PassResult["rejected"], log: (l: string) => void): Promise<number> {
+    let applied = 0;
+    for (const o of objects) {
+        try {
+            await kube.apply(o);
+            applied++;
+        } catch (e) {
+            const message = e instanceof KubeError ? `${e.status} ${e.reason}: ${e.message}` : (e as Error).message;
+            rejected.push({ object: id(o), message });
+            log(`  rejected ${id(o)}: ${message}`);
+        }
+    }
+    return applied;
+}
+
+async function runPass(cp: ControlPlane, opts: RunOptions, scale: Scale): Promise<PassResult> {
+    const started = Date.now();
+    const { kube } = cp;
+    const log = opts.log ?? (() => undefined);
+    const { plan } = opts;
+    const runId = `${opts.stack}-${scale}`;
+    const pools = poolsOf(plan.resources);
+    const counts = nodeCounts(pools, plan.summary, scale);
+    const zones = zonesOf(plan.resources);
+    const region = String(plan.summary.region ?? "");
+    const kubeletVersion = cp.versions.apiserver ?? cp.versions.kubernetes;
+
+    // Nodes first, Ready and without the not-ready taint, so nothing is judged against a half-made pool.
+    const nodes = pools.flatMap((p) => kwokNodes(p, counts[p.name], zones, region, runId, kubeletVersion));
+    for (const n of nodes) await kube.create(n);
+    await waitFor(`${nodes.length} kwok nodes to be Ready`, 60_000, async () => {
+        const listed = await kube.list("v1", "Node", undefined, `?labelSelector=${encodeURIComponent(`${CONFORMANCE_LABEL}=${runId}`)}`);
+        const ready = listed.filter(
+            (n) =>
+                (n.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === "Ready" && c.status === "True") &&
+                !(n.spec?.taints ?? []).some((t: { key: string }) => t.key.startsWith("node.kubernetes.io/")),
+        );
+        return ready.length === nodes.length || undefined;
+    });
+    log(`  ${scale}: ${nodes.length} nodes Ready (${Object.entries(counts).map(([p, n]) => `${p} ${n}`).join(", ")})`);
+
+    const rejected: PassResult["rejected"] = [];
+    let applied = await applyAll(kube, eksSystemDaemonSets(runId), rejected, log);
+
+    // Objects remote components would have installed first: the operator's namespace and CRDs.
+    const pyTorchJobs = plan.objects.filter((o) => o.kind === "PyTorchJob");
+    const namespaces = new Set(plan.objects.filter((o) => o.kind === "Namespace").map((o) => o.metadata.name));
+    const foreignNamespaces = [...new Set(plan.objects.map((o) => o.metadata.namespace).filter((ns): ns is string => !!ns && !namespaces.has(ns)))].filter(
+        (ns) => !["default", "kube-system", "kube-public", "kube-node-lease"].includes(ns),
+    );
+    for (const ns of foreignNamespaces) {
+        applied += await applyAll(kube, [{ apiVersion: "v1", kind: "Namespace", metadata: { name: ns, labels: { [CONFORMANCE_LABEL]: runId } } }], rejected, log);
+    }
+    if (pyTorchJobs.length > 0) {
+        const tag = trainingOperatorTag(plan.resources);
+        if (!tag) {
+            rejected.push({ object: "PyTorchJob CRD", message: "the stack has PyTorchJobs but no training-operator kustomize Directory with a ?ref= tag to take the CRD from" });
+        } else {
+            applied += await applyAll(kube, trainingOperatorCrds(tag), rejected, log);
+            await waitFor("the PyTorchJob CRD to be served", 30_000, async () => {
+                try {
+                    await kube.resourceFor("kubeflow.org/v1", "PyTorchJob", true);
+                    return true;
+                } catch {
+                    return undefined;
+                }
+            });
+        }
+    }
+
+    const hpas = plan.objects.filter((o) => o.kind === "HorizontalPodAutoscaler");
+    const storageClasses = plan.objects.filter((o) => o.kind === "StorageClass");
+    for (const o of plan.objects) {
+        if (o.kind === "PersistentVolumeClaim") {
+            // The volume first, pre-bound to the claim, as a provisioner's would be once the claim exists.
+            const sc = storageClasses.find((s) => s.metadata.name === o.spec?.storageClassName);
+            await applyAll(kube, [volumeForClaim(o, sc, runId)], rejected, log);
+        }
+        const before = rejected.length;
+        applied += await applyAll(kube, [o], rejected, log);
+        if (rejected.length > before) continue;
+        if (o.kind === "PersistentVolumeClaim") {
+            {
+                // Pods that mount an unbound claim are unschedulable; the PV controller binds within seconds.
+                await waitFor(`claim ${o.metadata.namespace}/${o.metadata.name} to be Bound`, 30_000, async () => {
+                    const live = await kube.get("v1", "PersistentVolumeClaim", o.metadata.namespace, o.metadata.name);
+                    return live?.status?.phase === "Bound" || undefined;
+                });
+            }
+        }
+        if (o.kind === "Deployment" && desiredReplicas(o, hpas, scale).hpa) {
+            const { replicas } = desiredReplicas(o, hpas, scale);
+            await kube.mergePatch("apps/v1", "Deployment", o.metadata.namespace, o.metadata.name, { spec: { replicas } }, "scale");
+        }
+        if (o.kind === "PyTorchJob") {
+            const live = await kube.get(o.apiVersion, o.kind, o.metadata.namespace, o.metadata.name);
+            for (const pod of pyTorchJobPods(o, String(live?.metadata.uid ?? ""))) {
+                try {
+                    await kube.create(pod);
+                } catch (e) {
+                    rejected.push({ object: `Pod ${pod.metadata.namespace}/${pod.metadata.name} (of ${id(o)})`, message: (e as Error).message });
+                }
+            }
+        }
+    }
+    log(`  ${scale}: applied ${applied} objects${rejected.length ? `, ${rejected.length} rejected` : ""}`);
+
+    const workloads = plan.objects.filter((o) => WORKLOAD_KINDS.has(o.kind));
+    const expected = new Map(workloads.map((o) => [id(o), expectedPodsOf(o, hpas, scale)]));
+    const gpuDaemonSets = plan.objects.filter((o) => o.kind === "DaemonSet" && NVIDIA_DAEMONSETS.includes(`${o.metadata.namespace}/${o.metadata.name}`));
+    const gpuNodes = nodes.filter((n) => Number(n.status.capacity["nvidia.com/gpu"] ?? 0) > 0).map((n) => n.metadata.name);
+    const allNodes = nodes.map((n) => n.metadata.name);
+
+    // Let the controllers and the scheduler work until every pod runs or is marked unschedulable.
+    const deadline = Date.now() + (opts.settleSeconds ?? 90) * 1000;
+    // Settled twice in a row, a second apart: a pod marked unschedulable may still be retried once the
+    // objects it waited for (a claim, a freed node) change.
+    let calm = 0;
+    while (calm < 2 && Date.now() < deadline) {
+        let all = true;
+        for (const o of workloads) all &&= settled(expected.get(id(o))!, await listPods(kube, o.metadata.namespace ?? "default", selectorOf(o)));
+        for (const o of gpuDaemonSets) all &&= settled(gpuNodes.length, await listPods(kube, o.metadata.namespace ?? "default", selectorOf(o)));
+        calm = all ? calm + 1 : 0;
+        await sleep(calm > 0 ? 1000 : 500);
+    }
+
+    const planWorkloads: PlanWorkload[] = plan.summary.workloads ?? [];
+    const verdicts: WorkloadVerdict[] = [];
+    for (const o of workloads) {
+        const pods = await listPods(kube, o.metadata.namespace ?? "default", selectorOf(o));
+        const observed = await observe(kube, o, expected.get(id(o))!, pods);
+        const planned = planWorkloads.find((w) => w.kind === o.kind && w.namespace === (o.metadata.namespace ?? "default") && w.name === o.metadata.name);
+        verdicts.push(
+            compareWorkload(planned ?? { kind: o.kind, namespace: o.metadata.namespace ?? "default", name: o.metadata.name, schedulable: false, reason: "not in the plan's summary" }, observed, scale),
+        );
+    }
+    const daemonSets: DaemonSetCheck[] = [];
+    for (const ds of gpuDaemonSets) {
+        const pods = await listPods(kube, ds.metadata.namespace ?? "default", selectorOf(ds));
+        const pending = pods.map(schedulingMessage).find((m) => m !== undefined);
+        let why = pending;
+        if (!why) {
+            const live = await kube.get("apps/v1", "DaemonSet", ds.metadata.namespace, ds.metadata.name);
+            const desired = Number(live?.status?.desiredNumberScheduled ?? 0);
+            if (desired < gpuNodes.length) why = `the DaemonSet controller wants pods on ${desired} node(s): its tolerations or node selection leave the other GPU nodes out`;
+        }
+        daemonSets.push(checkGpuDaemonSet(id(ds), pods, gpuNodes, allNodes, why));
+    }
+    return { scale, nodes: counts, applied, rejected, workloads: verdicts, daemonSets, seconds: Math.round((Date.now() - started) / 100) / 10 };
+}
+
+const NOT_COVERED = [
+    "AWS itself (VPC, EKS control plane, IAM, EFS, node groups): only their Kubernetes side is modelled",
+    "Helm releases (kube-prometheus-stack, prometheus-adapter, Cluster Autoscaler): recorded with their values, not rendered, so their pods are not created",
+    "the training operator's own Deployment (a remote kustomize overlay): its DeploymentPatch in manifests/patches.yaml is not applied",
+    "kubelets and containers: kwok marks bound pods Running; images are not pulled, probes do not run",
+];
+
+export async function runConformance(opts: RunOptions): Promise<ConformanceResult> {
+    const log = opts.log ?? (() => undefined);
+    const passes: PassResult[] = [];
+    let versions: Record<string, string> = {};
+    for (const scale of ["max", "min"] as const) {
+        const cp = await (opts.controlPlane ?? (() => startControlPlane({ log })))();
+        try {
+            versions = cp.versions;
+            passes.push(await runPass(cp, opts, scale));
+        } finally {
+            await cp.stop();
+        }
+    }
+    const failures: string[] = [];
+    for (const p of passes) {
+        for (const r of p.rejected) failures.push(`${p.scale}: the API server rejected ${r.object}: ${r.message}`);
+        for (const w of p.workloads) {
+            if (!w.agrees) {
+                failures.push(
+                    `${p.scale}: ${w.workload}: the plan says ${w.planned ? "schedulable" : `unschedulable (${w.plannedReason ?? "no reason"})`}, Kubernetes ${w.observed ? "ran it" : "did not"} (${w.observedDetail})`,
+                );
+            } else if (!w.observed) {
+                failures.push(`${p.scale}: ${w.workload} does not run (as the plan says: ${w.plannedReason ?? "unschedulable"}); Kubernetes: ${w.observedDetail}`);
+            }
+        }
+        for (const d of p.daemonSets) for (const problem of d.problems) failures.push(`${p.scale}: ${d.daemonSet}: ${problem}`);
+    }
+    return {
+        stack: opts.stack,
+        versions,
+        passes,
+        standIns: [STAND_IN_NOTES.eksDaemonSets, STAND_IN_NOTES.efs, STAND_IN_NOTES.hpa, ...(opts.plan.objects.some((o) => o.kind === "PyTorchJob") ? [STAND_IN_NOTES.trainingOperator] : [])],
+        notCovered: NOT_COVERED,
+        failures,
+        ok: failures.length === 0,
+    };
+}
