@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import { Taint } from "../capacity/pools";
+import { S3Location, parseS3Uri } from "../stacks/s3Uri";
 import { CLAIMS, Environment, NodePoolSpec, ServingSpec } from "../stacks/spec";
 import { pdbFor } from "./disruption";
 import { irsaTrustPolicy, serviceAccountSubject } from "./irsa";
@@ -42,34 +43,6 @@ export const MODEL_DOWNLOADER_RESOURCES = {
     requests: { cpu: "500m", memory: "512Mi" },
     limits: { cpu: "2", memory: "2Gi" },
 };
-
-export interface S3Location {
-    bucket: string;
-    /** Key prefix, empty or ending in "/". */
-    prefix: string;
-    /** The normalised URI, s3://bucket/prefix. */
-    uri: string;
-}
-
-/**
- * Splits s3://bucket/some/prefix into bucket and a directory prefix (a trailing "/" is added, so the
- * grant for models/v3 cannot also cover models/v30). Wildcards are refused: IAM would expand them.
- */
-export function parseS3Uri(uri: string): S3Location {
-    const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(uri);
-    if (!m) {
-        throw new Error(`"${uri}" is not an S3 URI of the form s3://bucket/prefix/`);
-    }
-    const bucket = m[1];
-    let prefix = m[2] ?? "";
-    if (/[*?\s]/.test(prefix)) {
-        throw new Error(`S3 prefix "${prefix}" in "${uri}" may not contain wildcards or whitespace`);
-    }
-    if (prefix !== "" && !prefix.endsWith("/")) {
-        prefix += "/";
-    }
-    return { bucket, prefix, uri: `s3://${bucket}/${prefix}` };
-}
 
 /** Read-only access to one model prefix: get its objects, list only under it. */
 export function modelReadPolicy(location: S3Location) {

@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
-import { buildStackSpec, ConfigError, RawConfig } from "../stacks/validate";
+import { ConfigError } from "../stacks/errors";
+import { buildStackSpec, RawConfig } from "../stacks/validate";
 import { rawConfigOf, withKey } from "./helpers";
 
 function problemsOf(raw: RawConfig): string[] {
@@ -147,6 +148,44 @@ const cases: Case[] = [
         raw: withKey(dev, "training", training0((t) => t.args.push("--db=postgres://ml:hunter2@db.internal/ml"))),
         expect: ["ml-platform:training holds what looks like a URL with a password in plain text"],
     },
+    // Values the schema's types allow but that the estimator, the S3 grant or EKS would reject later.
+    { key: "ml-platform:serving[1].model.kvHeads", wrong: "does not divide attentionHeads", raw: withKey(prod, "serving", (l) => ((l[1].model.kvHeads = 5), l)), expect: ["must divide model.attentionHeads (32)", "got 5", "allowed: 1, 2, 4, 8, 16, 32"] },
+    { key: "ml-platform:serving[1].model.kvHeads", wrong: "more than attentionHeads", raw: withKey(prod, "serving", (l) => ((l[1].model.kvHeads = 64), l)), expect: ["must divide model.attentionHeads (32)", "got 64"] },
+    { key: "ml-platform:training[1].model.kvHeads", wrong: "does not divide attentionHeads", raw: withKey(prod, "training", (l) => ((l[1].model.kvHeads = 3), l)), expect: ["must divide model.attentionHeads (32)", "got 3"] },
+    {
+        key: "ml-platform:serving[1].model.hiddenSize",
+        wrong: "not divisible by attentionHeads without headDim",
+        raw: withKey(prod, "serving", (l) => ((l[1].model.hiddenSize = 4100), l)),
+        expect: ["must be a multiple of model.attentionHeads (32)", "got 4100", "allowed:", "headDim"],
+    },
+    { key: "ml-platform:training[1].model.hiddenSize", wrong: "not divisible by attentionHeads without headDim", raw: withKey(prod, "training", (l) => ((l[1].model.hiddenSize = 4097), l)), expect: ["got 4097"] },
+    { key: "ml-platform:serving[1].model.parameters", wrong: "fractional", raw: withKey(prod, "serving", (l) => ((l[1].model.parameters = 6.5), l)), expect: ["must be a whole number, got 6.5"] },
+    { key: "ml-platform:serving[1].model.parameters", wrong: "beyond any model", raw: withKey(prod, "serving", (l) => ((l[1].model.parameters = 1e20), l)), expect: ["must be <= ", "got 100000000000000000000"] },
+    { key: "ml-platform:training[1].model.parameters", wrong: "beyond any model", raw: withKey(prod, "training", (l) => ((l[1].model.parameters = 2 ** 60), l)), expect: ["must be <= "] },
+    { key: "ml-platform:serving[1].gpus", wrong: "not a tensor-parallel size of the model", raw: withKey(prod, "serving", (l) => ((l[1].pool = "a100"), (l[1].gpus = 3), l)), expect: ["must divide model.attentionHeads", "got 3", "allowed: 1, 2, 4, 8"] },
+    { key: "ml-platform:serving[0].modelUri", wrong: "wildcard * in the prefix", raw: withKey(dev, "serving", serving0((s) => (s.modelUri = "s3://ml-models-dev/recommendation/*/"))), expect: ['got "s3://ml-models-dev/recommendation/*/"', "allowed:", "no wildcards"] },
+    { key: "ml-platform:serving[0].modelUri", wrong: "wildcard ? in the prefix", raw: withKey(dev, "serving", serving0((s) => (s.modelUri = "s3://ml-models-dev/recommendation/v?/"))), expect: ['got "s3://ml-models-dev/recommendation/v?/"'] },
+    {
+        key: "ml-platform:nodePools.gpu-pool-with-a-long-name-30",
+        wrong: "node group name <cluster>-<pool> over 63 characters",
+        raw: withKey(withKey(dev, "nodePools", (p) => ({ ...p, "gpu-pool-with-a-long-name-30": p.a10g })), "cluster", (c) => ((c.name = "ml-platform-development-cluster-us-east1"), c)),
+        expect: ['"ml-platform-development-cluster-us-east1-gpu-pool-with-a-long-name-30"', "69 characters", "at most 63", "ml-platform:cluster.name"],
+    },
+    { key: "ml-platform:cluster.availabilityZones[2]", wrong: "zone outside aws:region", raw: withKey(prod, "cluster", (c) => ((c.availabilityZones = ["us-east-1a", "us-east-1b", "us-west-2a"]), c)), expect: ['got "us-west-2a"', "aws:region us-east-1", "allowed: us-east-1a"] },
+    { key: "ml-platform:cluster.availabilityZones[0]", wrong: "zone of a region with the same prefix", raw: withKey(dev, "cluster", (c) => ((c.availabilityZones = ["us-east-2a", "us-east-1b"]), c)), expect: ['got "us-east-2a"'] },
+    { key: "aws:region", wrong: "not a region name", raw: { ...dev, region: "us-east" }, expect: ['aws:region must be an AWS region name such as us-east-1, got "us-east"'] },
+    { key: "ml-platform:gpuTaint.key", wrong: "name part over 63 characters", raw: withKey(dev, "gpuTaint", () => ({ key: "g".repeat(64), value: "ml", effect: "NoSchedule" })), expect: ["at most 63 characters", `got "${"g".repeat(64)}"`] },
+    { key: "ml-platform:gpuTaint.key", wrong: "prefix not a DNS subdomain", raw: withKey(dev, "gpuTaint", () => ({ key: "example..com/gpu", value: "ml", effect: "NoSchedule" })), expect: ["DNS subdomain", 'got "example..com/gpu"'] },
+    { key: "ml-platform:gpuTaint.key", wrong: "prefix ending in a dash", raw: withKey(dev, "gpuTaint", () => ({ key: "example-/gpu", value: "ml", effect: "NoSchedule" })), expect: ["DNS subdomain", 'got "example-/gpu"'] },
+    { key: "ml-platform:gpuTaint.key", wrong: "empty name after the prefix", raw: withKey(dev, "gpuTaint", () => ({ key: "example.com/", value: "ml", effect: "NoSchedule" })), expect: ['got "example.com/"'] },
+    {
+        key: "ml-platform:gpuTaint.key",
+        wrong: "a valid Kubernetes key over the 63 characters EKS takes",
+        raw: withKey(dev, "gpuTaint", () => ({ key: `${"p".repeat(52)}.example.com/dedicated`, value: "ml", effect: "NoSchedule" })),
+        expect: ["EKS", "at most 63 characters", "74"],
+    },
+    { key: "ml-platform:gpuTaint.value", wrong: "over 63 characters", raw: withKey(dev, "gpuTaint", () => ({ key: "dedicated", value: "v".repeat(64), effect: "NoSchedule" })), expect: ["at most 63 characters", `got "${"v".repeat(64)}"`] },
+    { key: "ml-platform:gpuTaint.value", wrong: "ending in a dot", raw: withKey(dev, "gpuTaint", () => ({ key: "dedicated", value: "ml.", effect: "NoSchedule" })), expect: ["label value", 'got "ml."'] },
 ];
 
 describe("stack config validation", () => {
@@ -165,6 +204,34 @@ describe("stack config validation", () => {
                 const hit = named.find((p) => c.expect.every((f) => (typeof f === "string" ? p.includes(f) : f.test(p))));
                 assert.ok(hit, `no problem contains ${JSON.stringify(c.expect.map(String))}; got:\n  ${problems.join("\n  ")}`);
             });
+        }
+    });
+
+    it("accepts an empty GPU taint value, as Kubernetes and EKS do", () => {
+        assert.deepEqual(problemsOf(withKey(dev, "gpuTaint", () => ({ key: "dedicated", value: "", effect: "NoSchedule" }))), []);
+    });
+
+    it("accepts a prefixed GPU taint key of exactly 63 characters", () => {
+        const key = `${"p".repeat(51)}.example/gpu`;
+        assert.equal(key.length, 63);
+        assert.deepEqual(problemsOf(withKey(dev, "gpuTaint", () => ({ key, value: "ml", effect: "NoSchedule" }))), []);
+    });
+
+    it("accepts a node group name of exactly 63 characters", () => {
+        const raw = withKey(dev, "cluster", (c) => ((c.name = "c".repeat(32)), c));
+        const long = withKey(raw, "nodePools", (p) => ({ ...p, ["p".repeat(30)]: p.a10g }));
+        assert.deepEqual(problemsOf(long), []);
+    });
+
+    it("reports every crash-prone model value at once, beside the other problems", () => {
+        const raw = withKey(
+            withKey(prod, "serving", (l) => ((l[1].model.kvHeads = 5), (l[1].modelUri = "s3://ml-models-prod/llm/*"), l)),
+            "training",
+            (l) => ((l[1].model.hiddenSize = 4097), (l[1].model.parameters = 0.5), l),
+        );
+        const problems = problemsOf(raw);
+        for (const key of ["serving[1].model.kvHeads", "serving[1].modelUri", "training[1].model.hiddenSize", "training[1].model.parameters"]) {
+            assert.equal(problems.filter((p) => p.startsWith(`ml-platform:${key} `)).length, 1, `${key}:\n  ${problems.join("\n  ")}`);
         }
     });
 

@@ -3,7 +3,8 @@ import { GPU_RESOURCE, poolNodeSelector, poolTolerations } from "../capacity/poo
 import { allowedDisruptionsAt } from "../components/disruption";
 import { probesFor, startupBudgetSeconds } from "../components/probes";
 import { PRIORITY_CLASSES } from "../components/priority";
-import { EXTERNAL_METRICS, ModelServing, modelReadPolicy, parseS3Uri, SERVING_PRIORITY_CLASS } from "../components/serving";
+import { EXTERNAL_METRICS, ModelServing, modelReadPolicy, SERVING_PRIORITY_CLASS } from "../components/serving";
+import { parseS3Uri } from "../stacks/s3Uri";
 import { TRACKING_SECRET_NAME, TRACKING_URI_KEY } from "../components/tracking";
 import { VERSIONS } from "../components/versions";
 import { ACCOUNT_ID } from "../plan/emulator";
@@ -27,7 +28,7 @@ function build(spec: ServingSpec, pool = A10G_POOL) {
     });
 }
 
-describe("components/serving: S3 model location", () => {
+describe("stacks/s3Uri: S3 model location", () => {
     it("splits a URI into bucket and a directory prefix", () => {
         assert.deepEqual(parseS3Uri("s3://ml-models-prod/recommendation/v3/"), {
             bucket: "ml-models-prod",
