@@ -133,9 +133,10 @@ export class ModelServing extends pulumi.ComponentResource {
             {
                 metadata: { name: s.name, namespace: s.namespace, labels, annotations: { [MODEL_LOAD_ANNOTATION]: String(s.modelLoadSeconds) } },
                 spec: {
-                    // The HPA's floor. The HPA owns the count after creation, but an update that re-applies this
-                    // Deployment sets it back to min until the HPA scales up again.
-                    replicas: s.replicas.min,
+                    // No replicas: the HPA below owns the count. Setting it here would reset a scaled-out
+                    // Deployment to the minimum on every re-apply and conflict with the HPA controller's field
+                    // ownership under server-side apply (pulumi-kubernetes #2491, #2569). The API server
+                    // starts it at 1 and the HPA raises it to replicas.min.
                     revisionHistoryLimit: 5,
                     // Surge instead of dropping a serving pod: capacity holds during a rollout.
                     strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },

@@ -443,6 +443,12 @@ describe("policy rules: workloads", () => {
             await passes(rule, [serving(), hpa("model", 2, 6), pdb("model", { maxUnavailable: 1 })]);
             await passes(rule, [serving(), hpa("model", 3, 6), pdb("model", { minAvailable: 2 })]);
         });
+        it("reads the minimum from the HPA of a Deployment that leaves spec.replicas to it", async () => {
+            const hpaOwned = serving();
+            delete (hpaOwned.inputs.spec as Obj).replicas;
+            await passes(rule, [hpaOwned, hpa("model", 3, 6), pdb("model", { minAvailable: 2 })]);
+            await fails(rule, [hpaOwned, hpa("model", 2, 6), pdb("model", { minAvailable: 2 })], [/at its minimum of 2 replica\(s\)/]);
+        });
         it("fails minAvailable equal to the HPA minimum (pitfall 6)", () =>
             fails(rule, [serving(), hpa("model", 2, 6), pdb("model", { minAvailable: 2 })], [/PodDisruptionBudget ml-serving\/model \(minAvailable 2\) allows no eviction of Deployment model at its minimum of 2 replica\(s\)/]));
         it("fails a serving Deployment without a budget", () => fails(rule, [serving(), pdb("other", { maxUnavailable: 1 })], [/Deployment ml-serving\/model has no PodDisruptionBudget/]));

@@ -171,14 +171,21 @@ describe("components/serving: ModelServing under mocks", () => {
         assert.ok(SERVING_PRIORITY_CLASS in PRIORITY_CLASSES);
     });
 
-    it("labels pods, exposes http/grpc, is scraped on 8080/metrics and starts at min replicas", () => {
+    it("leaves the replica count to its HPA: no spec.replicas for a re-apply to reset", () => {
+        const hpas = resources.filter((r) => r.type === "kubernetes:autoscaling/v2:HorizontalPodAutoscaler");
+        assert.equal(hpas.length, 1);
+        assert.deepEqual((hpas[0].inputs as Obj).spec.scaleTargetRef, { apiVersion: "apps/v1", kind: "Deployment", name: deployment.metadata.name });
+        assert.equal((hpas[0].inputs as Obj).spec.minReplicas, 2);
+        assert.ok(!("replicas" in deployment.spec), `spec.replicas is ${deployment.spec.replicas}`);
+    });
+
+    it("labels pods, exposes http/grpc and is scraped on 8080/metrics", () => {
         const labels = deployment.spec.template.metadata.labels;
         assert.equal(labels.app, spec.name);
         assert.equal(labels["app.kubernetes.io/name"], spec.name);
         assert.equal(labels.model, spec.name);
         assert.deepEqual(deployment.spec.template.metadata.annotations, { "prometheus.io/scrape": "true", "prometheus.io/port": "8080", "prometheus.io/path": "/metrics" });
         assert.deepEqual(pod.containers[0].ports.map((p: Obj) => [p.name, p.containerPort]), [["http", 8080], ["grpc", 9090]]);
-        assert.equal(deployment.spec.replicas, spec.replicas.min);
         assert.deepEqual(deployment.spec.selector.matchLabels, { app: spec.name });
     });
 
