@@ -235,6 +235,11 @@ describe("stack config validation", () => {
         }
     });
 
+    it("checks the attention fields' relations only once each field is valid", () => {
+        const problems = problemsOf(withKey(prod, "serving", (l) => ((l[1].model.attentionHeads = 0), l)));
+        assert.deepEqual(problems.filter((p) => p.includes("serving[1].model")), ["ml-platform:serving[1].model.attentionHeads must be >= 1, got 0"]);
+    });
+
     it("never echoes a credential or a secret's value in a message", () => {
         const leaky = withKey(dev, "training", training0((t) => t.args.push("--aws-access-key-id=AKIAABCDEFGHIJKLMNOP")));
         const problems = problemsOf(leaky);

@@ -41,7 +41,7 @@ describe("stacks/s3Uri: S3 model location", () => {
     });
 
     it("refuses what is not an S3 URI, and wildcards", () => {
-        for (const bad of ["https://bucket/x", "s3://", "s3://Bad_Bucket/x", "s3://bucket/models/*", "bucket/prefix"]) {
+        for (const bad of ["https://bucket/x", "s3://", "s3://Bad_Bucket/x", "s3://bucket/models/*", "s3://bucket/models/v?/", "s3://bucket/my models/", "bucket/prefix"]) {
             assert.throws(() => parseS3Uri(bad), Error, bad);
         }
     });
@@ -100,6 +100,7 @@ describe("components/serving: ModelServing under mocks", () => {
     });
 
     it("gives every container, init included, cpu and memory requests and limits", () => {
+        assert.deepEqual(allContainers(pod).map((c) => c.name), ["model-downloader", "model-server"]);
         for (const c of allContainers(pod)) {
             for (const kind of ["requests", "limits"]) {
                 assert.ok(c.resources?.[kind]?.cpu, `${c.name} ${kind}.cpu`);
@@ -112,6 +113,7 @@ describe("components/serving: ModelServing under mocks", () => {
     });
 
     it("pins every image, init container included", () => {
+        assert.deepEqual(allContainers(pod).map((c) => c.name), ["model-downloader", "model-server"]);
         for (const c of allContainers(pod)) {
             assert.ok(isPinned(c.image), `${c.name}: ${c.image}`);
         }
@@ -150,6 +152,7 @@ describe("components/serving: ModelServing under mocks", () => {
 
     it("runs non-root with a read-only root filesystem and a writable /tmp", () => {
         assert.deepEqual(pod.securityContext, { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } });
+        assert.deepEqual(allContainers(pod).map((c) => c.name), ["model-downloader", "model-server"]);
         for (const c of allContainers(pod)) {
             assert.equal(c.securityContext.allowPrivilegeEscalation, false, c.name);
             assert.deepEqual(c.securityContext.capabilities, { drop: ["ALL"] }, c.name);
