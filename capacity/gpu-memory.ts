@@ -95,6 +95,46 @@ interface Attention {
     headDim: number;
 }
 
+/** A relation between architecture fields that the estimator cannot size. */
+export interface ArchitectureProblem {
+    field: "kvHeads" | "hiddenSize";
+    wrong: string;
+    got: number;
+    allowed: string;
+}
+
+function divisorsOf(n: number): number[] {
+    const out: number[] = [];
+    for (let d = 1; d <= n; d++) {
+        if (n % d === 0) {
+            out.push(d);
+        }
+    }
+    return out;
+}
+
+/**
+ * What is wrong across the fields of an architecture whose fields are each positive integers:
+ * grouped-query attention shares each KV head among an equal group of query heads, and a head
+ * dimension not given must follow from hiddenSize / attentionHeads.
+ */
+export function architectureProblems(model: ModelArchitecture): ArchitectureProblem[] {
+    const heads = model.attentionHeads;
+    const problems: ArchitectureProblem[] = [];
+    if (model.kvHeads !== undefined && heads % model.kvHeads !== 0) {
+        problems.push({ field: "kvHeads", wrong: `must divide model.attentionHeads (${heads})`, got: model.kvHeads, allowed: divisorsOf(heads).join(", ") });
+    }
+    if (model.headDim === undefined && model.hiddenSize % heads !== 0) {
+        problems.push({
+            field: "hiddenSize",
+            wrong: `must be a multiple of model.attentionHeads (${heads}) when model.headDim is not given`,
+            got: model.hiddenSize,
+            allowed: `a multiple of ${heads}, or set model.headDim`,
+        });
+    }
+    return problems;
+}
+
 function validateModel(model: ModelArchitecture): Attention {
     if (typeof model !== "object" || model === null) {
         throw new Error("model must be an object");
@@ -104,19 +144,12 @@ function validateModel(model: ModelArchitecture): Attention {
     requirePositiveInteger("model.hiddenSize", model.hiddenSize);
     const heads = requirePositiveInteger("model.attentionHeads", model.attentionHeads);
     const kvHeads = model.kvHeads === undefined ? heads : requirePositiveInteger("model.kvHeads", model.kvHeads);
-    // Grouped-query attention shares each KV head among an equal group of query heads.
-    if (kvHeads > heads || heads % kvHeads !== 0) {
-        throw new Error(`model.kvHeads (${kvHeads}) must divide model.attentionHeads (${heads})`);
+    const headDim = model.headDim === undefined ? undefined : requirePositiveInteger("model.headDim", model.headDim);
+    const [problem] = architectureProblems(model);
+    if (problem) {
+        throw new Error(`model.${problem.field} ${problem.wrong}, got ${problem.got}`);
     }
-    if (model.headDim !== undefined) {
-        return { kvHeads, headDim: requirePositiveInteger("model.headDim", model.headDim) };
-    }
-    if (model.hiddenSize % heads !== 0) {
-        throw new Error(
-            `model.headDim is required: model.hiddenSize (${model.hiddenSize}) is not divisible by model.attentionHeads (${heads})`,
-        );
-    }
-    return { kvHeads, headDim: model.hiddenSize / heads };
+    return { kvHeads, headDim: headDim ?? model.hiddenSize / heads };
 }
 
 function validateWorkload(workload: WorkloadShape): void {
@@ -268,7 +301,7 @@ export interface GpuPlacement {
 }
 
 /** Power-of-two counts, the tensor/data-parallel sizes frameworks accept within one node. */
-const GPU_COUNTS = [1, 2, 4, 8];
+export const GPU_COUNTS: readonly number[] = [1, 2, 4, 8];
 
 function fitPool(perGpuBytes: (gpus: number) => number, pool: PoolOption, maxGpus: number): GpuPlacement | undefined {
     const instance = instanceType(pool.instanceType);

@@ -25,10 +25,6 @@ const CA_TEMPLATE = "k8s.io/cluster-autoscaler/node-template";
  * The ASG tags Cluster Autoscaler reads to build a node from nothing when a pool sits at zero: every
  * label, every taint and the GPU count, all derived from the pool (pitfall 3).
  */
-export function nodeGroupNameFor(clusterName: string, poolName: string): string {
-    return `${clusterName}-${poolName}`;
-}
-
 export function scaleFromZeroTags(pool: NodePoolSpec, gpuTaint: Taint): Record<string, string> {
     const tags: Record<string, string> = {};
     for (const [k, v] of Object.entries(poolLabels(pool))) {

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { CLAIMS, findPool, gpuPools, StackSpec, storageClaims, STORAGE_CLASS_NAME } from "../stacks/spec";
+import { CLAIMS, findPool, gpuPools, nodeGroupNameFor, StackSpec, storageClaims, STORAGE_CLASS_NAME } from "../stacks/spec";
 import * as aws from "@pulumi/aws";
 import { poolNodeSelector } from "../capacity/pools";
 import { AppTeamAccess } from "./appTeams";
@@ -9,7 +9,7 @@ import { Monitoring } from "./monitoring";
 import { Namespaces } from "./namespaces";
 import { NetworkPolicies } from "./networkPolicies";
 import { Network } from "./network";
-import { nodeGroupNameFor, NodePool } from "./nodePool";
+import { NodePool } from "./nodePool";
 import { NvidiaStack } from "./nvidia";
 import { PriorityClasses } from "./priority";
 import { EXTERNAL_METRICS, ModelServing } from "./serving";

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import { Taint } from "../capacity/pools";
+import { S3Location, parseS3Uri } from "../stacks/s3Uri";
 import { CLAIMS, Environment, NodePoolSpec, ServingSpec } from "../stacks/spec";
 import { pdbFor } from "./disruption";
 import { irsaTrustPolicy, serviceAccountSubject } from "./irsa";
@@ -42,34 +43,6 @@ export const MODEL_DOWNLOADER_RESOURCES = {
     requests: { cpu: "500m", memory: "512Mi" },
     limits: { cpu: "2", memory: "2Gi" },
 };
-
-export interface S3Location {
-    bucket: string;
-    /** Key prefix, empty or ending in "/". */
-    prefix: string;
-    /** The normalised URI, s3://bucket/prefix. */
-    uri: string;
-}
-
-/**
- * Splits s3://bucket/some/prefix into bucket and a directory prefix (a trailing "/" is added, so the
- * grant for models/v3 cannot also cover models/v30). Wildcards are refused: IAM would expand them.
- */
-export function parseS3Uri(uri: string): S3Location {
-    const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(uri);
-    if (!m) {
-        throw new Error(`"${uri}" is not an S3 URI of the form s3://bucket/prefix/`);
-    }
-    const bucket = m[1];
-    let prefix = m[2] ?? "";
-    if (/[*?\s]/.test(prefix)) {
-        throw new Error(`S3 prefix "${prefix}" in "${uri}" may not contain wildcards or whitespace`);
-    }
-    if (prefix !== "" && !prefix.endsWith("/")) {
-        prefix += "/";
-    }
-    return { bucket, prefix, uri: `s3://${bucket}/${prefix}` };
-}
 
 /** Read-only access to one model prefix: get its objects, list only under it. */
 export function modelReadPolicy(location: S3Location) {
@@ -160,9 +133,10 @@ export class ModelServing extends pulumi.ComponentResource {
             {
                 metadata: { name: s.name, namespace: s.namespace, labels, annotations: { [MODEL_LOAD_ANNOTATION]: String(s.modelLoadSeconds) } },
                 spec: {
-                    // The HPA's floor. The HPA owns the count after creation, but an update that re-applies this
-                    // Deployment sets it back to min until the HPA scales up again.
-                    replicas: s.replicas.min,
+                    // No replicas: the HPA below owns the count. Setting it here would reset a scaled-out
+                    // Deployment to the minimum on every re-apply and conflict with the HPA controller's field
+                    // ownership under server-side apply (pulumi-kubernetes #2491, #2569). The API server
+                    // starts it at 1 and the HPA raises it to replicas.min.
                     revisionHistoryLimit: 5,
                     // Surge instead of dropping a serving pod: capacity holds during a rollout.
                     strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },

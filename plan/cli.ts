@@ -9,7 +9,7 @@ import { existsSync } from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { isContractError } from "../stacks/contract";
-import { ConfigError } from "../stacks/validate";
+import { ConfigError } from "../stacks/errors";
 import { executeAppPlan } from "./appPlan";
 import { executePlan } from "./plan";
 import { UsageError } from "./stackConfig";

@@ -94,6 +94,10 @@ export function readPolicyConfig(file: string, policies: PlatformPolicy[] = allP
     const byName = new Map(policies.map((p) => [p.name, p]));
     for (const [name, entry] of Object.entries(config)) {
         const at = `${file}: ${name}`;
+        // "all" sets every policy's level and takes nothing else; any other name must be a policy, in either form.
+        if (name !== "all" && !byName.has(name)) {
+            throw new UsageError(`${at}: no such policy in the pack; allowed: "all" (an enforcement level) or one of ${[...byName.keys()].join(", ")}`);
+        }
         if (typeof entry === "string") {
             if (!LEVELS.includes(entry)) {
                 throw new UsageError(`${at}: "${entry}" is not an enforcement level (${LEVELS.join(", ")})`);
@@ -102,7 +106,7 @@ export function readPolicyConfig(file: string, policies: PlatformPolicy[] = allP
         }
         const policy = byName.get(name);
         if (!policy) {
-            throw new UsageError(`${at}: no such policy in the pack; known: ${[...byName.keys()].join(", ")}`);
+            throw new UsageError(`${at}: must be an enforcement level (${LEVELS.join(", ")}), got ${JSON.stringify(entry)}`);
         }
         if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
             throw new UsageError(`${at}: must be an enforcement level or an object`);

@@ -1,6 +1,7 @@
 /** The only module that reads Pulumi config: collects `ml-platform:*` and hands it to validation. */
 import * as pulumi from "@pulumi/pulumi";
-import { buildStackSpec, NAMESPACE, RawConfig } from "./validate";
+import { NAMESPACE } from "./errors";
+import { buildStackSpec, RawConfig } from "./validate";
 import { StackSpec } from "./spec";
 
 export function readRawConfig(): RawConfig {

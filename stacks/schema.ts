@@ -1,24 +1,53 @@
 /**
  * The shape of every `ml-platform:*` config key, as zod schemas. Structural rules (types, ranges,
- * unknown keys) live here; rules that relate keys to each other live in validate.ts.
+ * unknown keys, the syntax Kubernetes, EKS and IAM accept) live here; rules that relate keys to each
+ * other live in crossChecks.ts, and placing workloads on pools in placement.ts.
  */
 import { z } from "zod";
 import { KNOWN_INSTANCE_TYPES, INSTANCE_CATALOG } from "../capacity/catalog";
+import { architectureProblems } from "../capacity/gpu-memory";
+import { labelValueProblem, NameProblem, qualifiedNameProblem } from "../capacity/labels";
 import { DEFAULT_GPU_TAINT } from "../capacity/pools";
 import { isCpuQuantity, isMemoryQuantity } from "../capacity/quantity";
+import { s3UriProblem } from "./s3Uri";
 // The supported minors are those every pinned component (Cluster Autoscaler) has a build for.
 import { SUPPORTED_KUBERNETES_VERSIONS } from "../components/versions";
 
 const DNS_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0-2]|[12]?\d)$/;
+/** An AWS region name (us-east-1, us-gov-west-1); an availability zone is its region plus one letter. */
+export const AWS_REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
 const AZ = /^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$/;
 const IAM_PRINCIPAL = /^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/[\w+=,.@/-]+$/;
-const S3_URI = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/[^\s]*)?$/;
+/** EKS takes taint keys of at most 63 characters in all, prefix included (Kubernetes allows 253 + 1 + 63). */
+export const EKS_TAINT_KEY_MAX_LENGTH = 63;
+/** Above any published model; also keeps the estimator's byte counts exact integers. */
+export const MAX_MODEL_PARAMETERS = 10_000_000_000_000;
 /** An image reference with an explicit tag or digest. `:latest` is rejected separately. */
 const PINNED_IMAGE = /^[a-z0-9][\w.\-/:]*[\w.\-/]+(:[\w][\w.-]{0,127}|@sha256:[a-f0-9]{64})$/;
 
 const dnsLabel = (max: number) =>
     z.string().max(max, `must be at most ${max} characters`).regex(DNS_LABEL, "must be a DNS label: lower-case letters, digits and '-', starting with a letter");
+
+/** A string rule that says what is allowed: the problem reads `<wrong>, got <value>; allowed: <allowed>`. */
+const checkedString = (problemOf: (s: string) => NameProblem | undefined) =>
+    z.string().superRefine((s, ctx) => {
+        const problem = problemOf(s);
+        if (problem) {
+            ctx.addIssue({ code: "custom", message: problem.wrong, input: s, params: { allowed: problem.allowed } });
+        }
+    });
+
+function taintKeyProblem(key: string): NameProblem | undefined {
+    const problem = qualifiedNameProblem(key);
+    if (problem || key.length <= EKS_TAINT_KEY_MAX_LENGTH) {
+        return problem;
+    }
+    return {
+        wrong: `must be at most ${EKS_TAINT_KEY_MAX_LENGTH} characters in all, the EKS node group taint key limit (it has ${key.length})`,
+        allowed: `a qualified name of at most ${EKS_TAINT_KEY_MAX_LENGTH} characters, prefix included`,
+    };
+}
 
 const cidr = z.string().regex(CIDR, "must be an IPv4 CIDR such as 10.0.0.0/16");
 
@@ -34,8 +63,17 @@ const instanceTypeName = z.string().refine((s) => INSTANCE_CATALOG.has(s), {
     message: `must be a known instance type: ${KNOWN_INSTANCE_TYPES.join(", ")}`,
 });
 
+/**
+ * One check with one message, not .int().min().max(): zod's int check aborts the enclosing object,
+ * which would hide the model block's cross-field problems.
+ */
 const int = (min: number, max: number) =>
-    z.number().int("must be a whole number").min(min, `must be >= ${min}`).max(max, `must be <= ${max}`);
+    z.number().superRefine((n, ctx) => {
+        const wrong = n < min ? `must be >= ${min}` : n > max ? `must be <= ${max}` : Number.isSafeInteger(n) ? undefined : "must be a whole number";
+        if (wrong) {
+            ctx.addIssue({ code: "custom", message: wrong, input: n });
+        }
+    });
 
 /**
  * An app team: one IAM principal that may edit (AmazonEKSEditPolicy) and run PyTorchJobs in the listed
@@ -72,8 +110,8 @@ export const clusterSchema = z.strictObject({
 });
 
 export const gpuTaintSchema = z.strictObject({
-    key: z.string().regex(/^([a-z0-9.-]+\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, "must be a Kubernetes label key"),
-    value: z.string().regex(/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/, "must be a Kubernetes label value"),
+    key: checkedString(taintKeyProblem),
+    value: checkedString(labelValueProblem),
     effect: z.enum(["NoSchedule", "NoExecute"]),
 });
 
@@ -96,7 +134,7 @@ export const storageSchema = z.strictObject({
 });
 
 const architecture = {
-    parameters: z.number().positive("must be > 0"),
+    parameters: int(1, MAX_MODEL_PARAMETERS),
     layers: int(1, 1000),
     hiddenSize: int(1, 1_000_000),
     attentionHeads: int(1, 10_000),
@@ -104,21 +142,36 @@ const architecture = {
     headDim: int(1, 10_000).optional(),
 };
 
-export const servingModelSchema = z.strictObject({
-    ...architecture,
-    precision: z.enum(["float32", "bfloat16", "float16", "int8", "int4"]),
-    batchSize: int(1, 4096).default(1),
-    sequenceLength: int(1, 1_048_576),
-});
+/** The estimator's rules across architecture fields, checked with the block so no other problem hides them. */
+function checkArchitecture(model: z.infer<z.ZodObject<typeof architecture>>, ctx: z.core.$RefinementCtx) {
+    for (const p of architectureProblems(model)) {
+        ctx.addIssue({ code: "custom", path: [p.field], message: p.wrong, input: p.got, params: { allowed: p.allowed } });
+    }
+}
 
-export const trainingModelSchema = z.strictObject({
-    ...architecture,
-    precision: z.enum(["float32", "bfloat16", "float16"]),
-    zeroStage: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]).default(0),
-    microBatchSize: int(1, 4096).default(1),
-    sequenceLength: int(1, 1_048_576),
-    recompute: z.enum(["none", "selective", "full"]).default("selective"),
-});
+const ATTENTION_FIELDS: PropertyKey[] = ["attentionHeads", "kvHeads", "hiddenSize", "headDim"];
+/** Runs the check whenever the fields it reads are valid, whatever else in the block is wrong. */
+const architectureReadable = { when: (payload: z.core.ParsePayload) => !payload.issues.some((i) => ATTENTION_FIELDS.includes(i.path?.[0] ?? "")) };
+
+export const servingModelSchema = z
+    .strictObject({
+        ...architecture,
+        precision: z.enum(["float32", "bfloat16", "float16", "int8", "int4"]),
+        batchSize: int(1, 4096).default(1),
+        sequenceLength: int(1, 1_048_576),
+    })
+    .superRefine(checkArchitecture, architectureReadable);
+
+export const trainingModelSchema = z
+    .strictObject({
+        ...architecture,
+        precision: z.enum(["float32", "bfloat16", "float16"]),
+        zeroStage: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]).default(0),
+        microBatchSize: int(1, 4096).default(1),
+        sequenceLength: int(1, 1_048_576),
+        recompute: z.enum(["none", "selective", "full"]).default("selective"),
+    })
+    .superRefine(checkArchitecture, architectureReadable);
 
 const resources = {
     cpu,
@@ -134,7 +187,7 @@ export const servingSchema = z.strictObject({
     gpus: int(1, 8).optional(),
     ...resources,
     replicas: z.strictObject({ min: int(1, 1000), max: int(1, 1000) }),
-    modelUri: z.string().regex(S3_URI, "must be an S3 URI such as s3://bucket/models/name/v3/"),
+    modelUri: checkedString(s3UriProblem),
     modelLoadSeconds: int(1, 3600),
     model: servingModelSchema.optional(),
     autoscaling: z
@@ -184,6 +237,7 @@ export const SECRET_KEYS = ["mlflowTrackingUri"] as const;
 
 export type ClusterConfig = z.infer<typeof clusterSchema>;
 export type AppTeamConfig = z.infer<typeof appTeamSchema>;
+export type NodePoolConfig = z.infer<typeof nodePoolSchema>;
 export type StorageConfig = z.infer<typeof storageSchema>;
 export type ServingConfig = z.infer<typeof servingSchema>;
 export type TrainingConfig = z.infer<typeof trainingSchema>;

@@ -67,6 +67,14 @@ export interface StackSpec {
 
 export const NAMESPACES = { serving: "ml-serving", training: "ml-training" } as const;
 
+/** EKS refuses a longer node group name. */
+export const NODE_GROUP_NAME_MAX_LENGTH = 63;
+
+/** The EKS node group of a pool; its ASG is eks-<name>-<uuid>, which the autoscaler's expander matches. */
+export function nodeGroupNameFor(clusterName: string, poolName: string): string {
+    return `${clusterName}-${poolName}`;
+}
+
 export function gpuPools(spec: StackSpec): NodePoolSpec[] {
     return spec.nodePools.filter((p) => p.gpu !== undefined);
 }

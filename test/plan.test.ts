@@ -110,6 +110,24 @@ describe("offline plan: bad input", () => {
         assert.ok(!existsSync(out), "nothing written");
     });
 
+    it("exits 2, not 1 with a stack trace, on values the estimator and the S3 grant would refuse, and names them all", () => {
+        const dir = tmp();
+        const cfg = path.join(dir, "Pulumi.bad.yaml");
+        const prod = readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8");
+        const text = prod
+            .replace("        attentionHeads: 32\n        precision: bfloat16\n        batchSize: 1", "        attentionHeads: 32\n        kvHeads: 5\n        precision: bfloat16\n        batchSize: 1")
+            .replace("modelUri: s3://ml-models-prod/llm-chat-7b/v1/", "modelUri: s3://ml-models-prod/llm-chat-7b/*/");
+        assert.notEqual(text, prod);
+        writeFileSync(cfg, text);
+        const out = path.join(dir, "out");
+        const r = plan(["--stack", "bad", "--config", cfg, "--out", out]);
+        assert.equal(r.code, 2, r.stderr);
+        assert.match(r.stderr, /ml-platform:serving\[1\]\.model\.kvHeads must divide model\.attentionHeads \(32\), got 5; allowed: 1, 2, 4, 8, 16, 32/);
+        assert.match(r.stderr, /ml-platform:serving\[1\]\.modelUri .*got "s3:\/\/ml-models-prod\/llm-chat-7b\/\*\/"/);
+        assert.doesNotMatch(r.stderr, /\n\s+at /, "no stack trace");
+        assert.ok(!existsSync(out), "nothing written");
+    });
+
     it("exits 2 on usage errors", () => {
         assert.equal(plan([]).code, 2);
         assert.equal(plan(["--stack", "nosuchstack"]).code, 2);

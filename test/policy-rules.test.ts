@@ -443,6 +443,12 @@ describe("policy rules: workloads", () => {
             await passes(rule, [serving(), hpa("model", 2, 6), pdb("model", { maxUnavailable: 1 })]);
             await passes(rule, [serving(), hpa("model", 3, 6), pdb("model", { minAvailable: 2 })]);
         });
+        it("reads the minimum from the HPA of a Deployment that leaves spec.replicas to it", async () => {
+            const hpaOwned = serving();
+            delete (hpaOwned.inputs.spec as Obj).replicas;
+            await passes(rule, [hpaOwned, hpa("model", 3, 6), pdb("model", { minAvailable: 2 })]);
+            await fails(rule, [hpaOwned, hpa("model", 2, 6), pdb("model", { minAvailable: 2 })], [/at its minimum of 2 replica\(s\)/]);
+        });
         it("fails minAvailable equal to the HPA minimum (pitfall 6)", () =>
             fails(rule, [serving(), hpa("model", 2, 6), pdb("model", { minAvailable: 2 })], [/PodDisruptionBudget ml-serving\/model \(minAvailable 2\) allows no eviction of Deployment model at its minimum of 2 replica\(s\)/]));
         it("fails a serving Deployment without a budget", () => fails(rule, [serving(), pdb("other", { maxUnavailable: 1 })], [/Deployment ml-serving\/model has no PodDisruptionBudget/]));
@@ -925,17 +931,35 @@ describe("policy runner and config files", () => {
         }
     });
 
-    it("rejects unknown policies, unknown properties and bad values, as the CLI would", () => {
+    describe("rejects what the CLI would reject", () => {
         const dir = mkdtempSync(path.join(tmpdir(), "policy-config-"));
         const write = (content: unknown) => {
             const file = path.join(dir, "config.json");
             writeFileSync(file, JSON.stringify(content));
             return file;
         };
-        assert.throws(() => readPolicyConfig(write({ "gpu-pool-tainted-typo": {} })), (e: Error) => e instanceof UsageError && /no such policy/.test(e.message));
-        assert.throws(() => readPolicyConfig(write({ "gpu-pool-tainted": { taint: {} } })), /unknown property; gpu-pool-tainted takes gpuTaint/);
-        assert.throws(() => readPolicyConfig(write({ "serving-hpa-bounds": { environment: "staging" } })), /not a valid one of/);
-        assert.throws(() => readPolicyConfig(write({ "efs-encrypted": "strict" })), /not an enforcement level/);
+        const known = /allowed: "all" \(an enforcement level\) or one of .*gpu-pool-tainted/;
+        const bad: [string, unknown, RegExp][] = [
+            ["an unknown policy given as an object", { "gpu-pool-tainted-typo": {} }, known],
+            ["an unknown policy given as a level", { "some-unknown-rule": "advisory" }, known],
+            ["an unknown policy given as a bad level", { "some-unknown-rule": "strict" }, /no such policy in the pack/],
+            ['"all" given as an object', { all: { enforcementLevel: "advisory" } }, /all: must be an enforcement level/],
+            ["an unknown property", { "gpu-pool-tainted": { taint: {} } }, /unknown property; gpu-pool-tainted takes gpuTaint/],
+            ["a value outside the property's enum", { "serving-hpa-bounds": { environment: "staging" } }, /not a valid one of/],
+            ["a level that does not exist", { "efs-encrypted": "strict" }, /not an enforcement level/],
+        ];
+        for (const [what, content, message] of bad) {
+            it(what, () => {
+                assert.throws(() => readPolicyConfig(write(content)), (e: Error) => e instanceof UsageError && message.test(e.message));
+            });
+        }
+    });
+
+    it('accepts "all" and known policies as levels', () => {
+        const dir = mkdtempSync(path.join(tmpdir(), "policy-config-"));
+        const file = path.join(dir, "config.json");
+        writeFileSync(file, JSON.stringify({ all: "advisory", "efs-encrypted": "mandatory" }));
+        assert.deepEqual(readPolicyConfig(file), { all: "advisory", "efs-encrypted": "mandatory" });
     });
 
     it("applies enforcement levels from config: advisory, disabled, remediate as mandatory", async () => {

@@ -3,7 +3,8 @@ import { GPU_RESOURCE, poolNodeSelector, poolTolerations } from "../capacity/poo
 import { allowedDisruptionsAt } from "../components/disruption";
 import { probesFor, startupBudgetSeconds } from "../components/probes";
 import { PRIORITY_CLASSES } from "../components/priority";
-import { EXTERNAL_METRICS, ModelServing, modelReadPolicy, parseS3Uri, SERVING_PRIORITY_CLASS } from "../components/serving";
+import { EXTERNAL_METRICS, ModelServing, modelReadPolicy, SERVING_PRIORITY_CLASS } from "../components/serving";
+import { parseS3Uri } from "../stacks/s3Uri";
 import { TRACKING_SECRET_NAME, TRACKING_URI_KEY } from "../components/tracking";
 import { VERSIONS } from "../components/versions";
 import { ACCOUNT_ID } from "../plan/emulator";
@@ -27,7 +28,7 @@ function build(spec: ServingSpec, pool = A10G_POOL) {
     });
 }
 
-describe("components/serving: S3 model location", () => {
+describe("stacks/s3Uri: S3 model location", () => {
     it("splits a URI into bucket and a directory prefix", () => {
         assert.deepEqual(parseS3Uri("s3://ml-models-prod/recommendation/v3/"), {
             bucket: "ml-models-prod",
@@ -40,7 +41,7 @@ describe("components/serving: S3 model location", () => {
     });
 
     it("refuses what is not an S3 URI, and wildcards", () => {
-        for (const bad of ["https://bucket/x", "s3://", "s3://Bad_Bucket/x", "s3://bucket/models/*", "bucket/prefix"]) {
+        for (const bad of ["https://bucket/x", "s3://", "s3://Bad_Bucket/x", "s3://bucket/models/*", "s3://bucket/models/v?/", "s3://bucket/my models/", "bucket/prefix"]) {
             assert.throws(() => parseS3Uri(bad), Error, bad);
         }
     });
@@ -99,6 +100,7 @@ describe("components/serving: ModelServing under mocks", () => {
     });
 
     it("gives every container, init included, cpu and memory requests and limits", () => {
+        assert.deepEqual(allContainers(pod).map((c) => c.name), ["model-downloader", "model-server"]);
         for (const c of allContainers(pod)) {
             for (const kind of ["requests", "limits"]) {
                 assert.ok(c.resources?.[kind]?.cpu, `${c.name} ${kind}.cpu`);
@@ -111,6 +113,7 @@ describe("components/serving: ModelServing under mocks", () => {
     });
 
     it("pins every image, init container included", () => {
+        assert.deepEqual(allContainers(pod).map((c) => c.name), ["model-downloader", "model-server"]);
         for (const c of allContainers(pod)) {
             assert.ok(isPinned(c.image), `${c.name}: ${c.image}`);
         }
@@ -149,6 +152,7 @@ describe("components/serving: ModelServing under mocks", () => {
 
     it("runs non-root with a read-only root filesystem and a writable /tmp", () => {
         assert.deepEqual(pod.securityContext, { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } });
+        assert.deepEqual(allContainers(pod).map((c) => c.name), ["model-downloader", "model-server"]);
         for (const c of allContainers(pod)) {
             assert.equal(c.securityContext.allowPrivilegeEscalation, false, c.name);
             assert.deepEqual(c.securityContext.capabilities, { drop: ["ALL"] }, c.name);
@@ -170,14 +174,21 @@ describe("components/serving: ModelServing under mocks", () => {
         assert.ok(SERVING_PRIORITY_CLASS in PRIORITY_CLASSES);
     });
 
-    it("labels pods, exposes http/grpc, is scraped on 8080/metrics and starts at min replicas", () => {
+    it("leaves the replica count to its HPA: no spec.replicas for a re-apply to reset", () => {
+        const hpas = resources.filter((r) => r.type === "kubernetes:autoscaling/v2:HorizontalPodAutoscaler");
+        assert.equal(hpas.length, 1);
+        assert.deepEqual((hpas[0].inputs as Obj).spec.scaleTargetRef, { apiVersion: "apps/v1", kind: "Deployment", name: deployment.metadata.name });
+        assert.equal((hpas[0].inputs as Obj).spec.minReplicas, 2);
+        assert.ok(!("replicas" in deployment.spec), `spec.replicas is ${deployment.spec.replicas}`);
+    });
+
+    it("labels pods, exposes http/grpc and is scraped on 8080/metrics", () => {
         const labels = deployment.spec.template.metadata.labels;
         assert.equal(labels.app, spec.name);
         assert.equal(labels["app.kubernetes.io/name"], spec.name);
         assert.equal(labels.model, spec.name);
         assert.deepEqual(deployment.spec.template.metadata.annotations, { "prometheus.io/scrape": "true", "prometheus.io/port": "8080", "prometheus.io/path": "/metrics" });
         assert.deepEqual(pod.containers[0].ports.map((p: Obj) => [p.name, p.containerPort]), [["http", 8080], ["grpc", 9090]]);
-        assert.equal(deployment.spec.replicas, spec.replicas.min);
         assert.deepEqual(deployment.spec.selector.matchLabels, { app: spec.name });
     });
 

@@ -1,0 +1,152 @@
+/**
+ * Which pool a workload runs on and how many GPUs each of its pods gets: explicit values are checked
+ * against the pool, a model block sizes them with capacity/gpu-memory's estimate and GPU-count ladder,
+ * and `pool: auto` picks the cheapest pool whose usable GPU memory holds the estimate.
+ */
+import { chooseGpuPlacement, formatBytes, GPU_COUNTS, ModelArchitecture, perGpuBytesFor } from "../capacity/gpu-memory";
+import { ServingConfig, TrainingConfig } from "./schema";
+import { NodePoolSpec } from "./spec";
+
+/** Per-GPU bytes as a function of a pod's GPU count. */
+export type PerGpuBytes = (gpus: number) => number;
+
+export interface GpuChoice {
+    pool: string;
+    gpus: number;
+    /** Per-GPU estimate in bytes when a model sized the workload. */
+    estimate?: number;
+}
+
+function architectureOf(m: ModelArchitecture): ModelArchitecture {
+    return {
+        parameters: m.parameters,
+        layers: m.layers,
+        hiddenSize: m.hiddenSize,
+        attentionHeads: m.attentionHeads,
+        kvHeads: m.kvHeads,
+        headDim: m.headDim,
+    };
+}
+
+/** The estimate of a served model (tensor parallel over a pod's GPUs); the schema has checked its architecture. */
+export function servingMemory(model: ServingConfig["model"]): PerGpuBytes | undefined {
+    if (!model) {
+        return undefined;
+    }
+    return perGpuBytesFor(architectureOf(model), {
+        mode: "inference",
+        precision: model.precision,
+        batchSize: model.batchSize,
+        sequenceLength: model.sequenceLength,
+    });
+}
+
+/** The estimate of a training run: every GPU of every pod is a data-parallel rank. */
+export function trainingMemory(model: TrainingConfig["model"], pods: number): PerGpuBytes | undefined {
+    if (!model) {
+        return undefined;
+    }
+    const architecture = architectureOf(model);
+    return (gpus: number) =>
+        perGpuBytesFor(architecture, {
+            mode: "training",
+            precision: model.precision,
+            optimizer: "adam",
+            zeroStage: model.zeroStage,
+            dataParallel: gpus * pods,
+            microBatchSize: model.microBatchSize,
+            sequenceLength: model.sequenceLength,
+            recompute: model.recompute,
+        })(gpus * pods);
+}
+
+/** Ladder counts a pool's nodes have; the estimate is Infinity where a count is no valid tensor-parallel size. */
+function ladderOn(pool: NodePoolSpec): number[] {
+    return GPU_COUNTS.filter((g) => g <= pool.gpu!.count);
+}
+
+/** A GPU count on a known GPU pool: within its nodes, a valid parallel size, and enough memory per GPU. */
+function checkOnPool(where: string, gpuKey: string, pool: NodePoolSpec, gpus: number, perGpuBytes: PerGpuBytes | undefined, problems: string[]): GpuChoice | undefined {
+    const gpu = pool.gpu!;
+    if (gpus > gpu.count) {
+        problems.push(`${where}.${gpuKey} must be <= ${gpu.count} (GPUs per ${pool.instanceType} node in pool "${pool.name}"), got ${gpus}`);
+        return undefined;
+    }
+    if (!perGpuBytes) {
+        return { pool: pool.name, gpus };
+    }
+    const estimate = perGpuBytes(gpus);
+    if (!Number.isFinite(estimate)) {
+        const valid = ladderOn(pool).filter((g) => Number.isFinite(perGpuBytes(g)));
+        problems.push(`${where}.${gpuKey} must divide model.attentionHeads to split the model across GPUs (tensor parallelism), got ${gpus}; allowed: ${valid.join(", ")}`);
+        return undefined;
+    }
+    const capacityBytes = gpu.memoryMiB * 2 ** 20;
+    if (estimate > capacityBytes) {
+        problems.push(
+            `${where}: the model needs ${formatBytes(estimate)} per GPU on ${gpus} GPU(s) but pool "${pool.name}" (${pool.instanceType}) has ${gpu.memoryMiB} MiB ` +
+                `(${formatBytes(capacityBytes)}) usable per GPU; use more GPUs, a larger pool, or pool "auto"`,
+        );
+        return undefined;
+    }
+    return { pool: pool.name, gpus, estimate };
+}
+
+/**
+ * Resolves pool and GPU count for one workload entry. `gpuKey` is the entry's GPU-count key (gpus,
+ * gpusPerPod); `perGpuBytes` is its model's estimate, if it has one.
+ */
+export function placeWorkload(
+    where: string,
+    gpuKey: string,
+    entry: { pool: string; gpus: number | undefined },
+    perGpuBytes: PerGpuBytes | undefined,
+    pools: NodePoolSpec[],
+    problems: string[],
+): GpuChoice | undefined {
+    const gpuPools = pools.filter((p) => p.gpu);
+    if (entry.pool === "auto") {
+        if (!perGpuBytes) {
+            problems.push(`${where}.pool is "auto" but no model is given; add ${where}.model or name a pool (${gpuPools.map((p) => p.name).join(", ")})`);
+            return undefined;
+        }
+        const placement = chooseGpuPlacement(perGpuBytes, gpuPools.map((p) => ({ name: p.name, instanceType: p.instanceType })));
+        if (!placement) {
+            const need = formatBytes(perGpuBytes(1));
+            problems.push(`${where}.model needs ${need} of GPU memory on one GPU and no GPU pool can hold it, even across all of a node's GPUs (pools: ${gpuPools.map((p) => `${p.name} ${p.instanceType}`).join(", ") || "none"})`);
+            return undefined;
+        }
+        if (entry.gpus !== undefined && entry.gpus < placement.gpus) {
+            problems.push(`${where}.${gpuKey} is ${entry.gpus} but the model needs ${placement.gpus} GPU(s) of ${placement.instanceType}`);
+            return undefined;
+        }
+        const chosen = gpuPools.find((p) => p.name === placement.pool)!;
+        return checkOnPool(where, gpuKey, chosen, entry.gpus ?? placement.gpus, perGpuBytes, problems);
+    }
+    const pool = pools.find((p) => p.name === entry.pool);
+    if (!pool) {
+        problems.push(`${where}.pool names no node pool: got "${entry.pool}"; known pools: ${pools.map((p) => p.name).join(", ")}${perGpuBytes ? ', or "auto"' : ""}`);
+        return undefined;
+    }
+    if (!pool.gpu) {
+        problems.push(`${where}.pool "${pool.name}" is a CPU pool (${pool.instanceType}); GPU workloads need one of: ${gpuPools.map((p) => p.name).join(", ") || "(no GPU pools configured)"}`);
+        return undefined;
+    }
+    if (entry.gpus !== undefined) {
+        return checkOnPool(where, gpuKey, pool, entry.gpus, perGpuBytes, problems);
+    }
+    if (!perGpuBytes) {
+        problems.push(`${where} needs ${gpuKey} or a model block to size it`);
+        return undefined;
+    }
+    const fit = chooseGpuPlacement(perGpuBytes, [{ name: pool.name, instanceType: pool.instanceType }]);
+    if (!fit) {
+        const least = Math.min(...ladderOn(pool).map(perGpuBytes));
+        problems.push(
+            `${where}.model needs at least ${formatBytes(least)} per GPU on up to the ${pool.gpu.count} GPUs of pool "${pool.name}" ` +
+                `(${pool.instanceType}, ${pool.gpu.memoryMiB} MiB usable per GPU)`,
+        );
+        return undefined;
+    }
+    return checkOnPool(where, gpuKey, pool, fit.gpus, perGpuBytes, problems);
+}
