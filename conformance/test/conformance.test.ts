@@ -1,0 +1,135 @@
+/**
+ * `npm run test:cluster`: every stack on a real control plane, the breaks the run must catch, and the
+ * planner against kube-scheduler. Needs Go (the binaries are built once into the cache, then reused).
+ */
+import * as assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { dump, loadAll } from "js-yaml";
+import { CLI_NODE_ARGS } from "../../plan/nodeArgs";
+import { main } from "../cli";
+import { controlPlaneBinaries } from "../controlPlane";
+import type { ConformanceResult } from "../run";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const TMP = fs.mkdtempSync(path.join(os.tmpdir(), "ml-platform-conformance-test-"));
+
+function planInto(stack: string, dir: string): void {
+    const r = spawnSync(process.execPath, [...CLI_NODE_ARGS, path.join(ROOT, "plan", "cli.ts"), "--stack", stack, "--out", dir], { cwd: ROOT, encoding: "utf8" });
+    assert.equal(r.status, 0, `plan ${stack} failed:\n${r.stderr}${r.stdout}`);
+}
+
+async function conform(stack: string, dir: string): Promise<{ code: number; result: ConformanceResult }> {
+    const code = await main(["--stack", stack, "--plan", dir]);
+    return { code, result: JSON.parse(fs.readFileSync(path.join(dir, "conformance.json"), "utf8")) };
+}
+
+/** A copy of a plan whose all.yaml has one object edited: what a broken program would have rendered. */
+function brokenPlan(from: string, name: string, edit: (objects: any[]) => void): string {
+    const dir = path.join(TMP, name);
+    fs.cpSync(from, dir, { recursive: true });
+    const file = path.join(dir, "manifests", "all.yaml");
+    const objects = loadAll(fs.readFileSync(file, "utf8")) as any[];
+    edit(objects);
+    fs.writeFileSync(file, objects.map((o) => dump(o)).join("---\n"));
+    return dir;
+}
+
+const find = (objects: any[], kind: string, name: string) => {
+    const o = objects.find((x) => x.kind === kind && x.metadata.name === name);
+    assert.ok(o, `${kind} ${name} not in all.yaml`);
+    return o;
+};
+
+describe("conformance on a real control plane", function () {
+    before(function () {
+        // Fails (never skips) without Go: the message says what is needed.
+        controlPlaneBinaries();
+    });
+    after(() => fs.rmSync(TMP, { recursive: true, force: true }));
+
+    for (const stack of ["dev", "prod"]) {
+        it(`${stack}: every object is accepted and Kubernetes runs what the plan says, at both scales`, async () => {
+            const dir = path.join(TMP, stack);
+            planInto(stack, dir);
+            const { code, result } = await conform(stack, dir);
+            assert.deepEqual(result.failures, []);
+            assert.equal(code, 0);
+            assert.deepEqual(result.passes.map((p) => p.scale), ["max", "min"]);
+            for (const p of result.passes) {
+                assert.deepEqual(p.rejected, []);
+                assert.ok(p.workloads.length >= 2, `${p.scale}: workloads compared`);
+                for (const w of p.workloads) assert.ok(w.agrees && w.observed, `${p.scale} ${w.workload}: ${w.observedDetail}`);
+                assert.equal(p.daemonSets.length, 2, "device plugin and DCGM exporter checked");
+                for (const d of p.daemonSets) {
+                    assert.ok(d.expectedNodes.length > 0 || p.scale === "min", `${d.daemonSet}: GPU nodes at ${p.scale}`);
+                    assert.deepEqual(d.problems.filter((x) => !x.startsWith("the stack has no GPU nodes")), []);
+                }
+            }
+            assert.ok(fs.readFileSync(path.join(dir, "conformance.md"), "utf8").includes("Stand-ins"));
+        });
+    }
+
+    describe("breaks it must catch", () => {
+        const devPlan = path.join(TMP, "dev-base");
+        before(() => planInto("dev", devPlan));
+
+        it("the device plugin without its GPU-taint toleration: no device plugin pod on the GPU nodes", async () => {
+            const dir = brokenPlan(devPlan, "no-toleration", (objects) => {
+                delete find(objects, "DaemonSet", "nvidia-device-plugin").spec.template.spec.tolerations;
+            });
+            const { code, result } = await conform("dev", dir);
+            assert.equal(code, 1);
+            assert.ok(
+                result.failures.some((f) => f.includes("nvidia-device-plugin") && f.includes("no pod on GPU node")),
+                result.failures.join("\n"),
+            );
+        });
+
+        it("a request larger than any node: Pending with the scheduler's Insufficient message", async () => {
+            const dir = brokenPlan(devPlan, "too-big", (objects) => {
+                const c = find(objects, "Deployment", "recommendation-model").spec.template.spec.containers[0];
+                c.resources.requests["nvidia.com/gpu"] = "16";
+                c.resources.limits["nvidia.com/gpu"] = "16";
+            });
+            const { code, result } = await conform("dev", dir);
+            assert.equal(code, 1);
+            assert.ok(
+                result.failures.some((f) => f.includes("recommendation-model") && f.includes("the plan says schedulable") && f.includes("Insufficient nvidia.com/gpu")),
+                result.failures.join("\n"),
+            );
+        });
+
+        it("a nodeSelector no pool has: Pending because no node matches", async () => {
+            const dir = brokenPlan(devPlan, "no-pool", (objects) => {
+                find(objects, "Job", "bert-finetune").spec.template.spec.nodeSelector = { "node-pool": "h100" };
+            });
+            const { code, result } = await conform("dev", dir);
+            assert.equal(code, 1);
+            assert.ok(
+                result.failures.some((f) => f.includes("bert-finetune") && /didn't match Pod's node affinity\/selector/.test(f)),
+                result.failures.join("\n"),
+            );
+        });
+
+        it("a field Kubernetes does not know: strict field validation rejects the object", async () => {
+            const dir = brokenPlan(devPlan, "unknown-field", (objects) => {
+                find(objects, "Deployment", "recommendation-model").spec.template.spec.containers[0].gpuCount = 1;
+            });
+            const { code, result } = await conform("dev", dir);
+            assert.equal(code, 1);
+            assert.ok(result.failures.some((f) => f.includes("rejected Deployment ml-serving/recommendation-model") && f.includes("unknown field")), result.failures.join("\n"));
+        });
+
+        it("a pod that breaks the restricted Pod Security level: admission refuses its pods", async () => {
+            const dir = brokenPlan(devPlan, "privileged", (objects) => {
+                find(objects, "Job", "bert-finetune").spec.template.spec.containers[0].securityContext.privileged = true;
+            });
+            const { code, result } = await conform("dev", dir);
+            assert.equal(code, 1);
+            assert.ok(result.failures.some((f) => f.includes("bert-finetune") && f.includes("violates PodSecurity")), result.failures.join("\n"));
+        });
+    });
+});
