@@ -5,7 +5,8 @@ import * as path from "node:path";
 import { parse, stringify } from "yaml";
 import { generateStack } from "../bench/generate";
 import { runProgram } from "../plan/run";
-import { analyzeCapacity, monthlyBudget } from "../policy/rules/capacity";
+import { analyzeCapacity } from "../capacity/analysis";
+import { monthlyBudget } from "../policy/rules/capacity";
 import { ROOT, runCli } from "./helpers";
 
 const plan = (args: string[]) => runCli("cli.ts", args);
