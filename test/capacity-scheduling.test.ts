@@ -261,6 +261,51 @@ describe("capacity/scheduling", () => {
             assert.equal(result.placements[0].nodesNeeded, 2);
         });
 
+        it("counts pod slots in pod packing: small pods fill a node's max-pods before its CPU or memory", () => {
+            // m6i.large: 29 pods less 4 EKS DaemonSets leaves 25 slots; 30 tiny pods need 2 nodes, 60 need 3.
+            const cpuOnly = pool("system", "m6i.large", 1, 2);
+            const tiny = (count: number) => group({ workload: "tiny", requests: res(10, 0.01), count });
+            const two = placeWorkloads([tiny(30)], [cpuOnly]);
+            assert.equal(two.fits, true);
+            assert.equal(two.nodesPerPool.system, 2);
+            const three = placeWorkloads([tiny(60)], [cpuOnly]);
+            assert.equal(three.fits, false);
+            assert.equal(three.placements[0].reason, "tiny server: needs 3 nodes of pool system at maximum scale; maxSize is 2");
+            // A pod that requests nothing still takes a slot.
+            const nothing = placeWorkloads([group({ workload: "idle", requests: res(0, 0), count: 26 })], [pool("system", "m6i.large", 1, 1)]);
+            assert.equal(nothing.fits, false);
+        });
+
+        it("spreads a workload's pods over every feasible pool, opening nodes in the first with room", () => {
+            // Two untainted CPU pools; the first may have one node. 4 pods of 3 CPU: 1 on the first, 3 on the second.
+            const first = pool("cpu-a", "m6i.xlarge", 0, 1);
+            const second = pool("cpu-b", "m6i.xlarge", 0, 3);
+            const result = placeWorkloads([group({ workload: "api", requests: res(3000, 1), count: 4 })], [first, second]);
+            assert.equal(result.fits, true);
+            assert.deepEqual(result.nodesPerPool, { "cpu-a": 1, "cpu-b": 3 });
+            assert.equal(result.placements[0].pool, "cpu-a");
+            assert.deepEqual(result.placements[0].pools, ["cpu-a", "cpu-b"]);
+            assert.equal(result.placements[0].nodesNeeded, 4);
+            // The existing minSize nodes of a later pool are used before a node opens in an earlier one.
+            const warm = placeWorkloads([group({ workload: "api", requests: res(3000, 1), count: 1 })], [first, pool("cpu-b", "m6i.xlarge", 1, 3)]);
+            assert.deepEqual(warm.placements[0].pools, ["cpu-b"]);
+            assert.deepEqual(warm.nodesPerPool, { "cpu-a": 0, "cpu-b": 1 });
+            const full = placeWorkloads([group({ workload: "api", requests: res(3000, 1), count: 5 })], [first, second]);
+            assert.equal(full.placements[0].reason, "api server: needs more nodes than pools cpu-a (maxSize 1), cpu-b (maxSize 3) may have at maximum scale");
+        });
+
+        it("lets a gang that now fits take the room another workload had: adding a node is not monotone for gangs", () => {
+            // 4-GPU nodes. A: 3 pods x 4 GPUs (gang). B: 2 pods x 3 GPUs (gang). W: 1 pod x 1 GPU.
+            const workloads = [
+                group({ workload: "A", role: "worker", requests: res(1000, 8, 4), count: 3, tolerations: gpuTolerations, gang: true }),
+                group({ workload: "B", role: "worker", requests: res(1000, 8, 3), count: 2, tolerations: gpuTolerations, gang: true }),
+                group({ workload: "W", requests: res(1000, 8, 1), tolerations: gpuTolerations }),
+            ];
+            const verdicts = (maxSize: number) => placeWorkloads(workloads, [system, pool("gpu-a10g-4x", "g5.12xlarge", 0, maxSize)]).placements.map((p) => [p.workload, p.schedulable]);
+            assert.deepEqual(verdicts(2), [["A", false], ["B", true], ["W", true]]);
+            assert.deepEqual(verdicts(3), [["A", true], ["B", false], ["W", false]]);
+        });
+
         it("counts memory in pod packing, not just GPUs", () => {
             // 100Gi pods: one per g5.12xlarge (183.7Gi allocatable) even though GPUs would allow four.
             const result = placeWorkloads(
