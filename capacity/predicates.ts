@@ -14,6 +14,7 @@ export interface PodToleration {
     operator?: string;
     value?: string;
     effect?: string;
+    tolerationSeconds?: number;
 }
 
 export interface NodeTaint {
