@@ -140,6 +140,12 @@ function groupGpus(groups: PodGroup[]): number {
     return groups.reduce((n, g) => n + g.count * gpusOf(g.requests), 0);
 }
 
+/**
+ * The last analysis, keyed by the plain inputs it was simulated from (pools, pod groups): the two capacity
+ * rules and the plan ask about the same stack, and the packing is what costs.
+ */
+let last: { key: string; analysis: CapacityAnalysis } | undefined;
+
 export function analyzeCapacity(resources: CapacityResource[]): CapacityAnalysis {
     const daemonSets = daemonSetsOf(resources);
     const unknownPools: string[] = [];
@@ -170,6 +176,16 @@ export function analyzeCapacity(resources: CapacityResource[]): CapacityAnalysis
     }
 
     const workloads = workloadsOf(resources);
+    const key = JSON.stringify([pools, unknownPools, workloads]);
+    if (last?.key === key) {
+        return last.analysis;
+    }
+    const analysis = simulate(pools, unknownPools, workloads);
+    last = { key, analysis };
+    return analysis;
+}
+
+function simulate(pools: CapacityAnalysis["pools"], unknownPools: string[], workloads: WorkloadShape[]): CapacityAnalysis {
     const atMin = placeWorkloads(workloads.flatMap((w) => w.groups.min), pools);
     const atMax = placeWorkloads(workloads.flatMap((w) => w.groups.max), pools);
     const byName = (p: PlacementResult) => new Map(p.placements.map((x) => [x.workload, x]));

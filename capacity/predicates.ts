@@ -302,19 +302,18 @@ export function fitsResources(pod: PodResources, node: NodeResources): boolean {
     if (node.pods < 1) {
         return false;
     }
-    if (requestsNothing(pod)) {
-        return true;
-    }
-    if (pod.cpuMillis > node.cpuMillis || pod.memoryBytes > node.memoryBytes) {
-        return false;
-    }
+    // No allocation here: this runs for every pod against every open node.
+    let requestsSomething = pod.cpuMillis !== 0 || pod.memoryBytes !== 0;
     for (const name in pod.extended) {
         const n = pod.extended[name];
-        if (n > 0 && n > (node.extended[name] ?? 0)) {
-            return false;
+        if (n > 0) {
+            if (n > (node.extended[name] ?? 0)) {
+                return false;
+            }
+            requestsSomething = true;
         }
     }
-    return true;
+    return !requestsSomething || (pod.cpuMillis <= node.cpuMillis && pod.memoryBytes <= node.memoryBytes);
 }
 
 /** Resources that fall short, most decisive first: GPUs, other extended resources, memory, CPU, pod slots. */

@@ -268,7 +268,9 @@ export function placeWorkloads(groups: PodGroup[], pools: PoolCapacity[]): Place
         }
     }
     const isGang = (w: string) => byWorkload.get(w)!.some((g) => g.gang);
-    const feasiblePools = (w: string) => [...new Set(byWorkload.get(w)!.flatMap((g) => feasibleOf.get(g)!))].sort((a, b) => a - b);
+    const feasiblePools = new Map(packed.map((w) => [w, [...new Set(byWorkload.get(w)!.flatMap((g) => feasibleOf.get(g)!))].sort((a, b) => a - b)]));
+    // Workloads that may land on each pool, for "pool shared with".
+    const mayLandOn = pools.map((_, i) => packed.filter((w) => feasiblePools.get(w)!.includes(i)));
 
     // What the pools would need with no ceiling: the "N" of "needs N nodes at maximum scale".
     const unbounded = pack(pods, pools, () => Infinity);
@@ -291,7 +293,7 @@ export function placeWorkloads(groups: PodGroup[], pools: PoolCapacity[]): Place
 
     for (const workload of packed) {
         const roles = byWorkload.get(workload)!;
-        const feasible = feasiblePools(workload);
+        const feasible = feasiblePools.get(workload)!;
         const landed = [...(bounded.poolsOf.get(workload) ?? [])].sort((a, b) => a - b);
         const placement: WorkloadPlacement = {
             workload,
@@ -301,7 +303,8 @@ export function placeWorkloads(groups: PodGroup[], pools: PoolCapacity[]): Place
             schedulable: !short.has(workload),
         };
         if (short.has(workload)) {
-            const sharedWith = packed.filter((w) => w !== workload && feasiblePools(w).some((i) => feasible.includes(i)));
+            const sharing = new Set(feasible.flatMap((i) => mayLandOn[i]));
+            const sharedWith = packed.filter((w) => w !== workload && sharing.has(w));
             const unboundedNodes = feasible.length === 1 ? unbounded.nodes[feasible[0]].length : 0;
             placement.nodesNeeded = unbounded.nodesOf.get(workload)?.size ?? 0;
             placement.reason = shortReason(workload, roles, feasible.map((i) => pools[i]), unboundedNodes, sharedWith);

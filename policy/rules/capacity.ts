@@ -13,7 +13,7 @@ function analysisOf(resources: PolicyResource[]): CapacityAnalysis {
 export const workloadsSchedulable: StackValidationPolicy = {
     name: "workloads-schedulable",
     description:
-        "Every workload fits a node pool at its minimum and maximum scale, as kube-scheduler would place it (resources after kube-reserved and DaemonSets, taints, nodeSelector, node affinity; serving at HPA max, a PyTorchJob's pods all at once) within each pool's maxSize.",
+        "Every workload's pods fit the node pools at minimum and maximum scale, as kube-scheduler would place them (on any pool whose nodes pass the filters: resources after kube-reserved and DaemonSets, taints, nodeSelector, node affinity; serving at HPA max, a PyTorchJob's pods all at once) within each pool's maxSize.",
     enforcementLevel: "mandatory",
     severity: "critical",
     validateStack: (args, report) => {
