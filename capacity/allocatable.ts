@@ -4,15 +4,10 @@
  * shared/reference/eks-nodes-storage-access.md ("Node allocatable on AL2023", "DaemonSet default requests").
  */
 import { InstanceType } from "./catalog";
-import { Taint } from "./pools";
+import { GPU_RESOURCE } from "./pools";
+import { NodeTaint, PodToleration, RequiredNodeAffinity, nodeAffinity, taintToleration } from "./predicates";
 import { MiB } from "./quantity";
-import { PodToleration, nodeSelectorMatches, taintsTolerated } from "./scheduling";
-
-export interface PodResources {
-    cpuMillis: number;
-    memoryBytes: number;
-    gpus: number;
-}
+import { NO_RESOURCES, NodeResources, PodResources, subtractPod } from "./resources";
 
 export interface DaemonSetLoad {
     name: string;
@@ -20,16 +15,20 @@ export interface DaemonSetLoad {
     /** pools.Toleration fits here; the wider type also allows `operator: "Exists"` with no key. */
     tolerations: PodToleration[];
     nodeSelector: Record<string, string>;
+    affinity?: RequiredNodeAffinity;
 }
 
-export interface NodeAllocatable {
-    cpuMillis: number;
-    memoryBytes: number;
-    gpus: number;
+export interface NodeAllocatable extends NodeResources {
     /** Pod slots left for workloads after the DaemonSets that land here. */
     pods: number;
     /** Names of the DaemonSets that land on this node. */
     daemonSets: string[];
+}
+
+/** A node as the kubelet reports it: capacity, and allocatable before any pod (DaemonSets included) runs. */
+export interface KubeletNode {
+    capacity: NodeResources;
+    allocatable: NodeResources;
 }
 
 export interface KubeReserved {
@@ -86,13 +85,37 @@ export function kubeReserved(instance: InstanceType): KubeReserved {
 }
 
 /** Whether the DaemonSet controller would run a pod of `ds` on a node with these taints and labels. */
-export function daemonSetLands(ds: DaemonSetLoad, taints: Taint[], labels: Record<string, string>): boolean {
-    return taintsTolerated(ds.tolerations, taints).fits && nodeSelectorMatches(ds.nodeSelector, labels).fits;
+export function daemonSetLands(ds: DaemonSetLoad, taints: NodeTaint[], labels: Record<string, string>): boolean {
+    return taintToleration(ds.tolerations, taints).fits && nodeAffinity(ds, { labels }).fits;
 }
 
 /**
- * Allocatable for workload pods = capacity - kube-reserved - eviction-hard - requests of the DaemonSets
- * that land here; pod slots = kubelet max-pods - landing DaemonSets. GPUs are never reserved.
+ * The node's capacity (vCPUs, OS-visible memory, the kubelet's max pods, GPUs) and its kubelet allocatable:
+ * capacity less kube-reserved and the eviction threshold. GPUs are never reserved.
+ */
+export function kubeletNode(instance: InstanceType): KubeletNode {
+    const reserved = kubeReserved(instance);
+    const extended: Record<string, number> = instance.gpu ? { [GPU_RESOURCE]: instance.gpu.count } : {};
+    const capacity: NodeResources = {
+        cpuMillis: instance.vcpu * 1000,
+        memoryBytes: osVisibleMemoryBytes(instance),
+        extended,
+        pods: kubeletMaxPods(instance),
+    };
+    return {
+        capacity,
+        allocatable: {
+            cpuMillis: capacity.cpuMillis - reserved.cpuMillis,
+            memoryBytes: capacity.memoryBytes - reserved.memoryBytes - EVICTION_HARD_MEMORY_BYTES,
+            extended: { ...extended },
+            pods: capacity.pods,
+        },
+    };
+}
+
+/**
+ * Allocatable for workload pods = the kubelet's allocatable (kubeletNode) - requests of the DaemonSets
+ * that land here; pod slots = kubelet max-pods - landing DaemonSets.
  * Memory starts from what the OS sees: the catalog's nominal GiB less 7.5% that firmware and the
  * hypervisor keep (Karpenter's vmMemoryOverheadPercent default). With it our figures equal Karpenter's
  * published allocatable exactly (g5.xlarge 3920m / 14162Mi, g5.12xlarge 47810m / 173400Mi,
@@ -100,20 +123,13 @@ export function daemonSetLands(ds: DaemonSetLoad, taints: Taint[], labels: Recor
  */
 export function nodeAllocatable(
     instance: InstanceType,
-    taints: Taint[],
+    taints: NodeTaint[],
     labels: Record<string, string>,
     daemonSets: DaemonSetLoad[],
 ): NodeAllocatable {
-    const reserved = kubeReserved(instance);
     const landing = daemonSets.filter((ds) => daemonSetLands(ds, taints, labels));
-    const sum = (pick: (r: PodResources) => number) => landing.reduce((acc, ds) => acc + pick(ds.requests), 0);
-    return {
-        cpuMillis: instance.vcpu * 1000 - reserved.cpuMillis - sum((r) => r.cpuMillis),
-        memoryBytes: osVisibleMemoryBytes(instance) - reserved.memoryBytes - EVICTION_HARD_MEMORY_BYTES - sum((r) => r.memoryBytes),
-        gpus: (instance.gpu?.count ?? 0) - sum((r) => r.gpus),
-        pods: kubeletMaxPods(instance) - landing.length,
-        daemonSets: landing.map((ds) => ds.name),
-    };
+    const free = landing.reduce((node, ds) => subtractPod(node, ds.requests), kubeletNode(instance).allocatable);
+    return { ...free, daemonSets: landing.map((ds) => ds.name) };
 }
 
 /** Share of nominal instance memory the OS never sees (Karpenter's vmMemoryOverheadPercent default). */
@@ -127,7 +143,7 @@ export function osVisibleMemoryBytes(instance: InstanceType): number {
 const TOLERATE_EVERYTHING: PodToleration[] = [{ operator: "Exists" }];
 
 function systemDaemonSet(name: string, cpuMillis: number): DaemonSetLoad {
-    return { name, requests: { cpuMillis, memoryBytes: 0, gpus: 0 }, tolerations: TOLERATE_EVERYTHING, nodeSelector: {} };
+    return { name, requests: { ...NO_RESOURCES, cpuMillis }, tolerations: TOLERATE_EVERYTHING, nodeSelector: {} };
 }
 
 /** Default requests of the DaemonSets EKS runs on every node (reference: "DaemonSet default requests"). */

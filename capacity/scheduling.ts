@@ -1,36 +1,23 @@
 /**
- * A small scheduling simulation in the shape of kube-scheduler's filter plugins (NodeResourcesFit,
- * TaintToleration, NodeAffinity) plus a first-fit-decreasing bin packer that tells whether every
- * workload fits the node pools at maximum scale, and how many nodes each pool needs for that.
+ * Placement in the shape of kube-scheduler: the filter plugins of capacity/predicates decide which pools a
+ * pod may land on, and a first-fit-decreasing bin packer over the nodes of every feasible pool tells
+ * whether every workload fits the node pools, and how many nodes each pool needs for that.
  */
-import type { NodeAllocatable, PodResources } from "./allocatable";
-import { GPU_RESOURCE, Taint } from "./pools";
-import { GiB, formatCpu, formatMemory } from "./quantity";
-
-/** Wider than pools.Toleration: a toleration with operator Exists and no key tolerates every taint. */
-export interface PodToleration {
-    key?: string;
-    operator: "Equal" | "Exists";
-    value?: string;
-    /** Empty or absent matches every effect. */
-    effect?: string;
-}
-
-export interface NodeSelectorRequirement {
-    key: string;
-    operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
-    values?: string[];
-}
-
-export type PredicateResult = { fits: true } | { fits: false; constraint: string; reason: string };
-
-/** What is free on a node: allocatable for an empty node, less for a node with pods on it. */
-export interface NodeResources {
-    cpuMillis: number;
-    memoryBytes: number;
-    gpus: number;
-    pods: number;
-}
+import type { NodeAllocatable } from "./allocatable";
+import {
+    FITS,
+    FilterResult,
+    NodeTaint,
+    PodToleration,
+    RequiredNodeAffinity,
+    fitsResources,
+    formatAffinity,
+    formatSelector,
+    nodeAffinity,
+    nodeResourcesFit,
+    taintToleration,
+} from "./predicates";
+import { NodeResources, PodResources, gpusOf } from "./resources";
 
 export interface PodGroup {
     workload: string;
@@ -38,12 +25,12 @@ export interface PodGroup {
     role: string;
     /** Requests of one pod. */
     requests: PodResources;
-    /** Pods at maximum scale (HPA max, replicas, PyTorchJob replicas). */
+    /** Pods at this scale (HPA min or max, replicas, PyTorchJob replicas). */
     count: number;
     tolerations: PodToleration[];
     nodeSelector: Record<string, string>;
-    /** Required node affinity: one nodeSelectorTerm, its expressions ANDed. */
-    affinity?: NodeSelectorRequirement[];
+    /** Required node affinity, every term (the terms are ORed). */
+    affinity?: RequiredNodeAffinity;
     /** Gang-scheduled (PyTorchJob master + workers): every pod of the workload is placed, or none. */
     gang: boolean;
 }
@@ -53,15 +40,20 @@ export interface PoolCapacity {
     instanceType: string;
     minSize: number;
     maxSize: number;
-    taints: Taint[];
+    taints: NodeTaint[];
     labels: Record<string, string>;
     allocatable: NodeAllocatable;
 }
 
 export interface WorkloadPlacement {
     workload: string;
+    /** The first pool (config order) its pods landed on; where they would go when none could land. */
     pool?: string;
-    /** Distinct nodes the workload's pods occupy (at maximum scale when it does not fit). */
+    /** Every pool its pods landed on, in config order. */
+    pools: string[];
+    /** Pods at this scale. */
+    pods: number;
+    /** Distinct nodes the workload's pods occupy (with no maxSize ceiling when it does not fit). */
     nodesNeeded?: number;
     schedulable: boolean;
     reason?: string;
@@ -74,190 +66,35 @@ export interface PlacementResult {
     fits: boolean;
 }
 
-const FITS: PredicateResult = { fits: true };
-
-function fail(constraint: string, reason: string): PredicateResult {
-    return { fits: false, constraint, reason };
-}
-
-/** Whole GiB as "256Gi"; otherwise GiB to one decimal, rounded the way that never flatters the fit. */
-function formatGi(bytes: number, round: "up" | "down"): string {
-    if (bytes % GiB === 0 || Math.abs(bytes) < GiB) {
-        return formatMemory(bytes);
-    }
-    const tenths = round === "up" ? Math.ceil((bytes / GiB) * 10) : Math.floor((bytes / GiB) * 10);
-    return `${tenths / 10}Gi`;
-}
-
-function plural(n: number, word: string): string {
-    return `${n} ${word}${n === 1 ? "" : "s"}`;
-}
-
-/** Resources that fall short, most decisive first: GPUs, then memory, CPU, pod slots. */
-/** Whether the pod fits what the node has free: shortfalls() without building the list, for packing. */
-function fitsOn(pod: PodResources, node: NodeResources): boolean {
-    return pod.gpus <= node.gpus && pod.memoryBytes <= node.memoryBytes && pod.cpuMillis <= node.cpuMillis && node.pods >= 1;
-}
-
-function shortfalls(pod: PodResources, node: NodeResources): string[] {
-    const short: string[] = [];
-    if (pod.gpus > node.gpus) short.push(GPU_RESOURCE);
-    if (pod.memoryBytes > node.memoryBytes) short.push("memory");
-    if (pod.cpuMillis > node.cpuMillis) short.push("cpu");
-    if (node.pods < 1) short.push("pods");
-    return short;
-}
-
-/**
- * NodeResourcesFit: requests against what the node has free. Names the binding constraint first
- * (GPUs, memory, CPU, pod slots) and lists any others that are short too.
- */
-export function resourcesFit(
-    pod: PodResources,
-    node: NodeResources,
-    names: { pod?: string; node?: string } = {},
-): PredicateResult {
-    const short = shortfalls(pod, node);
-    if (short.length === 0) {
-        return FITS;
-    }
-    const podName = names.pod ?? "pod";
-    const nodeName = names.node ?? "node";
-    const binding = short[0];
-    let reason: string;
-    switch (binding) {
-        case GPU_RESOURCE:
-            reason = `${podName} needs ${plural(pod.gpus, "GPU")}; ${nodeName} has ${node.gpus}`;
-            break;
-        case "memory":
-            reason = `${podName} needs ${formatGi(pod.memoryBytes, "up")} memory; ${nodeName} allocates ${formatGi(node.memoryBytes, "down")}`;
-            break;
-        case "cpu":
-            reason = `${podName} needs ${formatCpu(pod.cpuMillis)} CPU; ${nodeName} allocates ${formatCpu(node.cpuMillis)}`;
-            break;
-        default:
-            reason = `${nodeName} has no pod slots left for ${podName}`;
-    }
-    if (short.length > 1) {
-        reason += ` (also short of ${short.slice(1).join(", ")})`;
-    }
-    return fail(binding, reason);
-}
-
-export function formatTaint(taint: Taint): string {
-    return `${taint.key}${taint.value ? `=${taint.value}` : ""}:${taint.effect}`;
-}
-
-/** Kubernetes' Toleration.ToleratesTaint: effect and key must match when set; Exists ignores the value. */
-export function toleratesTaint(toleration: PodToleration, taint: Taint): boolean {
-    if (toleration.effect && toleration.effect !== taint.effect) {
-        return false;
-    }
-    if (toleration.key && toleration.key !== taint.key) {
-        return false;
-    }
-    if (toleration.operator === "Exists") {
-        return true;
-    }
-    return (toleration.value ?? "") === taint.value;
-}
-
-/** TaintToleration filter: every NoSchedule/NoExecute taint must be tolerated; PreferNoSchedule only scores. */
-export function taintsTolerated(podTolerations: PodToleration[], nodeTaints: Taint[]): PredicateResult {
-    const untolerated = nodeTaints.filter(
-        (taint) => taint.effect !== "PreferNoSchedule" && !podTolerations.some((t) => toleratesTaint(t, taint)),
-    );
-    if (untolerated.length === 0) {
-        return FITS;
-    }
-    const list = untolerated.map(formatTaint).join(", ");
-    return fail("taint", `${untolerated.length === 1 ? "taint" : "taints"} ${list} not tolerated`);
-}
-
-export function formatSelector(selector: Record<string, string>): string {
-    return Object.entries(selector)
-        .map(([k, v]) => `${k}=${v}`)
-        .join(",");
-}
-
-/** nodeSelector: every key must be present with exactly that value. */
-export function nodeSelectorMatches(podSelector: Record<string, string>, nodeLabels: Record<string, string>): PredicateResult {
-    for (const [key, value] of Object.entries(podSelector)) {
-        if (nodeLabels[key] !== value) {
-            const has = key in nodeLabels ? `node has ${key}=${nodeLabels[key]}` : `node has no ${key} label`;
-            return fail("nodeSelector", `nodeSelector ${key}=${value} does not match (${has})`);
-        }
-    }
-    return FITS;
-}
-
-export function formatRequirement(req: NodeSelectorRequirement): string {
-    const values = req.values ?? [];
-    switch (req.operator) {
-        case "In":
-        case "NotIn":
-            return `${req.key} ${req.operator} [${values.join(", ")}]`;
-        default:
-            return `${req.key} ${req.operator}`;
-    }
-}
-
-function requirementMatches(req: NodeSelectorRequirement, labels: Record<string, string>): boolean {
-    const present = Object.prototype.hasOwnProperty.call(labels, req.key);
-    const values = req.values ?? [];
-    switch (req.operator) {
-        case "In":
-            return present && values.includes(labels[req.key]);
-        case "NotIn":
-            // As in Kubernetes, a node without the label satisfies NotIn.
-            return !present || !values.includes(labels[req.key]);
-        case "Exists":
-            return present;
-        case "DoesNotExist":
-            return !present;
-    }
-}
-
-/** requiredDuringSchedulingIgnoredDuringExecution with one term: all expressions must hold. */
-export function nodeAffinityMatches(
-    requirements: NodeSelectorRequirement[] | undefined,
-    nodeLabels: Record<string, string>,
-): PredicateResult {
-    for (const req of requirements ?? []) {
-        if (!requirementMatches(req, nodeLabels)) {
-            return fail("nodeAffinity", `required node affinity ${formatRequirement(req)} not satisfied`);
-        }
-    }
-    return FITS;
-}
-
+/** Where in the filter chain a pool failed; a later stage means the pool came closer to fitting. */
 /** Where in the filter chain a pool failed; a later stage means the pool came closer to fitting. */
 interface Evaluation {
     stage: number;
-    result: PredicateResult;
+    result: FilterResult;
 }
 
-const PASSED_ALL = 4;
+const STAGES = ["nodeSelector", "nodeAffinity", "taint"];
+const PASSED_ALL = STAGES.length + 1;
 
 function podName(group: PodGroup): string {
     return `${group.workload} ${group.role}`;
 }
 
 /**
- * Filters in the order that best reveals intent: a pool the pod selects but whose taint it does not
- * tolerate is a better explanation than a pool it never selected.
+ * The filters on an empty node of the pool, in the order that best reveals intent: a pool the pod selects
+ * but whose taint it does not tolerate is a better explanation than a pool it never selected.
  */
 function evaluate(group: PodGroup, pool: PoolCapacity): Evaluation {
-    const chain: (() => PredicateResult)[] = [
-        () => nodeSelectorMatches(group.nodeSelector, pool.labels),
-        () => nodeAffinityMatches(group.affinity, pool.labels),
-        () => taintsTolerated(group.tolerations, pool.taints),
-        () => resourcesFit(group.requests, pool.allocatable, { pod: podName(group), node: pool.instanceType }),
+    const chain: (() => FilterResult)[] = [
+        () => nodeAffinity(group, { labels: pool.labels }),
+        () => taintToleration(group.tolerations, pool.taints),
+        () => nodeResourcesFit(group.requests, pool.allocatable, { pod: podName(group), node: pool.instanceType }),
     ];
-    for (let stage = 0; stage < chain.length; stage++) {
-        const result = chain[stage]();
+    for (const filter of chain) {
+        const result = filter();
         if (!result.fits) {
-            return { stage, result };
+            const stage = STAGES.indexOf(result.constraint);
+            return { stage: stage < 0 ? STAGES.length : stage, result };
         }
     }
     return { stage: PASSED_ALL, result: FITS };
@@ -276,12 +113,12 @@ function explainNoPool(group: PodGroup, pools: PoolCapacity[]): string {
         }
     }
     const { pool, evaluation } = best!;
-    const result = evaluation.result as Extract<PredicateResult, { fits: false }>;
+    const result = evaluation.result as Extract<FilterResult, { fits: false }>;
     switch (result.constraint) {
         case "nodeSelector":
             return `${podName(group)}: nodeSelector ${formatSelector(group.nodeSelector)} matches no pool`;
         case "nodeAffinity":
-            return `${podName(group)}: required node affinity ${(group.affinity ?? []).map(formatRequirement).join(", ")} matches no pool`;
+            return `${podName(group)}: required node affinity ${formatAffinity(group.affinity!)} matches no pool`;
         case "taint":
             return `${podName(group)}: ${result.reason} on pool ${pool.name}`;
         default:
@@ -301,135 +138,186 @@ interface PodSlot {
     workload: string;
     requests: PodResources;
     order: number;
+    /** Indexes of the pools whose nodes pass every filter for this pod, in config order. */
+    pools: number[];
 }
 
 interface PackResult {
-    nodes: NodeResources[];
-    /** Node indexes each workload's pods landed on. */
-    nodesOf: Map<string, Set<number>>;
+    /** Nodes open in each pool (by pool index), with what each has left. */
+    nodes: NodeResources[][];
+    /** "pool/node" keys of the nodes each workload's pods landed on. */
+    nodesOf: Map<string, Set<string>>;
+    /** Pool indexes each workload's pods landed on. */
+    poolsOf: Map<string, Set<number>>;
     unplaced: PodSlot[];
 }
 
 /** Biggest first: GPUs, then memory, then CPU; input order breaks ties so results are stable. */
 function decreasing(a: PodSlot, b: PodSlot): number {
     return (
-        b.requests.gpus - a.requests.gpus ||
+        gpusOf(b.requests) - gpusOf(a.requests) ||
         b.requests.memoryBytes - a.requests.memoryBytes ||
         b.requests.cpuMillis - a.requests.cpuMillis ||
         a.order - b.order
     );
 }
 
-/** First-fit decreasing onto nodes of one pool, opening a node only when no open node has room. */
-function pack(pods: PodSlot[], allocatable: NodeAllocatable, maxNodes: number): PackResult {
-    const nodes: NodeResources[] = [];
-    const nodesOf = new Map<string, Set<number>>();
-    const unplaced: PodSlot[] = [];
-    for (const pod of [...pods].sort(decreasing)) {
-        let index = nodes.findIndex((node) => fitsOn(pod.requests, node));
-        if (index < 0) {
-            if (nodes.length >= maxNodes) {
-                unplaced.push(pod);
-                continue;
-            }
-            const { cpuMillis, memoryBytes, gpus, pods: slots } = allocatable;
-            nodes.push({ cpuMillis, memoryBytes, gpus, pods: slots });
-            index = nodes.length - 1;
-        }
-        const node = nodes[index];
-        node.cpuMillis -= pod.requests.cpuMillis;
-        node.memoryBytes -= pod.requests.memoryBytes;
-        node.gpus -= pod.requests.gpus;
-        node.pods -= 1;
-        const used = nodesOf.get(pod.workload) ?? new Set<number>();
-        used.add(index);
-        nodesOf.set(pod.workload, used);
+function emptyNode(allocatable: NodeAllocatable): NodeResources {
+    const { cpuMillis, memoryBytes, extended, pods } = allocatable;
+    return { cpuMillis, memoryBytes, extended: { ...extended }, pods };
+}
+
+function take(node: NodeResources, pod: PodResources): void {
+    node.cpuMillis -= pod.cpuMillis;
+    node.memoryBytes -= pod.memoryBytes;
+    for (const name in pod.extended) {
+        node.extended[name] = (node.extended[name] ?? 0) - pod.extended[name];
     }
-    return { nodes, nodesOf, unplaced };
+    node.pods -= 1;
+}
+
+function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
+    const set = map.get(key);
+    if (set) set.add(value);
+    else map.set(key, new Set([value]));
 }
 
 /**
- * Places every workload's pods at maximum scale onto the pools. Each workload goes to the first pool,
- * in config order, that passes every predicate for all of its roles; pods of different workloads in the
- * same pool share nodes. Pods are packed first-fit-decreasing (GPUs, then memory) opening nodes up to
- * maxSize. A gang workload that cannot be placed whole is dropped entirely, freeing its capacity for
- * the others; a non-gang workload keeps the pods that fit but is reported unschedulable.
+ * First-fit decreasing over the nodes of every pool a pod may land on, pools in config order. Each pool
+ * starts with its minSize nodes (they exist before any pod); when no open node has room, a node opens in
+ * the first feasible pool still below its ceiling.
+ */
+function pack(pods: PodSlot[], pools: PoolCapacity[], ceiling: (pool: PoolCapacity) => number): PackResult {
+    const nodes = pools.map((p) => Array.from({ length: Math.min(p.minSize, ceiling(p)) }, () => emptyNode(p.allocatable)));
+    const nodesOf = new Map<string, Set<string>>();
+    const poolsOf = new Map<string, Set<number>>();
+    const unplaced: PodSlot[] = [];
+    for (const pod of [...pods].sort(decreasing)) {
+        let at: [number, number] | undefined;
+        for (const p of pod.pools) {
+            const n = nodes[p].findIndex((node) => fitsResources(pod.requests, node));
+            if (n >= 0) {
+                at = [p, n];
+                break;
+            }
+        }
+        if (!at) {
+            const p = pod.pools.find((i) => nodes[i].length < ceiling(pools[i]));
+            if (p === undefined) {
+                unplaced.push(pod);
+                continue;
+            }
+            nodes[p].push(emptyNode(pools[p].allocatable));
+            at = [p, nodes[p].length - 1];
+        }
+        const [p, n] = at;
+        take(nodes[p][n], pod.requests);
+        addTo(nodesOf, pod.workload, `${p}/${n}`);
+        addTo(poolsOf, pod.workload, p);
+    }
+    return { nodes, nodesOf, poolsOf, unplaced };
+}
+
+function shortReason(workload: string, roles: PodGroup[], feasible: PoolCapacity[], unboundedNodes: number, sharedWith: string[]): string {
+    const head = `${workload} ${roles.map((g) => g.role).join("+")}: `;
+    const need =
+        feasible.length === 1
+            ? `needs ${unboundedNodes} nodes of pool ${feasible[0].name} at maximum scale; maxSize is ${feasible[0].maxSize}`
+            : `needs more nodes than pools ${feasible.map((p) => `${p.name} (maxSize ${p.maxSize})`).join(", ")} may have at maximum scale`;
+    return (
+        head +
+        need +
+        (roles.some((g) => g.gang) ? " (gang: all pods must be placed together)" : "") +
+        (sharedWith.length > 0 ? ` (pool shared with ${nameSome(sharedWith)})` : "")
+    );
+}
+
+/**
+ * Places every workload's pods onto the pools as the scheduler would: a pod may land on any node of any
+ * pool that passes the filters for it, so pods of one workload (and of different roles) may spread over
+ * pools, and pods of different workloads share nodes. Pods are packed first-fit-decreasing (GPUs, then
+ * memory) opening nodes up to maxSize. A gang workload that cannot be placed whole is dropped entirely,
+ * freeing its capacity for the others; a non-gang workload keeps the pods that fit but is reported
+ * unschedulable.
  */
 export function placeWorkloads(groups: PodGroup[], pools: PoolCapacity[]): PlacementResult {
     const byWorkload = new Map<string, PodGroup[]>();
     for (const group of groups) {
         byWorkload.set(group.workload, [...(byWorkload.get(group.workload) ?? []), group]);
     }
+    const feasibleOf = new Map<PodGroup, number[]>(
+        groups.map((g) => [g, pools.flatMap((p, i) => (evaluate(g, p).stage === PASSED_ALL ? [i] : []))]),
+    );
+    const podCount = (roles: PodGroup[]) => roles.reduce((n, g) => n + g.count, 0);
 
     const placements = new Map<string, WorkloadPlacement>();
-    const workloadsInPool = new Map<string, string[]>(pools.map((p) => [p.name, []]));
+    const packed: string[] = [];
+    const pods: PodSlot[] = [];
+    let order = 0;
     for (const [workload, roles] of byWorkload) {
-        const pool = pools.find((p) => roles.every((g) => evaluate(g, p).stage === PASSED_ALL));
-        if (pool) {
-            placements.set(workload, { workload, pool: pool.name, schedulable: true });
-            workloadsInPool.get(pool.name)!.push(workload);
+        const hopeless = roles.find((g) => feasibleOf.get(g)!.length === 0);
+        if (hopeless) {
+            placements.set(workload, { workload, pools: [], pods: podCount(roles), schedulable: false, reason: explainNoPool(hopeless, pools) });
             continue;
         }
-        const hopeless = roles.find((g) => !pools.some((p) => evaluate(g, p).stage === PASSED_ALL));
-        const reason = hopeless
-            ? explainNoPool(hopeless, pools)
-            : `${workload}: no single pool fits every role (${roles
-                  .map((g) => `${g.role}: ${pools.filter((p) => evaluate(g, p).stage === PASSED_ALL).map((p) => p.name).join(", ")}`)
-                  .join("; ")})`;
-        placements.set(workload, { workload, schedulable: false, reason });
+        packed.push(workload);
+        for (const group of roles) {
+            for (let i = 0; i < group.count; i++) {
+                pods.push({ workload, requests: group.requests, order: order++, pools: feasibleOf.get(group)! });
+            }
+        }
+    }
+    const isGang = (w: string) => byWorkload.get(w)!.some((g) => g.gang);
+    const feasiblePools = new Map(packed.map((w) => [w, [...new Set(byWorkload.get(w)!.flatMap((g) => feasibleOf.get(g)!))].sort((a, b) => a - b)]));
+    // Workloads that may land on each pool, for "pool shared with".
+    const mayLandOn = pools.map((_, i) => packed.filter((w) => feasiblePools.get(w)!.includes(i)));
+
+    // What the pools would need with no ceiling: the "N" of "needs N nodes at maximum scale".
+    const unbounded = pack(pods, pools, () => Infinity);
+
+    // Drop the partially placed gang whose pod failed first (the biggest), then re-pack, until no gang
+    // is split; freeing one gang can let another fit.
+    const dropped = new Set<string>();
+    let bounded = pack(pods, pools, (p) => p.maxSize);
+    for (;;) {
+        const split = bounded.unplaced.find((p) => isGang(p.workload));
+        if (!split) break;
+        dropped.add(split.workload);
+        bounded = pack(
+            pods.filter((p) => !dropped.has(p.workload)),
+            pools,
+            (p) => p.maxSize,
+        );
+    }
+    const short = new Set([...dropped, ...bounded.unplaced.map((p) => p.workload)]);
+
+    for (const workload of packed) {
+        const roles = byWorkload.get(workload)!;
+        const feasible = feasiblePools.get(workload)!;
+        const landed = [...(bounded.poolsOf.get(workload) ?? [])].sort((a, b) => a - b);
+        const placement: WorkloadPlacement = {
+            workload,
+            pool: pools[landed[0] ?? feasible[0]].name,
+            pools: landed.map((i) => pools[i].name),
+            pods: podCount(roles),
+            schedulable: !short.has(workload),
+        };
+        if (short.has(workload)) {
+            const sharing = new Set(feasible.flatMap((i) => mayLandOn[i]));
+            const sharedWith = packed.filter((w) => w !== workload && sharing.has(w));
+            const unboundedNodes = feasible.length === 1 ? unbounded.nodes[feasible[0]].length : 0;
+            placement.nodesNeeded = unbounded.nodesOf.get(workload)?.size ?? 0;
+            placement.reason = shortReason(workload, roles, feasible.map((i) => pools[i]), unboundedNodes, sharedWith);
+        } else {
+            placement.nodesNeeded = bounded.nodesOf.get(workload)?.size ?? 0;
+        }
+        placements.set(workload, placement);
     }
 
     const nodesPerPool: Record<string, number> = {};
-    let order = 0;
-    for (const pool of pools) {
-        const workloads = workloadsInPool.get(pool.name) ?? [];
-        const pods: PodSlot[] = [];
-        for (const workload of workloads) {
-            for (const group of byWorkload.get(workload)!) {
-                for (let i = 0; i < group.count; i++) {
-                    pods.push({ workload, requests: group.requests, order: order++ });
-                }
-            }
-        }
-        const isGang = (w: string) => byWorkload.get(w)!.some((g) => g.gang);
-
-        // What the pool would need with no ceiling: the "N" of "needs N nodes at maximum scale".
-        const unbounded = pack(pods, pool.allocatable, Infinity);
-
-        // Drop the partially placed gang whose pod failed first (the biggest), then re-pack, until no
-        // gang is split; freeing one gang can let another fit.
-        const dropped = new Set<string>();
-        let bounded = pack(pods, pool.allocatable, pool.maxSize);
-        for (;;) {
-            const split = bounded.unplaced.find((p) => isGang(p.workload));
-            if (!split) break;
-            dropped.add(split.workload);
-            bounded = pack(
-                pods.filter((p) => !dropped.has(p.workload)),
-                pool.allocatable,
-                pool.maxSize,
-            );
-        }
-        const short = new Set([...dropped, ...bounded.unplaced.map((p) => p.workload)]);
-
-        for (const workload of workloads) {
-            const placement = placements.get(workload)!;
-            if (short.has(workload)) {
-                const sharedWith = workloads.filter((w) => w !== workload);
-                placement.schedulable = false;
-                placement.nodesNeeded = unbounded.nodesOf.get(workload)?.size ?? 0;
-                placement.reason =
-                    `${workload} ${byWorkload.get(workload)!.map((g) => g.role).join("+")}: ` +
-                    `needs ${unbounded.nodes.length} nodes of pool ${pool.name} at maximum scale; maxSize is ${pool.maxSize}` +
-                    (isGang(workload) ? " (gang: all pods must be placed together)" : "") +
-                    (sharedWith.length > 0 ? ` (pool shared with ${nameSome(sharedWith)})` : "");
-            } else {
-                placement.nodesNeeded = bounded.nodesOf.get(workload)?.size ?? 0;
-            }
-        }
-        nodesPerPool[pool.name] = Math.max(pool.minSize, bounded.nodes.length);
-    }
-
+    pools.forEach((pool, i) => {
+        nodesPerPool[pool.name] = Math.max(pool.minSize, bounded.nodes[i].length);
+    });
     const ordered = [...byWorkload.keys()].map((w) => placements.get(w)!);
     return { placements: ordered, nodesPerPool, fits: ordered.every((p) => p.schedulable) };
 }

@@ -6,7 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
-import { analyzeCapacity, CapacityResource, WorkloadCapacity } from "../policy/rules/capacity";
+import { analyzeCapacity, CapacityResource, WorkloadCapacity } from "../capacity/analysis";
 import { kindOf } from "../policy/rules/k8s";
 import { nodePoolOf } from "../policy/rules/nodepools";
 import { renderManifests, RenderedManifest } from "./manifests";

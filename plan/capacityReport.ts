@@ -1,5 +1,6 @@
 /** report.md sections for the capacity simulation: placement, cost, and GPU demand against capacity. */
-import type { CapacityAnalysis } from "../policy/rules/capacity";
+import type { CapacityAnalysis } from "../capacity/analysis";
+import { gpusOf } from "../capacity/resources";
 import { table, type ReportSection } from "./report";
 import type { PlanSummary } from "./summary";
 
@@ -13,7 +14,7 @@ export function placementSection(s: PlanSummary, a: CapacityAnalysis): ReportSec
         `${w.gpusRequested.min} / ${w.gpusRequested.max}`,
         w.schedulable ? "yes" : `**no**: ${w.reason}`,
     ]);
-    const nodes = a.pools.map((p) => [p.name, p.instanceType, a.nodes.min[p.name] ?? 0, a.nodes.max[p.name] ?? 0, `${p.minSize}..${p.maxSize}`, `${(p.allocatable.cpuMillis / 1000).toFixed(2)} CPU, ${(p.allocatable.memoryBytes / 2 ** 30).toFixed(1)} GiB, ${p.allocatable.gpus} GPU, ${p.allocatable.pods} pods`]);
+    const nodes = a.pools.map((p) => [p.name, p.instanceType, a.nodes.min[p.name] ?? 0, a.nodes.max[p.name] ?? 0, `${p.minSize}..${p.maxSize}`, `${(p.allocatable.cpuMillis / 1000).toFixed(2)} CPU, ${(p.allocatable.memoryBytes / 2 ** 30).toFixed(1)} GiB, ${gpusOf(p.allocatable)} GPU, ${p.allocatable.pods} pods`]);
     const body = [
         "Each workload is placed as kube-scheduler would (resources after kube-reserved, eviction threshold and every DaemonSet that lands on the node; taints; nodeSelector; node affinity), at minimum scale (serving at HPA min) and at maximum scale (serving at HPA max), with every training job's pods at once.",
         "",

@@ -1,7 +1,7 @@
 /** One offline plan: run the program, render and check what it registered, and write the artefacts. */
 import { isManifestResource, renderManifests, RenderedManifest } from "./manifests";
 import { PolicyGateResult, policySection, runPolicyGate, sharedStackArgs } from "./policy";
-import { analysisOf } from "../policy/rules/capacity";
+import { analyzeCapacity } from "../capacity/analysis";
 import { chainDiagram } from "./chain";
 import { costSection, gpuDemandSection, placementSection } from "./capacityReport";
 import { renderReport, ReportSection } from "./report";
@@ -29,8 +29,8 @@ export async function executePlan(stack: string, configPath: string, writer?: Pl
     const manifests = renderManifests(run.resources);
     writer?.startManifests(manifests);
     const policy = await runPolicyGate(run.resources, { stack, environment: run.spec.environment });
-    // The analysis the workloads-schedulable and monthly-budget rules judged, not a second one.
-    const capacity = analysisOf(sharedStackArgs(run.resources, stack).resources);
+    // Over the resources as the stack rules see them, so the report and the rules judge the same inputs.
+    const capacity = analyzeCapacity(sharedStackArgs(run.resources, stack).resources);
     const summary = buildSummary(run.spec, run.resources, manifests, capacity);
     const problems: string[] = [];
     if (summary.invalidManifests.length > 0) {

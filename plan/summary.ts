@@ -1,6 +1,8 @@
 /** summary.json: the machine-readable digest of a plan, derived from the spec and what was registered. */
-import { poolLabels, poolTaints, Taint } from "../capacity/pools";
-import type { CapacityAnalysis } from "../policy/rules/capacity";
+import type { CapacityAnalysis, ScaleVerdict } from "../capacity/analysis";
+import { NodePoolView, nodePoolOf } from "../capacity/nodeGroups";
+import { poolLabels } from "../capacity/pools";
+import type { NodeTaint } from "../capacity/predicates";
 import { CATALOG_SOURCE, HOURS_PER_MONTH } from "../capacity/catalog";
 import { gpuPools, StackSpec, storageClaims, STORAGE_CLASS_NAME } from "../stacks/spec";
 import { REMOTE_COMPONENTS } from "./emulator";
@@ -16,7 +18,8 @@ export interface NodePoolSummary {
     minSize: number;
     maxSize: number;
     capacityType: string;
-    taints: Taint[];
+    /** As the registered node group carries them (what nodes will have), not as config intends. */
+    taints: NodeTaint[];
     labels: Record<string, string>;
 }
 
@@ -28,9 +31,11 @@ export interface WorkloadSummary {
     gpusPerPod: number;
     pods: { min: number; max: number } | number;
     gpuMemoryEstimateBytes?: number;
-    /** Fits its pool at minimum and maximum scale (capacity simulation). */
+    /** Fits the pools at minimum and maximum scale (capacity simulation). */
     schedulable: boolean;
     reason?: string;
+    /** The verdict at each scale: what a scheduler run at that scale should reproduce. */
+    scales?: { min: ScaleVerdict; max: ScaleVerdict };
 }
 
 export interface CostFigures {
@@ -73,7 +78,7 @@ export function summarizeWorkloads(spec: StackSpec, capacity: CapacityAnalysis):
         if (!w) {
             return { schedulable: false, reason: "not found among the registered workloads" };
         }
-        return w.schedulable ? { schedulable: true } : { schedulable: false, reason: w.reason };
+        return { schedulable: w.schedulable, ...(w.schedulable ? {} : { reason: w.reason }), scales: w.scales };
     };
     return [
         ...spec.serving.map((s) => ({
@@ -99,6 +104,15 @@ export function summarizeWorkloads(spec: StackSpec, capacity: CapacityAnalysis):
     ];
 }
 
+/**
+ * The registered labels, keyed in the order the pool defines them (the recorder sorts keys): which labels
+ * and values appear is the node group's, the order only keeps plans diffing cleanly.
+ */
+function registeredLabels(defined: Record<string, string>, registered: Record<string, string>): Record<string, string> {
+    const order = [...Object.keys(defined).filter((k) => k in registered), ...Object.keys(registered).filter((k) => !(k in defined))];
+    return Object.fromEntries(order.map((k) => [k, registered[k]]));
+}
+
 export function buildSummary(spec: StackSpec, resources: RecordedResource[], manifests: RenderedManifest[], capacity: CapacityAnalysis): PlanSummary {
     const byType: Record<string, number> = {};
     for (const r of resources) {
@@ -107,6 +121,11 @@ export function buildSummary(spec: StackSpec, resources: RecordedResource[], man
     const invalid = manifests.filter((m) => m.errors.length > 0).map((m) => ({ file: m.file, errors: m.errors }));
     const pvcInputs = manifests.filter((m) => m.object.kind === "PersistentVolumeClaim").map((m) => m.object);
     const gpu = gpuPools(spec);
+    const registered = new Map<string, NodePoolView>();
+    for (const r of resources) {
+        const view = nodePoolOf(r.type, r.inputs, r.name);
+        if (view && !registered.has(view.pool)) registered.set(view.pool, view);
+    }
     return {
         stack: spec.stack,
         environment: spec.environment,
@@ -126,8 +145,8 @@ export function buildSummary(spec: StackSpec, resources: RecordedResource[], man
             minSize: p.minSize,
             maxSize: p.maxSize,
             capacityType: p.capacityType,
-            taints: poolTaints(p, spec.gpuTaint),
-            labels: poolLabels(p),
+            taints: registered.get(p.name)?.taints ?? [],
+            labels: registeredLabels(poolLabels(p), registered.get(p.name)?.labels ?? {}),
         })),
         namespaces: [spec.namespaces.serving, spec.namespaces.training],
         storage: {

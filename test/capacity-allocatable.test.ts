@@ -7,9 +7,11 @@ import {
     daemonSetLands,
     kubeReserved,
     kubeletMaxPods,
+    kubeletNode,
     nodeAllocatable,
 } from "../capacity/allocatable";
-import { Taint, gpuNodeSelector, poolLabels, poolTaints, poolTolerations } from "../capacity/pools";
+import { GPU_RESOURCE, Taint, gpuNodeSelector, poolLabels, poolTaints, poolTolerations } from "../capacity/pools";
+import { NO_RESOURCES, gpusOf } from "../capacity/resources";
 
 const MIB = 2 ** 20;
 const gpuTaint: Taint = { key: "nvidia.com/gpu", value: "true", effect: "NoSchedule" };
@@ -20,7 +22,7 @@ const cpuPool = { name: "system", instanceType: "m6i.xlarge" };
 /** Our own GPU DaemonSet: tolerates the GPU taint and selects GPU nodes only (dcgm-exporter defaults). */
 const dcgmExporter: DaemonSetLoad = {
     name: "dcgm-exporter",
-    requests: { cpuMillis: 100, memoryBytes: 128 * MIB, gpus: 0 },
+    requests: { ...NO_RESOURCES, cpuMillis: 100, memoryBytes: 128 * MIB },
     tolerations: poolTolerations(a10gPool, gpuTaint),
     nodeSelector: gpuNodeSelector(),
 };
@@ -64,6 +66,23 @@ describe("capacity/allocatable", () => {
         });
     });
 
+    describe("kubeletNode", () => {
+        it("gives capacity (vCPU, OS-visible memory, max pods, GPUs) and allocatable before any DaemonSet", () => {
+            const node = kubeletNode(instanceType("g5.12xlarge"));
+            assert.deepEqual(node.capacity, { cpuMillis: 48000, memoryBytes: Math.floor(192 * 1024 * 0.925) * MIB, extended: { [GPU_RESOURCE]: 4 }, pods: 250 });
+            assert.deepEqual(node.allocatable, { cpuMillis: 47810, memoryBytes: 173400 * MIB, extended: { [GPU_RESOURCE]: 4 }, pods: 250 });
+            assert.deepEqual(kubeletNode(instanceType("m6i.xlarge")).capacity.extended, {});
+        });
+
+        it("is what nodeAllocatable starts from", () => {
+            for (const name of ["g5.xlarge", "g5.12xlarge", "p4d.24xlarge", "m6i.xlarge"]) {
+                const { daemonSets, ...free } = nodeAllocatable(instanceType(name), [], {}, []);
+                assert.deepEqual(free, kubeletNode(instanceType(name)).allocatable, name);
+                assert.deepEqual(daemonSets, []);
+            }
+        });
+    });
+
     describe("nodeAllocatable", () => {
         it("is capacity minus reserved minus 100Mi eviction with no DaemonSets", () => {
             const g5 = instanceType("g5.12xlarge");
@@ -73,7 +92,7 @@ describe("capacity/allocatable", () => {
             // 196608Mi less 7.5% the OS never sees, less reserved and eviction: Karpenter's 173400Mi.
             assert.equal(alloc.memoryBytes, Math.floor(192 * 1024 * 0.925) * MIB - 8362 * MIB - EVICTION_HARD_MEMORY_BYTES);
             assert.equal(alloc.memoryBytes / MIB, 173400);
-            assert.equal(alloc.gpus, 4);
+            assert.equal(gpusOf(alloc), 4);
             assert.equal(alloc.pods, 250);
             assert.deepEqual(alloc.daemonSets, []);
         });

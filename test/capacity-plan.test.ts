@@ -4,8 +4,11 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
 import { generateStack } from "../bench/generate";
+import { renderManifests } from "../plan/manifests";
 import { runProgram } from "../plan/run";
-import { analyzeCapacity, monthlyBudget } from "../policy/rules/capacity";
+import { buildSummary } from "../plan/summary";
+import { analyzeCapacity } from "../capacity/analysis";
+import { monthlyBudget } from "../policy/rules/capacity";
 import { ROOT, runCli } from "./helpers";
 
 const plan = (args: string[]) => runCli("cli.ts", args);
@@ -119,6 +122,36 @@ describe("capacity planner on whole plans", () => {
         assert.deepEqual(reports({}), []);
         assert.deepEqual(reports({ maxMonthlyCost: 1e6 }), []);
         assert.equal(reports({ maxMonthlyCost: 100 }).length, 1);
+    });
+
+    it("summary.json reports each pool's taints and labels from the registered node group, not from config", async () => {
+        const run = await runProgram("prod", path.join(ROOT, "Pulumi.prod.yaml"));
+        // A component that forgot the taint and a label: the config still asks for both.
+        const resources = run.resources.map((r) => {
+            if (r.type !== "eks:index:ManagedNodeGroup" || (r.inputs.labels as any)?.["node-pool"] !== "a10g") return r;
+            const labels = { ...(r.inputs.labels as Record<string, string>) };
+            delete labels.accelerator;
+            return { ...r, inputs: { ...r.inputs, taints: [], labels } };
+        });
+        const capacity = analyzeCapacity(resources.map((r) => ({ type: r.type, name: r.name, props: r.inputs as any, urn: r.urn })));
+        const summary = buildSummary(run.spec, resources, renderManifests(resources), capacity);
+        const a10g = summary.nodePools.find((p) => p.name === "a10g")!;
+        assert.deepEqual(a10g.taints, []);
+        assert.equal(a10g.labels.accelerator, undefined);
+        assert.equal(a10g.labels["node-pool"], "a10g");
+        assert.deepEqual(summary.nodePools.find((p) => p.name === "a100")!.taints, [run.spec.gpuTaint]);
+    });
+
+    it("gives every workload its verdict at each scale in summary.json", async () => {
+        const run = await runProgram("prod", path.join(ROOT, "Pulumi.prod.yaml"));
+        const capacity = analyzeCapacity(run.resources.map((r) => ({ type: r.type, name: r.name, props: r.inputs as any, urn: r.urn })));
+        const summary = buildSummary(run.spec, run.resources, renderManifests(run.resources), capacity);
+        for (const w of summary.workloads) {
+            const pods = typeof w.pods === "number" ? { min: w.pods, max: w.pods } : w.pods;
+            assert.deepEqual(w.scales?.min, { schedulable: true, pods: pods.min, nodesNeeded: w.scales!.min.nodesNeeded, pools: [w.pool] }, w.name);
+            assert.equal(w.scales!.max.pods, pods.max, w.name);
+            assert.ok(w.scales!.max.nodesNeeded! >= 1);
+        }
     });
 
     it("counts the DaemonSets the program deploys against GPU nodes only", async () => {

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { instanceType } from "../capacity/catalog";
-import { DaemonSetLoad, EKS_SYSTEM_DAEMONSETS, PodResources, nodeAllocatable } from "../capacity/allocatable";
+import { DaemonSetLoad, EKS_SYSTEM_DAEMONSETS, nodeAllocatable } from "../capacity/allocatable";
 import {
+    GPU_RESOURCE,
     LABEL_ACCELERATOR,
     LABEL_NODE_POOL,
     Taint,
@@ -9,17 +10,8 @@ import {
     poolTaints,
     poolTolerations,
 } from "../capacity/pools";
-import {
-    PodGroup,
-    PoolCapacity,
-    nodeAffinityMatches,
-    nodeSelectorMatches,
-    nameSome,
-    placeWorkloads,
-    resourcesFit,
-    taintsTolerated,
-    toleratesTaint,
-} from "../capacity/scheduling";
+import { PodResources } from "../capacity/resources";
+import { PodGroup, PoolCapacity, nameSome, placeWorkloads } from "../capacity/scheduling";
 
 const GIB = 2 ** 30;
 const gpuTaint: Taint = { key: "nvidia.com/gpu", value: "true", effect: "NoSchedule" };
@@ -47,7 +39,7 @@ function pool(
 }
 
 function res(cpu: number, memGi: number, gpus = 0): PodResources {
-    return { cpuMillis: cpu, memoryBytes: memGi * GIB, gpus };
+    return { cpuMillis: cpu, memoryBytes: memGi * GIB, extended: gpus > 0 ? { [GPU_RESOURCE]: gpus } : {} };
 }
 
 function group(overrides: Partial<PodGroup> & Pick<PodGroup, "workload" | "requests">): PodGroup {
@@ -59,104 +51,6 @@ const a10g = pool("gpu-a10g-4x", "g5.12xlarge", 0, 3);
 const a100 = pool("gpu-a100", "p4d.24xlarge", 0, 2);
 
 describe("capacity/scheduling", () => {
-    describe("resourcesFit", () => {
-        const node = { cpuMillis: 4000, memoryBytes: 16 * GIB, gpus: 1, pods: 10 };
-
-        it("passes when every request fits", () => {
-            assert.deepEqual(resourcesFit(res(4000, 16, 1), node), { fits: true });
-        });
-
-        it("names GPUs first when they are short", () => {
-            const r = resourcesFit(res(8000, 32, 2), node, { pod: "a b", node: "g5.xlarge" });
-            assert.equal(r.fits, false);
-            assert.equal(r.fits === false && r.constraint, "nvidia.com/gpu");
-            assert.equal(r.fits === false && r.reason, "a b needs 2 GPUs; g5.xlarge has 1 (also short of memory, cpu)");
-        });
-
-        it("names memory, CPU and pod slots when each binds", () => {
-            const mem = resourcesFit(res(1000, 17), node);
-            assert.equal(mem.fits === false && mem.constraint, "memory");
-            assert.equal(mem.fits === false && mem.reason, "pod needs 17Gi memory; node allocates 16Gi");
-            const cpu = resourcesFit(res(4001, 1), node);
-            assert.equal(cpu.fits === false && cpu.constraint, "cpu");
-            assert.equal(cpu.fits === false && cpu.reason, "pod needs 4001m CPU; node allocates 4");
-            const pods = resourcesFit(res(1, 1), { ...node, pods: 0 });
-            assert.equal(pods.fits === false && pods.constraint, "pods");
-        });
-    });
-
-    describe("taintsTolerated", () => {
-        it("passes when the NoSchedule taint is tolerated", () => {
-            assert.deepEqual(taintsTolerated(gpuTolerations, [gpuTaint]), { fits: true });
-            assert.deepEqual(taintsTolerated([], []), { fits: true });
-        });
-
-        it("fails on an untolerated NoSchedule or NoExecute taint, naming it", () => {
-            const r = taintsTolerated([], [gpuTaint]);
-            assert.equal(r.fits === false && r.constraint, "taint");
-            assert.equal(r.fits === false && r.reason, "taint nvidia.com/gpu=true:NoSchedule not tolerated");
-            const noExecute: Taint = { ...gpuTaint, effect: "NoExecute" };
-            assert.equal(taintsTolerated(gpuTolerations, [noExecute]).fits, false);
-        });
-
-        it("ignores PreferNoSchedule", () => {
-            assert.equal(taintsTolerated([], [{ ...gpuTaint, effect: "PreferNoSchedule" }]).fits, true);
-        });
-
-        it("matches Exists, empty keys and empty effects as Kubernetes does", () => {
-            assert.equal(toleratesTaint({ operator: "Exists" }, gpuTaint), true);
-            assert.equal(toleratesTaint({ key: "nvidia.com/gpu", operator: "Exists" }, gpuTaint), true);
-            assert.equal(toleratesTaint({ key: "nvidia.com/gpu", operator: "Exists", effect: "NoExecute" }, gpuTaint), false);
-            assert.equal(toleratesTaint({ key: "nvidia.com/gpu", operator: "Equal", value: "false" }, gpuTaint), false);
-            assert.equal(toleratesTaint({ key: "other", operator: "Exists" }, gpuTaint), false);
-        });
-    });
-
-    describe("nodeSelectorMatches", () => {
-        it("passes when every key matches", () => {
-            assert.deepEqual(nodeSelectorMatches({ [LABEL_NODE_POOL]: "gpu-a10g-4x" }, a10g.labels), { fits: true });
-            assert.deepEqual(nodeSelectorMatches({}, {}), { fits: true });
-        });
-
-        it("fails on a wrong value or a missing label", () => {
-            const wrong = nodeSelectorMatches({ [LABEL_NODE_POOL]: "a100" }, a10g.labels);
-            assert.equal(wrong.fits === false && wrong.constraint, "nodeSelector");
-            assert.equal(wrong.fits === false && wrong.reason, "nodeSelector node-pool=a100 does not match (node has node-pool=gpu-a10g-4x)");
-            const missing = nodeSelectorMatches({ [LABEL_ACCELERATOR]: "nvidia-a10g" }, system.labels);
-            assert.match(missing.fits === false ? missing.reason : "", /node has no accelerator label/);
-        });
-    });
-
-    describe("nodeAffinityMatches", () => {
-        const labels = { [LABEL_ACCELERATOR]: "nvidia-a10g", zone: "a" };
-
-        it("evaluates In, NotIn, Exists and DoesNotExist", () => {
-            assert.equal(nodeAffinityMatches([{ key: LABEL_ACCELERATOR, operator: "In", values: ["nvidia-a10g", "nvidia-l4"] }], labels).fits, true);
-            assert.equal(nodeAffinityMatches([{ key: LABEL_ACCELERATOR, operator: "In", values: ["nvidia-a100"] }], labels).fits, false);
-            assert.equal(nodeAffinityMatches([{ key: "missing", operator: "In", values: [""] }], labels).fits, false);
-            assert.equal(nodeAffinityMatches([{ key: LABEL_ACCELERATOR, operator: "NotIn", values: ["nvidia-a100"] }], labels).fits, true);
-            assert.equal(nodeAffinityMatches([{ key: LABEL_ACCELERATOR, operator: "NotIn", values: ["nvidia-a10g"] }], labels).fits, false);
-            assert.equal(nodeAffinityMatches([{ key: "missing", operator: "NotIn", values: ["x"] }], labels).fits, true);
-            assert.equal(nodeAffinityMatches([{ key: "zone", operator: "Exists" }], labels).fits, true);
-            assert.equal(nodeAffinityMatches([{ key: "missing", operator: "Exists" }], labels).fits, false);
-            assert.equal(nodeAffinityMatches([{ key: "missing", operator: "DoesNotExist" }], labels).fits, true);
-            assert.equal(nodeAffinityMatches([{ key: "zone", operator: "DoesNotExist" }], labels).fits, false);
-            assert.equal(nodeAffinityMatches(undefined, labels).fits, true);
-        });
-
-        it("ANDs the expressions and names the one that fails", () => {
-            const r = nodeAffinityMatches(
-                [
-                    { key: "zone", operator: "Exists" },
-                    { key: LABEL_ACCELERATOR, operator: "In", values: ["nvidia-a100"] },
-                ],
-                labels,
-            );
-            assert.equal(r.fits === false && r.constraint, "nodeAffinity");
-            assert.equal(r.fits === false && r.reason, "required node affinity accelerator In [nvidia-a100] not satisfied");
-        });
-    });
-
     describe("placeWorkloads", () => {
         const pools = [system, a10g, a100];
 
@@ -202,7 +96,7 @@ describe("capacity/scheduling", () => {
                 pools,
             );
             assert.equal(result.fits, true);
-            assert.deepEqual(result.placements[0], { workload: "big", pool: "gpu-a100", schedulable: true, nodesNeeded: 1 });
+            assert.deepEqual(result.placements[0], { workload: "big", pool: "gpu-a100", pools: ["gpu-a100"], pods: 1, schedulable: true, nodesNeeded: 1 });
             assert.deepEqual(result.nodesPerPool, { system: 2, "gpu-a10g-4x": 0, "gpu-a100": 1 });
         });
 
@@ -276,7 +170,7 @@ describe("capacity/scheduling", () => {
                         workload: "b",
                         requests: res(1000, 1, 1),
                         tolerations: gpuTolerations,
-                        affinity: [{ key: LABEL_ACCELERATOR, operator: "In", values: ["nvidia-h100"] }],
+                        affinity: { nodeSelectorTerms: [{ matchExpressions: [{ key: LABEL_ACCELERATOR, operator: "In", values: ["nvidia-h100"] }] }] },
                     }),
                 ],
                 pools,
@@ -303,6 +197,8 @@ describe("capacity/scheduling", () => {
             assert.deepEqual(gang.placements.find((p) => p.workload === "serve"), {
                 workload: "serve",
                 pool: "gpu-a10g-4x",
+                pools: ["gpu-a10g-4x"],
+                pods: 2,
                 schedulable: true,
                 nodesNeeded: 1,
             });
@@ -351,7 +247,7 @@ describe("capacity/scheduling", () => {
             assert.equal(result.placements[0].nodesNeeded, 1);
         });
 
-        it("needs every role of a workload in one pool", () => {
+        it("lets each role land on whichever pool passes its filters, as the scheduler does", () => {
             const result = placeWorkloads(
                 [
                     group({ workload: "mixed", role: "master", requests: res(1000, 1), nodeSelector: { [LABEL_NODE_POOL]: "system" } }),
@@ -359,8 +255,55 @@ describe("capacity/scheduling", () => {
                 ],
                 [system, a10g],
             );
-            assert.equal(result.placements[0].schedulable, false);
-            assert.equal(result.placements[0].reason, "mixed: no single pool fits every role (master: system; worker: gpu-a10g-4x)");
+            assert.equal(result.placements[0].schedulable, true);
+            assert.equal(result.placements[0].pool, "system");
+            assert.deepEqual(result.placements[0].pools, ["system", "gpu-a10g-4x"]);
+            assert.equal(result.placements[0].nodesNeeded, 2);
+        });
+
+        it("counts pod slots in pod packing: small pods fill a node's max-pods before its CPU or memory", () => {
+            // m6i.large: 29 pods less 4 EKS DaemonSets leaves 25 slots; 30 tiny pods need 2 nodes, 60 need 3.
+            const cpuOnly = pool("system", "m6i.large", 1, 2);
+            const tiny = (count: number) => group({ workload: "tiny", requests: res(10, 0.01), count });
+            const two = placeWorkloads([tiny(30)], [cpuOnly]);
+            assert.equal(two.fits, true);
+            assert.equal(two.nodesPerPool.system, 2);
+            const three = placeWorkloads([tiny(60)], [cpuOnly]);
+            assert.equal(three.fits, false);
+            assert.equal(three.placements[0].reason, "tiny server: needs 3 nodes of pool system at maximum scale; maxSize is 2");
+            // A pod that requests nothing still takes a slot.
+            const nothing = placeWorkloads([group({ workload: "idle", requests: res(0, 0), count: 26 })], [pool("system", "m6i.large", 1, 1)]);
+            assert.equal(nothing.fits, false);
+        });
+
+        it("spreads a workload's pods over every feasible pool, opening nodes in the first with room", () => {
+            // Two untainted CPU pools; the first may have one node. 4 pods of 3 CPU: 1 on the first, 3 on the second.
+            const first = pool("cpu-a", "m6i.xlarge", 0, 1);
+            const second = pool("cpu-b", "m6i.xlarge", 0, 3);
+            const result = placeWorkloads([group({ workload: "api", requests: res(3000, 1), count: 4 })], [first, second]);
+            assert.equal(result.fits, true);
+            assert.deepEqual(result.nodesPerPool, { "cpu-a": 1, "cpu-b": 3 });
+            assert.equal(result.placements[0].pool, "cpu-a");
+            assert.deepEqual(result.placements[0].pools, ["cpu-a", "cpu-b"]);
+            assert.equal(result.placements[0].nodesNeeded, 4);
+            // The existing minSize nodes of a later pool are used before a node opens in an earlier one.
+            const warm = placeWorkloads([group({ workload: "api", requests: res(3000, 1), count: 1 })], [first, pool("cpu-b", "m6i.xlarge", 1, 3)]);
+            assert.deepEqual(warm.placements[0].pools, ["cpu-b"]);
+            assert.deepEqual(warm.nodesPerPool, { "cpu-a": 0, "cpu-b": 1 });
+            const full = placeWorkloads([group({ workload: "api", requests: res(3000, 1), count: 5 })], [first, second]);
+            assert.equal(full.placements[0].reason, "api server: needs more nodes than pools cpu-a (maxSize 1), cpu-b (maxSize 3) may have at maximum scale");
+        });
+
+        it("lets a gang that now fits take the room another workload had: adding a node is not monotone for gangs", () => {
+            // 4-GPU nodes. A: 3 pods x 4 GPUs (gang). B: 2 pods x 3 GPUs (gang). W: 1 pod x 1 GPU.
+            const workloads = [
+                group({ workload: "A", role: "worker", requests: res(1000, 8, 4), count: 3, tolerations: gpuTolerations, gang: true }),
+                group({ workload: "B", role: "worker", requests: res(1000, 8, 3), count: 2, tolerations: gpuTolerations, gang: true }),
+                group({ workload: "W", requests: res(1000, 8, 1), tolerations: gpuTolerations }),
+            ];
+            const verdicts = (maxSize: number) => placeWorkloads(workloads, [system, pool("gpu-a10g-4x", "g5.12xlarge", 0, maxSize)]).placements.map((p) => [p.workload, p.schedulable]);
+            assert.deepEqual(verdicts(2), [["A", false], ["B", true], ["W", true]]);
+            assert.deepEqual(verdicts(3), [["A", true], ["B", false], ["W", false]]);
         });
 
         it("counts memory in pod packing, not just GPUs", () => {

@@ -2,6 +2,7 @@ import { strict as assert } from "node:assert";
 import * as path from "node:path";
 import { instanceType } from "../capacity/catalog";
 import { LABEL_GPU_COUNT, poolLabels, poolTaints } from "../capacity/pools";
+import { nodeAffinity, taintToleration } from "../capacity/predicates";
 import { GPU_AMI_TYPE } from "../components/nodePool";
 import { NFS_PORT } from "../components/storage";
 import { CloudEmulator } from "../plan/emulator";
@@ -17,9 +18,6 @@ const k8sObject = (run: ProgramRun, kind: string, name: string): Obj => {
     assert.ok(r, `no ${kind} ${name} registered`);
     return r.inputs as Obj;
 };
-const tolerates = (tolerations: Obj[], taint: { key: string; value: string; effect: string }) =>
-    tolerations.some((t) => (t.operator === "Exists" && (!t.key || t.key === taint.key)) || (t.key === taint.key && t.value === taint.value && (!t.effect || t.effect === taint.effect)));
-const selects = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
 
 for (const stack of ["dev", "prod"] as const) {
     describe(`platform under mocks: ${stack}`, () => {
@@ -61,7 +59,7 @@ for (const stack of ["dev", "prod"] as const) {
             it(`${ds} tolerates every GPU pool's taint, selects only GPU nodes, never the system pool`, () => {
                 const spec = k8sObject(run, "DaemonSet", ds).spec.template.spec;
                 for (const pool of run.spec.nodePools) {
-                    const lands = poolTaints(pool, run.spec.gpuTaint).every((t) => tolerates(spec.tolerations, t)) && selects(spec.nodeSelector, poolLabels(pool));
+                    const lands = taintToleration(spec.tolerations, poolTaints(pool, run.spec.gpuTaint)).fits && nodeAffinity(spec, { labels: poolLabels(pool) }).fits;
                     assert.equal(lands, pool.gpu !== undefined, `${ds} on pool ${pool.name}: lands=${lands}`);
                 }
                 assert.equal(spec.priorityClassName, "system-node-critical");

@@ -66,6 +66,11 @@ const MUTATIONS: Mutation[] = [
         },
     },
     { rule: "monthly-budget", change: "a100 node group minSize 4 (four p4d.24xlarge all month)", apply: (rs) => (pool(rs, "a100").scalingConfig.minSize = 4) },
+    {
+        rule: "tolerations-valid",
+        change: "serving toleration loses its key (value and effect kept: the scheduler would still match it)",
+        apply: (rs) => delete podOf(rs, "Deployment", SERVING).tolerations[0].key,
+    },
     { rule: "gpu-daemonsets-reach-gpu-pools", change: "device plugin tolerations removed", apply: (rs) => (podOf(rs, "DaemonSet", "nvidia-device-plugin").tolerations = []) },
     { rule: "instance-types-allowed", change: "a10g node group: g5.24xlarge (same GPUs, not allowed in prod)", apply: (rs) => (pool(rs, "a10g").instanceTypes = ["g5.24xlarge"]) },
     { rule: "images-pinned", change: "serving image tagged :latest", apply: (rs) => (server(rs).image = server(rs).image.replace(/:[^:/]+$/, ":latest")) },

@@ -330,6 +330,26 @@ describe("policy rules: GPU scheduling", () => {
         });
     });
 
+    describe("tolerations-valid", () => {
+        const rule = gpu.tolerationsValid;
+        const withTolerations = (tolerations: object[]) => workload("Deployment", "api", "ml-serving", { containers: [container()], tolerations });
+        it("passes the pools' tolerations, a blanket Exists and a NoExecute toleration with seconds", () =>
+            passes(rule, [serving(), withTolerations([{ operator: "Exists" }, { key: "k", operator: "Exists", effect: "NoExecute", tolerationSeconds: 30 }])]));
+        it("fails a toleration with no key that is not Exists (the scheduler would match it by value alone)", () =>
+            fails(rule, withTolerations([{ value: "ml-workloads", effect: "NoSchedule" }]), [/Deployment ml-serving\/api toleration 0 has no key but operator Equal \(the default\)/]));
+        it("fails Exists with a value, an unknown operator or effect, and tolerationSeconds without NoExecute", () =>
+            fails(
+                rule,
+                withTolerations([
+                    { key: "k", operator: "Exists", value: "v" },
+                    { key: "k", operator: "Gt", value: "1" },
+                    { key: "k", operator: "Equal", value: "v", effect: "NoRun" },
+                    { key: "k", operator: "Equal", value: "v", effect: "NoSchedule", tolerationSeconds: 5 },
+                ]),
+                [/toleration 0 uses operator Exists with value "v"/, /toleration 1 uses operator Gt/, /toleration 2 uses effect NoRun/, /toleration 3 sets tolerationSeconds with effect NoSchedule/],
+            ));
+    });
+
     describe("gpu-pod-targets-gpu-pool (stack)", () => {
         const rule = gpu.gpuPodTargetsGpuPool;
         const pools = [nodeGroup(SYSTEM), nodeGroup(A10G), nodeGroup(A100)];

@@ -22,6 +22,7 @@ import {
     Props,
     requestedGpus,
     selectsNode,
+    Toleration,
     tolerates,
 } from "./k8s";
 import { describePool, eksEffect, instanceGpu, isGpuInstanceType, isGpuNodePool, LAUNCH_TEMPLATE, nodePoolOf, NodePoolView } from "./nodepools";
@@ -180,6 +181,49 @@ export const gpuTolerationRequiresGpuRequest: ResourceValidationPolicy = {
     },
 };
 
+const TAINT_EFFECTS = ["NoSchedule", "PreferNoSchedule", "NoExecute"];
+
+/**
+ * What the API server's toleration validation rejects. The scheduler's code would still match such a
+ * toleration (an empty key with Equal tolerates every taint with that value), so it must never get there.
+ */
+export function tolerationProblem(t: Toleration): string | undefined {
+    const operator = t.operator ?? "";
+    if (!t.key && operator !== "Exists") {
+        return `has no key but operator ${operator || "Equal (the default)"}; with no key the operator must be Exists`;
+    }
+    if (operator === "Exists" && t.value) {
+        return `uses operator Exists with value "${t.value}"; Exists takes no value`;
+    }
+    if (!["", "Equal", "Exists"].includes(operator)) {
+        return `uses operator ${operator}; tolerations take Equal or Exists`;
+    }
+    if (t.effect && !TAINT_EFFECTS.includes(t.effect)) {
+        return `uses effect ${t.effect}; effects are ${TAINT_EFFECTS.join(", ")}`;
+    }
+    if (t.tolerationSeconds !== undefined && t.effect !== "NoExecute") {
+        return `sets tolerationSeconds with effect ${t.effect || "(any)"}; only NoExecute tolerations take it`;
+    }
+    return undefined;
+}
+
+export const tolerationsValid: ResourceValidationPolicy = {
+    name: "tolerations-valid",
+    description: "Every toleration is one the API server accepts: no key only with operator Exists, Exists without a value, operator Equal or Exists, a known effect, tolerationSeconds only with NoExecute.",
+    enforcementLevel: "mandatory",
+    severity: "medium",
+    validateResource: (args, report) => {
+        for (const t of podTemplates(args.type, args.props, args.name)) {
+            (t.spec.tolerations ?? []).forEach((toleration, i) => {
+                const problem = tolerationProblem(toleration);
+                if (problem) {
+                    report(`${describeTemplate(t)} toleration ${i} ${problem}. Fix: use the pool's tolerations (capacity/pools poolTolerations).`);
+                }
+            });
+        }
+    },
+};
+
 export const gpuPodTargetsGpuPool: StackValidationPolicy = {
     name: "gpu-pod-targets-gpu-pool",
     description: "A pod that requests GPUs selects a GPU node pool (nodeSelector or required node affinity) and tolerates that pool's taints.",
@@ -319,6 +363,7 @@ export const gpuPolicies = [
     gpuPoolLabelsMatchCatalog,
     gpuPoolNvidiaAmi,
     gpuTolerationRequiresGpuRequest,
+    tolerationsValid,
     gpuPodTargetsGpuPool,
     gpuDaemonSetsReachGpuPools,
     instanceTypesAllowed,

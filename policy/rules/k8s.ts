@@ -5,156 +5,28 @@
  */
 import type { ResourceValidationArgs } from "@pulumi/policy";
 import { GPU_RESOURCE } from "../../capacity/pools";
+import type { Container, PodSpec, PodTemplate, Quantity } from "../../capacity/podTemplates";
+import { NodeSelectorRequirement, NodeTaint, PodToleration, isBlockingTaint, nodeAffinity, requirementMatches, toleratesTaint } from "../../capacity/predicates";
+
+export { hpasByTarget, kindOf, KUBEFLOW_JOB, podTemplates, scaleTargetKey, workloadOf } from "../../capacity/podTemplates";
+export type {
+    Container,
+    EnvVar,
+    NodeSelectorRequirement,
+    ObjectMeta,
+    PodSpec,
+    PodTemplate,
+    Probe,
+    Quantity,
+    SeccompProfile,
+    SecurityContext,
+    Toleration,
+    WorkloadRef,
+} from "../../capacity/podTemplates";
+export type { NodeTaint };
 
 /** A resource's properties as the engine hands them over: untyped JSON. */
 export type Props = ResourceValidationArgs["props"];
-
-export interface ObjectMeta {
-    name?: string;
-    namespace?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-}
-
-export interface Toleration {
-    key?: string;
-    operator?: string;
-    value?: string;
-    effect?: string;
-}
-
-export interface NodeTaint {
-    key: string;
-    value: string;
-    effect: string;
-}
-
-export type Quantity = string | number;
-
-export interface Probe {
-    initialDelaySeconds?: number;
-    periodSeconds?: number;
-    failureThreshold?: number;
-}
-
-export interface SeccompProfile {
-    type?: string;
-    localhostProfile?: string;
-}
-
-export interface SecurityContext {
-    privileged?: boolean;
-    allowPrivilegeEscalation?: boolean;
-    runAsNonRoot?: boolean;
-    runAsUser?: number;
-    readOnlyRootFilesystem?: boolean;
-    seccompProfile?: SeccompProfile;
-    capabilities?: { add?: string[]; drop?: string[] };
-}
-
-export interface EnvVar {
-    name: string;
-    value?: string;
-    valueFrom?: { secretKeyRef?: unknown; configMapKeyRef?: unknown; fieldRef?: unknown; resourceFieldRef?: unknown };
-}
-
-export interface Container {
-    name: string;
-    image?: string;
-    env?: EnvVar[];
-    resources?: { requests?: Record<string, Quantity>; limits?: Record<string, Quantity> };
-    securityContext?: SecurityContext;
-    startupProbe?: Probe;
-    livenessProbe?: Probe;
-    readinessProbe?: Probe;
-}
-
-export interface NodeSelectorRequirement {
-    key: string;
-    operator: string;
-    values?: string[];
-}
-
-export interface PodSpec {
-    containers?: Container[];
-    initContainers?: Container[];
-    ephemeralContainers?: Container[];
-    tolerations?: Toleration[];
-    nodeSelector?: Record<string, string>;
-    affinity?: {
-        nodeAffinity?: {
-            requiredDuringSchedulingIgnoredDuringExecution?: { nodeSelectorTerms?: { matchExpressions?: NodeSelectorRequirement[] }[] };
-        };
-    };
-    volumes?: { name: string; hostPath?: { path: string } }[];
-    securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; seccompProfile?: SeccompProfile };
-    automountServiceAccountToken?: boolean;
-    serviceAccountName?: string;
-}
-
-export interface WorkloadRef {
-    kind: string;
-    namespace: string;
-    name: string;
-}
-
-export interface PodTemplate {
-    workload: WorkloadRef;
-    /** Where the template sits in the object, e.g. spec.pytorchReplicaSpecs.Worker.template. */
-    path: string;
-    /** The replica role of a Kubeflow job (Master, Worker), if any. */
-    role?: string;
-    metadata: ObjectMeta;
-    spec: PodSpec;
-}
-
-/** `kubernetes:<group>/<version>:<Kind>` -> Kind. */
-export function kindOf(type: string): string {
-    return type.slice(type.lastIndexOf(":") + 1);
-}
-
-// Patches carry partial objects (a container without image or resources is normal there), so the
-// rules judge whole objects only.
-const TEMPLATE_AT_SPEC = /^kubernetes:(apps|extensions)\/v1(beta[12])?:(Deployment|DaemonSet|StatefulSet|ReplicaSet)$|^kubernetes:batch\/v1:Job$|^kubernetes:core\/v1:ReplicationController$/;
-const CRON_JOB = /^kubernetes:batch\/v1(beta1)?:CronJob$/;
-/** Kubeflow training jobs (PyTorchJob, TFJob, ...): pod templates under spec.<x>ReplicaSpecs.<role>. */
-export const KUBEFLOW_JOB = /^kubernetes:kubeflow\.org\/v1:[A-Za-z]+Job$/;
-
-export function workloadOf(type: string, props: Props, fallbackName: string): WorkloadRef {
-    const meta: ObjectMeta = props.metadata ?? {};
-    return { kind: props.kind ?? kindOf(type), namespace: meta.namespace ?? "default", name: meta.name ?? fallbackName };
-}
-
-/**
- * Every pod template a resource carries: spec.template of the built-in controllers, the job template
- * of a CronJob, the pod itself, and each role's template of a Kubeflow job (PyTorchJob's
- * pytorchReplicaSpecs, TFJob's tfReplicaSpecs, ...). Anything else has none.
- */
-export function podTemplates(type: string, props: Props, fallbackName = ""): PodTemplate[] {
-    // Decide by type before reading props: in a preview, fields of unrelated resources may be unknown.
-    const kubeflow = KUBEFLOW_JOB.test(type);
-    if (!props || !(TEMPLATE_AT_SPEC.test(type) || CRON_JOB.test(type) || type === "kubernetes:core/v1:Pod" || kubeflow)) {
-        return [];
-    }
-    const workload = workloadOf(type, props, fallbackName);
-    const template = (t: { metadata?: ObjectMeta; spec?: PodSpec } | undefined, path: string, role?: string): PodTemplate[] =>
-        t?.spec ? [{ workload, path, ...(role ? { role } : {}), metadata: t.metadata ?? {}, spec: t.spec }] : [];
-
-    if (CRON_JOB.test(type)) {
-        return template(props.spec?.jobTemplate?.spec?.template, "spec.jobTemplate.spec.template");
-    }
-    if (type === "kubernetes:core/v1:Pod") {
-        return template({ metadata: props.metadata, spec: props.spec }, "");
-    }
-    if (kubeflow) {
-        // Keys first, values only for the replica specs: reading a field fetches (and may trip on) its value.
-        const spec: Props = props.spec ?? {};
-        return Object.keys(spec)
-            .filter((field) => field.endsWith("ReplicaSpecs") && spec[field])
-            .flatMap((field) => Object.keys(spec[field]).flatMap((role) => template(spec[field][role]?.template, `spec.${field}.${role}.template`, role)));
-    }
-    return template(props.spec?.template, "spec.template");
-}
 
 export interface ContainerRef {
     container: Container;
@@ -204,74 +76,37 @@ export function requestedGpus(spec: PodSpec): number {
     return total;
 }
 
-/** Kubernetes' toleration semantics (ToleratesTaint). */
-export function tolerates(tolerations: Toleration[] | undefined, taint: NodeTaint): boolean {
-    return (tolerations ?? []).some((t) => {
-        if (t.effect && t.effect !== taint.effect) {
-            return false;
-        }
-        const operator = t.operator ?? "Equal";
-        if (!t.key) {
-            return operator === "Exists";
-        }
-        if (t.key !== taint.key) {
-            return false;
-        }
-        return operator === "Exists" || (t.value ?? "") === taint.value;
-    });
+/** Whether some toleration tolerates the taint, by the scheduler's TaintToleration (capacity/predicates). */
+export function tolerates(tolerations: PodToleration[] | undefined, taint: NodeTaint): boolean {
+    return (tolerations ?? []).some((t) => toleratesTaint(t, taint));
 }
 
 /** Taints that keep pods off a node (PreferNoSchedule only discourages). */
 export function blockingTaints(taints: NodeTaint[]): NodeTaint[] {
-    return taints.filter((t) => t.effect === "NoSchedule" || t.effect === "NoExecute");
+    return taints.filter(isBlockingTaint);
 }
 
 export function describeTaint(t: NodeTaint): string {
-    return `${t.key}=${t.value}:${t.effect}`;
+    return `${t.key}=${t.value ?? ""}:${t.effect}`;
 }
 
-function matchesRequirement(req: NodeSelectorRequirement, labels: Record<string, string>): boolean {
-    const has = Object.prototype.hasOwnProperty.call(labels, req.key);
-    const value = labels[req.key];
-    const values = req.values ?? [];
-    switch (req.operator) {
-        case "In":
-            return has && values.includes(value);
-        case "NotIn":
-            return !has || !values.includes(value);
-        case "Exists":
-            return has;
-        case "DoesNotExist":
-            return !has;
-        case "Gt":
-            return has && Number(value) > Number(values[0]);
-        case "Lt":
-            return has && Number(value) < Number(values[0]);
-        default:
-            return false;
-    }
+function requiredAffinity(spec: PodSpec) {
+    return spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution;
 }
 
 /** True when the pod spec constrains nodes at all (nodeSelector or required node affinity). */
 export function hasNodeSelection(spec: PodSpec): boolean {
-    const terms = spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
-    return Object.keys(spec.nodeSelector ?? {}).length > 0 || terms.length > 0;
+    return Object.keys(spec.nodeSelector ?? {}).length > 0 || (requiredAffinity(spec)?.nodeSelectorTerms ?? []).length > 0;
 }
 
-/** Whether a node with these labels satisfies the pod's nodeSelector and required node affinity. */
+/** Whether a node with these labels passes the pod's nodeSelector and required node affinity (NodeAffinity). */
 export function selectsNode(spec: PodSpec, labels: Record<string, string>): boolean {
-    for (const [k, v] of Object.entries(spec.nodeSelector ?? {})) {
-        if (labels[k] !== v) {
-            return false;
-        }
-    }
-    const terms = spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
-    return terms.length === 0 || terms.some((term) => (term.matchExpressions ?? []).every((req) => matchesRequirement(req, labels)));
+    return nodeAffinity({ nodeSelector: spec.nodeSelector, affinity: requiredAffinity(spec) }, { labels }).fits;
 }
 
 export function describeSelection(spec: PodSpec): string {
     const parts = Object.entries(spec.nodeSelector ?? {}).map(([k, v]) => `${k}=${v}`);
-    const terms = spec.affinity?.nodeAffinity?.requiredDuringSchedulingIgnoredDuringExecution?.nodeSelectorTerms ?? [];
+    const terms = requiredAffinity(spec)?.nodeSelectorTerms ?? [];
     if (terms.length > 0) {
         parts.push(`${terms.length} required node affinity term(s)`);
     }
@@ -292,31 +127,7 @@ export function selectorMatches(
         // An empty selector selects every pod in the namespace.
         return true;
     }
-    return matchLabels.every(([k, v]) => labels[k] === v) && expressions.every((req) => matchesRequirement(req, labels));
-}
-
-/** The key of the workload an HPA scales (spec.scaleTargetRef), in the HPA's namespace. */
-export function scaleTargetKey(namespace: string, kind: string, name: string): string {
-    return `${namespace}/${kind}/${name}`;
-}
-
-/**
- * HorizontalPodAutoscalers by the workload they scale: one lookup per workload instead of a scan of every
- * HPA (quadratic at thousands of workloads). The first HPA registered for a target wins, as a scan would.
- */
-export function hpasByTarget<T extends { type: string; props: Props; name: string }>(resources: readonly T[]): Map<string, T> {
-    const out = new Map<string, T>();
-    for (const r of resources) {
-        if (kindOf(r.type) !== "HorizontalPodAutoscaler" || !r.type.startsWith("kubernetes:autoscaling/")) {
-            continue;
-        }
-        const ref = r.props.spec?.scaleTargetRef;
-        const key = scaleTargetKey(workloadOf(r.type, r.props, r.name).namespace, String(ref?.kind), String(ref?.name));
-        if (!out.has(key)) {
-            out.set(key, r);
-        }
-    }
-    return out;
+    return matchLabels.every(([k, v]) => labels[k] === v) && expressions.every((req) => requirementMatches(req, labels));
 }
 
 type LabelSelector = Parameters<typeof selectorMatches>[0];

@@ -1,67 +1,10 @@
-/**
- * Node pools as either world shows them: the offline plan sees the inputs of the remote component
- * eks:index:ManagedNodeGroup; a real preview also sees its child aws:eks/nodeGroup:NodeGroup. Both use
- * the same field names (instanceTypes, amiType, labels, taints with EKS effects such as NO_SCHEDULE).
- */
+/** Node pools for the rules: the registered view (capacity/nodeGroups) plus GPU facts and how to name a pool. */
 import { GpuFacts, INSTANCE_CATALOG } from "../../capacity/catalog";
-import { LABEL_NODE_POOL } from "../../capacity/pools";
-import { NodeTaint, Props } from "./k8s";
+import type { NodePoolView } from "../../capacity/nodeGroups";
 
-export const MANAGED_NODE_GROUP = "eks:index:ManagedNodeGroup";
-export const AWS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup";
+export { AWS_NODE_GROUP, eksEffect, kubernetesEffect, MANAGED_NODE_GROUP, NODE_GROUP_TYPES, nodePoolOf } from "../../capacity/nodeGroups";
+export type { NodePoolView } from "../../capacity/nodeGroups";
 export const LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate";
-export const NODE_GROUP_TYPES: readonly string[] = [MANAGED_NODE_GROUP, AWS_NODE_GROUP];
-
-export interface NodePoolView {
-    type: string;
-    resourceName: string;
-    instanceTypes: string[];
-    /** The node-pool label, else the resource's name. */
-    readonly pool: string;
-    readonly amiType: string | undefined;
-    readonly labels: Record<string, string>;
-    readonly taints: NodeTaint[];
-}
-
-const EKS_EFFECTS: Record<string, string> = { NO_SCHEDULE: "NoSchedule", NO_EXECUTE: "NoExecute", PREFER_NO_SCHEDULE: "PreferNoSchedule" };
-
-/** EKS spells effects NO_SCHEDULE; Kubernetes NoSchedule. */
-export function kubernetesEffect(effect: string): string {
-    return EKS_EFFECTS[effect] ?? effect;
-}
-
-export function eksEffect(effect: string): string {
-    return Object.entries(EKS_EFFECTS).find(([, k8s]) => k8s === effect)?.[0] ?? effect;
-}
-
-/**
- * The node pool a resource defines, or undefined. In a real preview's stack validation the
- * ManagedNodeGroup component shows its outputs (no instanceTypes), so only its NodeGroup child counts.
- */
-export function nodePoolOf(type: string, props: Props, resourceName: string): NodePoolView | undefined {
-    if (!NODE_GROUP_TYPES.includes(type) || !props || !Array.isArray(props.instanceTypes)) {
-        return undefined;
-    }
-    // Lazy fields: in a preview, reading a value that is still unknown aborts the rule that reads it,
-    // so a rule must not trip over fields it never looks at.
-    return {
-        type,
-        resourceName,
-        instanceTypes: [...props.instanceTypes].map(String),
-        get pool() {
-            return this.labels[LABEL_NODE_POOL] ?? resourceName;
-        },
-        get amiType() {
-            return props.amiType === undefined ? undefined : String(props.amiType);
-        },
-        get labels(): Record<string, string> {
-            return { ...(props.labels ?? {}) };
-        },
-        get taints(): NodeTaint[] {
-            return (props.taints ?? []).map((t: NodeTaint) => ({ key: t.key, value: t.value ?? "", effect: kubernetesEffect(t.effect) }));
-        },
-    };
-}
 
 /** Instance families that carry GPUs, for types the catalog does not know yet (it stays the source). */
 const GPU_FAMILY = /^(p\d|g\d|gr\d)[a-z0-9-]*\./;
