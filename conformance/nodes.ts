@@ -3,9 +3,9 @@
  * the labels EKS and the kubelet add to every node, and capacity/allocatable from the instance catalog
  * and the planner's own kubelet reservations (capacity/allocatable.ts), never restated here.
  */
-import { EVICTION_HARD_MEMORY_BYTES, kubeletMaxPods, kubeReserved, osVisibleMemoryBytes } from "../capacity/allocatable";
+import { kubeletNode } from "../capacity/allocatable";
 import { INSTANCE_CATALOG, InstanceType } from "../capacity/catalog";
-import { GPU_RESOURCE } from "../capacity/pools";
+import type { NodeResources } from "../capacity/resources";
 import { kubernetesEffect, nodePoolOf } from "../policy/rules/nodepools";
 import { KWOK_NODE_ANNOTATION } from "./controlPlane";
 import type { KubeObject } from "./kube";
@@ -57,23 +57,16 @@ export function poolsOf(resources: RecordedResource[]): ConformancePool[] {
 
 const mi = (bytes: number) => `${Math.floor(bytes / (1024 * 1024))}Mi`;
 
-/** What the kubelet reports: capacity, and allocatable after kube-reserved and eviction-hard. */
+function quantities(r: NodeResources, ephemeral: string): Record<string, string> {
+    const out: Record<string, string> = { cpu: r.cpuMillis % 1000 === 0 ? String(r.cpuMillis / 1000) : `${r.cpuMillis}m`, memory: mi(r.memoryBytes), pods: String(r.pods), "ephemeral-storage": ephemeral };
+    for (const [name, n] of Object.entries(r.extended)) if (n > 0) out[name] = String(n);
+    return out;
+}
+
+/** What the kubelet reports (capacity/allocatable.ts kubeletNode): capacity, and allocatable before any pod. */
 export function nodeResources(instance: InstanceType): { capacity: Record<string, string>; allocatable: Record<string, string> } {
-    const reserved = kubeReserved(instance);
-    const memory = osVisibleMemoryBytes(instance);
-    const gpus = instance.gpu?.count ?? 0;
-    const extended: Record<string, string> = gpus > 0 ? { [GPU_RESOURCE]: String(gpus) } : {};
-    const pods = String(kubeletMaxPods(instance));
-    return {
-        capacity: { cpu: String(instance.vcpu), memory: mi(memory), pods, "ephemeral-storage": "100Gi", ...extended },
-        allocatable: {
-            cpu: `${instance.vcpu * 1000 - reserved.cpuMillis}m`,
-            memory: mi(memory - reserved.memoryBytes - EVICTION_HARD_MEMORY_BYTES),
-            pods,
-            "ephemeral-storage": "95Gi",
-            ...extended,
-        },
-    };
+    const node = kubeletNode(instance);
+    return { capacity: quantities(node.capacity, "100Gi"), allocatable: quantities(node.allocatable, "95Gi") };
 }
 
 /** `count` kwok Nodes of a pool, spread over the zones round-robin as a node group spreads them. */
