@@ -100,14 +100,14 @@ function genLabels(rng: Rng): Record<string, string> {
 function genPool(rng: Rng, i: number): ScenarioPool {
     const taints: ScenarioPool["taints"] = [];
     const used = new Set<string>();
-    for (let t = rng.int(0, 2); t > 0; t--) {
+    for (let t = rng.chance(0.5) ? 0 : rng.int(1, 2); t > 0; t--) {
         const key = rng.pick(TAINT_KEYS);
         const effect = rng.pick(EFFECTS);
         if (used.has(`${key}:${effect}`)) continue;
         used.add(`${key}:${effect}`);
         taints.push({ key, ...(rng.chance(0.8) ? { value: rng.pick(TAINT_VALUES) } : {}), effect });
     }
-    const gpus = rng.pick([0, 0, 1, 4, 8]);
+    const gpus = rng.pick([0, 1, 4, 8]);
     return {
         name: `p${i}`,
         nodes: rng.int(1, 3),
@@ -115,14 +115,20 @@ function genPool(rng: Rng, i: number): ScenarioPool {
         taints,
         allocatable: {
             cpuMillis: rng.pick([1000, 2000, 4000, 8000]),
-            memoryMiB: rng.pick([1024, 4096, 16384]),
+            memoryMiB: rng.pick([2048, 8192, 16384]),
             pods: rng.int(2, 6),
-            extended: { ...(gpus > 0 ? { "nvidia.com/gpu": gpus } : {}), ...(rng.chance(0.3) ? { "vpc.amazonaws.com/efa": rng.pick([1, 4]) } : {}) },
+            extended: { ...(gpus > 0 ? { "nvidia.com/gpu": gpus } : {}), ...(rng.chance(0.4) ? { "vpc.amazonaws.com/efa": rng.pick([1, 4]) } : {}) },
         },
     };
 }
 
-function genToleration(rng: Rng): Toleration {
+function genToleration(rng: Rng, pools: ScenarioPool[]): Toleration {
+    // Often exactly a taint some pool has, as a workload meant for that pool would carry.
+    const taints = pools.flatMap((p) => p.taints);
+    if (taints.length > 0 && rng.chance(0.5)) {
+        const t = rng.pick(taints);
+        return t.value !== undefined && rng.chance(0.7) ? { key: t.key, operator: "Equal", value: t.value, effect: t.effect } : { key: t.key, operator: "Exists" };
+    }
     const roll = rng.next();
     if (roll < 0.15) return { operator: "Exists" }; // no key: tolerates every taint
     if (roll < 0.25) return { operator: "Exists", effect: rng.pick(EFFECTS) }; // no key, one effect
@@ -132,7 +138,14 @@ function genToleration(rng: Rng): Toleration {
     return { key, operator: "Equal", value: rng.pick(TAINT_VALUES), ...(effect ? { effect } : {}) };
 }
 
-function genRequirement(rng: Rng): Requirement {
+function genRequirement(rng: Rng, pools: ScenarioPool[]): Requirement {
+    const labelled = pools.filter((p) => Object.keys(p.labels).length > 0);
+    if (labelled.length > 0 && rng.chance(0.4)) {
+        // A requirement some pool satisfies: In on one of its labels.
+        const labels = rng.pick(labelled).labels;
+        const key = rng.pick(Object.keys(labels));
+        return { key, operator: "In", values: [labels[key]] };
+    }
     const key = rng.pick(Object.keys(LABELS));
     const op = rng.pick(["In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"] as const);
     switch (op) {
@@ -152,9 +165,9 @@ function genRequirement(rng: Rng): Requirement {
 
 function genRequests(rng: Rng): Requests {
     const extended: Requests["extended"] = {};
-    if (rng.chance(0.5)) extended["nvidia.com/gpu"] = rng.pick([1, 1, 2, 4, 8]);
-    if (rng.chance(0.15)) extended["vpc.amazonaws.com/efa"] = rng.pick([1, 4]);
-    return { cpuMillis: rng.pick([100, 250, 500, 1000, 1500, 3000]), memoryMiB: rng.pick([128, 512, 1024, 3072, 6144]), extended };
+    if (rng.chance(0.35)) extended["nvidia.com/gpu"] = rng.pick([1, 1, 2, 4, 8]);
+    if (rng.chance(0.1)) extended["vpc.amazonaws.com/efa"] = rng.pick([1, 4]);
+    return { cpuMillis: rng.pick([100, 250, 500, 1000, 1500, 3000]), memoryMiB: rng.pick([128, 512, 1024, 2048, 6144]), extended };
 }
 
 function genWorkload(rng: Rng, i: number, pools: ScenarioPool[]): ScenarioWorkload {
@@ -169,16 +182,16 @@ function genWorkload(rng: Rng, i: number, pools: ScenarioPool[]): ScenarioWorklo
         }
     }
     let affinity: Requirement[][] | undefined;
-    if (rng.chance(0.5)) {
+    if (rng.chance(0.4)) {
         affinity = [];
         for (let t = rng.int(1, 3); t > 0; t--) {
             const term: Requirement[] = [];
-            for (let e = rng.int(1, 3); e > 0; e--) term.push(genRequirement(rng));
+            for (let e = rng.int(1, 2); e > 0; e--) term.push(genRequirement(rng, pools));
             affinity.push(term);
         }
     }
     const tolerations: Toleration[] = [];
-    for (let t = rng.int(0, 3); t > 0; t--) tolerations.push(genToleration(rng));
+    for (let t = rng.int(0, 2); t > 0; t--) tolerations.push(genToleration(rng, pools));
     return { name: `w${i}`, pods: rng.int(1, 4), gang: rng.chance(0.4), requests: genRequests(rng), tolerations, nodeSelector, ...(affinity ? { affinity } : {}) };
 }
 

@@ -266,21 +266,34 @@ async function runPass(cp: ControlPlane, opts: RunOptions, scale: Scale): Promis
     }
     log(`  ${scale}: applied ${applied} objects${rejected.length ? `, ${rejected.length} rejected` : ""}`);
 
+    const rejectedIds = new Set(rejected.map((r) => r.object));
     const workloads = plan.objects.filter((o) => WORKLOAD_KINDS.has(o.kind));
+    // A workload the API server refused has nothing to wait for.
+    const waitable = workloads.filter((o) => !rejectedIds.has(id(o)));
     const expected = new Map(workloads.map((o) => [id(o), expectedPodsOf(o, hpas, scale)]));
     const gpuDaemonSets = plan.objects.filter((o) => o.kind === "DaemonSet" && NVIDIA_DAEMONSETS.includes(`${o.metadata.namespace}/${o.metadata.name}`));
     const gpuNodes = nodes.filter((n) => Number(n.status.capacity["nvidia.com/gpu"] ?? 0) > 0).map((n) => n.metadata.name);
     const allNodes = nodes.map((n) => n.metadata.name);
 
     // Let the controllers and the scheduler work until every pod runs or is marked unschedulable.
-    const deadline = Date.now() + (opts.settleSeconds ?? 90) * 1000;
+    const deadline = Date.now() + (opts.settleSeconds ?? 60) * 1000;
     // Settled twice in a row, a second apart: a pod marked unschedulable may still be retried once the
     // objects it waited for (a claim, a freed node) change.
     let calm = 0;
     while (calm < 2 && Date.now() < deadline) {
         let all = true;
-        for (const o of workloads) all &&= settled(expected.get(id(o))!, await listPods(kube, o.metadata.namespace ?? "default", selectorOf(o)));
-        for (const o of gpuDaemonSets) all &&= settled(gpuNodes.length, await listPods(kube, o.metadata.namespace ?? "default", selectorOf(o)));
+        for (const o of waitable) {
+            const pods = await listPods(kube, o.metadata.namespace ?? "default", selectorOf(o));
+            // Fewer pods than asked is final once the controller reports why it cannot create them.
+            all &&= settled(expected.get(id(o))!, pods) || (pods.length < expected.get(id(o))! && (await creationFailures(kube, o.metadata.namespace ?? "default", [o.metadata.name])) !== undefined);
+        }
+        for (const o of gpuDaemonSets) {
+            if (rejectedIds.has(id(o))) continue;
+            // The DaemonSet controller's own target: the nodes its tolerations and node selection admit.
+            const live = await kube.get("apps/v1", "DaemonSet", o.metadata.namespace, o.metadata.name);
+            const desired = live?.status?.observedGeneration ? Number(live.status.desiredNumberScheduled ?? 0) : gpuNodes.length;
+            all &&= settled(desired, await listPods(kube, o.metadata.namespace ?? "default", selectorOf(o)));
+        }
         calm = all ? calm + 1 : 0;
         await sleep(calm > 0 ? 1000 : 500);
     }
