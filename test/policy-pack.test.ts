@@ -22,7 +22,8 @@ import { ROOT } from "./helpers";
 type Obj = Record<string, any>;
 
 const LEVELS: Record<string, number> = { advisory: 0, mandatory: 1, disabled: 2, remediate: 3 };
-const UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const UNKNOWN_STRING = (require("@pulumi/policy/proxy") as { unknownStringValue: string }).unknownStringValue;
 
 function unary<Req, Res>(fn: (req: Req, cb: (e: grpc.ServiceError | null, res: Res) => void) => unknown, req: Req): Promise<Res> {
     return new Promise((resolve, reject) => fn(req, (e, res) => (e ? reject(e) : resolve(res))));
