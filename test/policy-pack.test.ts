@@ -15,9 +15,8 @@ import * as apb from "@pulumi/pulumi/proto/analyzer_pb";
 import { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import { POLICY_DIR, policyConfigFile } from "../plan/policy";
 import { RecordedResource, UNKNOWN_PLACEHOLDER } from "../plan/recorder";
-import { runProgram } from "../plan/run";
 import { allPolicies } from "../policy/rules";
-import { ROOT } from "./helpers";
+import { platformRun } from "./fixtures";
 
 type Obj = Record<string, any>;
 
@@ -69,7 +68,7 @@ describe("policy pack under Pulumi's analyzer protocol", () => {
             configure.getPolicyconfigMap().set(name, pc);
         }
         await unary<apb.ConfigureAnalyzerRequest, Empty>(client.configure.bind(client), configure);
-        resources = (await runProgram("prod", path.join(ROOT, "Pulumi.prod.yaml"))).resources;
+        resources = (await platformRun("prod")).resources;
     });
 
     after(() => {

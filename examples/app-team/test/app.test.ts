@@ -11,7 +11,8 @@ import * as ts from "typescript";
 import { GPU_RESOURCE } from "../../../capacity/pools";
 import { runPolicyGate } from "../../../plan/policy";
 import { RecordedResource } from "../../../plan/recorder";
-import { ProjectRun, ROOT, runProgram, runProject, StackOutput } from "../../../plan/run";
+import { ProjectRun, runProject, StackOutput } from "../../../plan/run";
+import { platformRun } from "../../../test/fixtures";
 import { readStackConfigFile } from "../../../plan/stackConfig";
 import { CONTRACT_VERSION, parseContract, PlatformContractValues } from "../../../stacks/contract";
 
@@ -74,7 +75,7 @@ for (const stack of ["dev", "prod"] as const) {
         const pool = () => contract.gpuPools[appConfig(stack)["ml-app-team:gpuPool"]];
 
         before(async () => {
-            platformOutputs = (await runProgram(stack, path.join(ROOT, `Pulumi.${stack}.yaml`))).outputs;
+            platformOutputs = (await platformRun(stack)).outputs;
             contract = parseContract(`acme/ml-platform/${stack}`, valuesOf(platformOutputs));
             app = await runProject(APP, stack, path.join(APP, `Pulumi.${stack}.yaml`), { stackReferences: { "*/ml-platform/*": platformOutputs } });
             pod = (one(app, "kubernetes:apps/v1:Deployment").inputs as Obj).spec.template.spec;
