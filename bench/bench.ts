@@ -1,13 +1,16 @@
 /**
  * `npm run bench`: how fast the program plans and starts, measured in separate processes, with the
  * targets checked (exit 1 when one is missed). Times are wall-clock medians with min..max spread.
+ * Every timing target is a multiple of the floor measured in the same run (at its start and again at
+ * its end), so a machine loaded by other work slows the floor and the plans alike and does not fail
+ * it; the absolute seconds stay in the table for the record.
  *
  * BENCH_RUNS (default 5) runs per measurement; BENCH_LARGE_RUNS (default 3) for the 1,000-workload
  * plan; BENCH_SKIP_TEST=1 skips timing `npm test`.
  */
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir, totalmem } from "node:os";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import * as path from "node:path";
 import { CLI_NODE_ARGS } from "../plan/nodeArgs";
 import { generateStack } from "./generate";
@@ -36,6 +39,8 @@ interface Measurement {
     max: number;
     peakRssMiB: number;
     exitCodes: number[];
+    /** Every run's seconds. */
+    samples: number[];
 }
 
 function once(args: string[], env: Record<string, string> = {}): Sample {
@@ -62,6 +67,33 @@ function once(args: string[], env: Record<string, string> = {}): Sample {
     return { seconds, rssBytes, code: r.status };
 }
 
+/** The floor's measurements at the start and at the end of the run, as one. */
+function combined(name: string, parts: Measurement[]): Measurement {
+    const samples = parts.flatMap((p) => p.samples);
+    return {
+        name,
+        runs: samples.length,
+        median: median(samples),
+        min: Math.min(...samples),
+        max: Math.max(...samples),
+        peakRssMiB: Math.max(...parts.map((p) => p.peakRssMiB)),
+        exitCodes: [...new Set(parts.flatMap((p) => p.exitCodes))],
+        samples,
+    };
+}
+
+interface Target {
+    target: string;
+    value: string;
+    ok: boolean;
+}
+
+/** A timing target: the measurement's median within `multiple` times the floor's. */
+function withinFloors(what: string, m: Measurement, floor: Measurement, multiple: number): Target {
+    const ratio = m.median / floor.median;
+    return { target: `${what} within ${multiple}x the floor`, value: `${ratio.toFixed(2)}x (${m.median.toFixed(2)} s)`, ok: ratio <= multiple };
+}
+
 function median(xs: number[]): number {
     const s = [...xs].sort((a, b) => a - b);
     const m = Math.floor(s.length / 2);
@@ -83,6 +115,7 @@ function measure(name: string, runs: number, args: string[] | ((run: number) => 
         max: Math.max(...secs),
         peakRssMiB: Math.max(...samples.map((s) => s.rssBytes)) / 2 ** 20,
         exitCodes: [...new Set(samples.map((s) => s.code ?? -1))],
+        samples: secs,
     };
     process.stderr.write(`  ${name}: ${m.median.toFixed(2)} s (${m.min.toFixed(2)}..${m.max.toFixed(2)}), ${m.peakRssMiB.toFixed(0)} MiB\n`);
     return m;
@@ -97,11 +130,12 @@ const planArgs = (stack: string, config: string, out: string, typeChecked = fals
 
 function main(): number {
     const work = mkdtempSync(path.join(tmpdir(), "ml-platform-bench-work-"));
+    const loadStart = loadavg()[0].toFixed(1);
     const results: Measurement[] = [];
     process.stderr.write(`bench: ${RUNS} runs each (${LARGE_RUNS} for 1,000 workloads), ${cpus().length} CPUs, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}\n`);
 
-    const floor = measure("floor (load @pulumi/pulumi, aws, awsx, eks, kubernetes)", RUNS, ["-e", FLOOR_SCRIPT]);
-    results.push(floor);
+    const floorName = "floor (load @pulumi/pulumi, aws, awsx, eks, kubernetes)";
+    const floorStart = measure(`${floorName}, at the start`, RUNS, ["-e", FLOOR_SCRIPT]);
     for (const stack of ["dev", "prod"]) {
         results.push(measure(`plan ${stack}`, RUNS, (i) => planArgs(stack, path.join(ROOT, `Pulumi.${stack}.yaml`), path.join(work, `${stack}-${i}`))));
     }
@@ -121,17 +155,24 @@ function main(): number {
         results.push(measure("npm test (wall; RSS is npm's own)", 1, [npmCli, "test"]));
     }
 
+    const floorEnd = measure(`${floorName}, at the end`, RUNS, ["-e", FLOOR_SCRIPT]);
+    const floor = combined(floorName, [floorStart, floorEnd]);
+    results.unshift(floor);
+
     const prod = results.find((r) => r.name === "plan prod")!;
+    const npmTest = results.find((r) => r.name.startsWith("npm test"));
     const ratio = generated[1000].median / generated[100].median;
-    const targets = [
-        { target: "prod plan within 3x the floor", value: `${(prod.median / floor.median).toFixed(2)}x`, ok: prod.median <= 3 * floor.median },
-        { target: "1,000 workloads within 15 s", value: `${generated[1000].median.toFixed(2)} s`, ok: generated[1000].median <= 15 },
+    const targets: Target[] = [
+        withinFloors("prod plan", prod, floor, 3),
+        withinFloors("1,000 workloads", generated[1000], floor, 15),
+        // Memory does not depend on how loaded the machine is: an absolute budget.
         { target: "1,000 workloads within 1 GiB peak", value: `${generated[1000].peakRssMiB.toFixed(0)} MiB`, ok: generated[1000].peakRssMiB <= 1024 },
         { target: "growth no worse than linear (1000/100 <= 10)", value: ratio.toFixed(2), ok: ratio <= 10 },
+        ...(npmTest ? [withinFloors("npm test", npmTest, floor, 60)] : []),
     ];
 
     const lines = [
-        `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} x ${cpus()[0]?.model ?? "CPU"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}.`,
+        `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus().length} x ${cpus()[0]?.model ?? "CPU"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}; load average ${loadStart} at the start, ${loadavg()[0].toFixed(1)} at the end.`,
         "",
         "| measurement | runs | median s | min..max s | peak RSS MiB | exit |",
         "|---|---|---|---|---|---|",
