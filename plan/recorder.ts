@@ -139,7 +139,6 @@ interface MockMonitorInternals {
     registerResource(req: RegisterRequest, cb: (err: unknown, resp?: unknown) => void): Promise<void>;
 }
 
-
 /**
  * Takes over the registerResource of the mock monitor set by `setMocks` and returns the live list
  * of recorded resources (`onRecord` sees each as it is recorded). It does what the SDK's MockMonitor
