@@ -1,8 +1,9 @@
 /**
  * The app team's program under Pulumi's mocks, its StackReference answered with the contract the
- * platform's offline plan actually produced: the platform program runs in-process first (runProgram),
- * and its recorded outputs become the mocked reference's outputs. In an app team's own repository the
- * outputs would come from a committed resources.json of the platform plan instead.
+ * platform's offline plan actually produced: the platform program runs in-process first (test/fixtures.ts
+ * platformRun, once per mocha run), and its recorded outputs become the mocked reference's outputs. In
+ * an app team's own repository the outputs would come from a committed resources.json of the platform
+ * plan instead.
  */
 import { strict as assert } from "node:assert";
 import { readdirSync, readFileSync } from "node:fs";
