@@ -85,11 +85,18 @@ export function isStopBeforeCreating(e: unknown): e is Error {
     return e instanceof ConfigError || e instanceof UsageError || isContractError(e) || pulumi.RunError.isInstance(e);
 }
 
-async function main(): Promise<number> {
+/** Where a CLI writes: the process's streams, or a test's buffers. */
+export interface CliOutput {
+    stdout: { write(text: string): unknown };
+    stderr: { write(text: string): unknown };
+}
+
+/** The whole CLI but the exit: returns its exit code; an unexpected failure throws. */
+export async function planCommand(argv: string[], io: CliOutput = process): Promise<number> {
     const root = path.resolve(__dirname, "..");
     let args: CliArgs;
     try {
-        args = parseArgs(process.argv.slice(2), root);
+        args = parseArgs(argv, root);
         const writer = new PlanWriter(args.out);
         let result: { headline: string; exitCode: 0 | 1 };
         try {
@@ -106,24 +113,29 @@ async function main(): Promise<number> {
             await writer.abort();
             throw e;
         }
-        process.stdout.write(`${result.headline}\nwrote ${path.relative(process.cwd(), args.out) || "."}/${PLAN_OUTPUT_NAMES}\n`);
+        io.stdout.write(`${result.headline}\nwrote ${path.relative(process.cwd(), args.out) || "."}/${PLAN_OUTPUT_NAMES}\n`);
         return result.exitCode;
     } catch (e) {
         if (isStopBeforeCreating(e)) {
-            process.stderr.write(`error: ${e.message}\nnothing was written.\n`);
+            io.stderr.write(`error: ${e.message}\nnothing was written.\n`);
             return 2;
         }
         throw e;
     }
 }
 
-// Only as the entry point: policy-cli.ts imports parseArgs from here.
-if (require.main === module) {
-    main().then(
-        (code) => process.exit(code),
+/** How both CLIs end: the exit code, or exit 1 with the stack of what failed. */
+export function exitWith(code: Promise<number>): void {
+    code.then(
+        (c) => process.exit(c),
         (e) => {
             process.stderr.write(`the program failed under the offline plan: ${(e as Error).stack ?? String(e)}\n`);
             process.exit(1);
         },
     );
+}
+
+// Only as the entry point: tests and policy-cli.ts import from here.
+if (require.main === module) {
+    exitWith(planCommand(process.argv.slice(2)));
 }

@@ -6,7 +6,7 @@ import { chainDiagram } from "./chain";
 import { costSection, gpuDemandSection, placementSection } from "./capacityReport";
 import { renderReport, ReportSection } from "./report";
 import { RecordedResource } from "./recorder";
-import { runProgram, StackOutput } from "./run";
+import { ProgramRun, runProgram, RunOptions, StackOutput } from "./run";
 import { buildSummary, PlanSummary } from "./summary";
 import { PlanWriter } from "./writer";
 import { NAMES_LISTED } from "../capacity/scheduling";
@@ -23,11 +23,17 @@ export interface PlanResult {
 }
 
 /** With a writer, the manifests start being written as soon as they are rendered (see PlanWriter). */
-export async function executePlan(stack: string, configPath: string, writer?: PlanWriter): Promise<PlanResult> {
+export async function executePlan(stack: string, configPath: string, writer?: PlanWriter, opts: Pick<RunOptions, "stock"> = {}): Promise<PlanResult> {
     // Each Kubernetes object's file is created while the program is still registering the rest.
-    const run = await runProgram(stack, configPath, writer ? { onRecord: (r) => isManifestResource(r) && writer.reserve() } : {});
+    const run = await runProgram(stack, configPath, { ...opts, ...(writer ? { onRecord: (r) => isManifestResource(r) && writer.reserve() } : {}) });
     const manifests = renderManifests(run.resources);
     writer?.startManifests(manifests);
+    return planOfRun(run, manifests);
+}
+
+/** Checks and reports on what a run of the platform registered; the run itself is left as it was. */
+export async function planOfRun(run: ProgramRun, manifests: RenderedManifest[] = renderManifests(run.resources)): Promise<PlanResult> {
+    const stack = run.spec.stack;
     const policy = await runPolicyGate(run.resources, { stack, environment: run.spec.environment });
     // Over the resources as the stack rules see them, so the report and the rules judge the same inputs.
     const capacity = analyzeCapacity(sharedStackArgs(run.resources, stack).resources);

@@ -8,17 +8,18 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
-import { isStopBeforeCreating, parseArgs } from "./cli";
+import { CliOutput, exitWith, isStopBeforeCreating, parseArgs } from "./cli";
 import { runPolicyGate } from "./policy";
 import { readPlatformPlan } from "./appPlan";
 import { RecordedResource } from "./recorder";
 import { PROJECT, runProgram, runProject } from "./run";
 import { POLICY_FILE } from "./writer";
 
-async function main(): Promise<number> {
+/** The whole CLI but the exit: returns its exit code; an unexpected failure throws. */
+export async function policyCommand(argv: string[], io: CliOutput = process): Promise<number> {
     const root = path.resolve(__dirname, "..");
     try {
-        const args = parseArgs(process.argv.slice(2), root);
+        const args = parseArgs(argv, root);
         let resources: RecordedResource[];
         let environment: string;
         if (args.platformOutputs) {
@@ -32,29 +33,25 @@ async function main(): Promise<number> {
         }
         const gate = await runPolicyGate(resources, { stack: args.stack, environment });
         for (const v of gate.violations) {
-            process.stdout.write(`[${v.enforcementLevel}/${v.severity}] ${v.policy} — ${v.resource.type} ${v.resource.name}: ${v.message}\n`);
+            io.stdout.write(`[${v.enforcementLevel}/${v.severity}] ${v.policy} — ${v.resource.type} ${v.resource.name}: ${v.message}\n`);
         }
         mkdirSync(args.out, { recursive: true });
         writeFileSync(path.join(args.out, POLICY_FILE), `${JSON.stringify(gate.violations, null, 2)}\n`);
         const verdict = gate.mandatory === 0 ? "pass" : "FAIL";
-        process.stdout.write(
+        io.stdout.write(
             `policy ${args.stack}: ${verdict} — ${gate.rules.length} rules (${gate.configFile}), ${gate.mandatory} mandatory, ${gate.advisory} advisory violation(s)\n` +
                 `wrote ${path.relative(process.cwd(), path.join(args.out, POLICY_FILE))}\n`,
         );
         return gate.mandatory === 0 ? 0 : 1;
     } catch (e) {
         if (isStopBeforeCreating(e)) {
-            process.stderr.write(`error: ${e.message.replace("npm run plan", "npm run policy")}\n`);
+            io.stderr.write(`error: ${e.message.replace("npm run plan", "npm run policy")}\n`);
             return 2;
         }
         throw e;
     }
 }
 
-main().then(
-    (code) => process.exit(code),
-    (e) => {
-        process.stderr.write(`the program failed under the offline plan: ${(e as Error).stack ?? String(e)}\n`);
-        process.exit(1);
-    },
-);
+if (require.main === module) {
+    exitWith(policyCommand(process.argv.slice(2)));
+}

@@ -51,7 +51,8 @@ export interface PolicyGateResult {
 const LEVELS: readonly string[] = ["advisory", "mandatory", "remediate", "disabled"];
 const STACK_RESOURCE = "pulumi:pulumi:Stack";
 // @pulumi/policy's sentinel for an unknown string: props holding it throw UnknownValueError on access.
-const UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const UNKNOWN_STRING = (require("@pulumi/policy/proxy") as { unknownStringValue: string }).unknownStringValue;
 
 class NotApplicable extends Error {}
 

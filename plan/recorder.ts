@@ -7,12 +7,18 @@ import * as pulumi from "@pulumi/pulumi";
 
 export const SECRET_PLACEHOLDER = "[secret]";
 
-// Signatures Pulumi uses in serialized property values.
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SIG_SECRET = "1b47061264138c4ac30d75fd1eb44270";
-const SIG_RESOURCE = "5cf8f73096256a8f31e491e813e4eb8e";
-const SIG_OUTPUT = "d0e6a833031e9bbcd3f4e8bde6ca49a4";
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+/** The markers Pulumi uses in serialized property values, from the SDK itself. */
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const rpc = require("@pulumi/pulumi/runtime/rpc") as {
+    specialSigKey: string;
+    specialSecretSig: string;
+    specialResourceSig: string;
+    specialOutputValueSig: string;
+    unknownValue: string;
+    deserializeProperties(struct: { toJavaScript(): Record<string, unknown> }): Record<string, unknown>;
+    serializeProperties(label: string, props: Record<string, unknown>): Promise<Record<string, unknown>>;
+};
+const { specialSigKey: SIG_KEY, specialSecretSig: SIG_SECRET, specialResourceSig: SIG_RESOURCE, specialOutputValueSig: SIG_OUTPUT, unknownValue: UNKNOWN } = rpc;
 export const UNKNOWN_PLACEHOLDER = "[unknown until apply]";
 
 /** A stack output as the plan records it (resources.json "outputs"); a secret's value is the placeholder. */
@@ -133,12 +139,6 @@ interface MockMonitorInternals {
     registerResource(req: RegisterRequest, cb: (err: unknown, resp?: unknown) => void): Promise<void>;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const rpc = require("@pulumi/pulumi/runtime/rpc") as {
-    deserializeProperties(struct: { toJavaScript(): Record<string, unknown> }): Record<string, unknown>;
-    serializeProperties(label: string, props: Record<string, unknown>): Promise<Record<string, unknown>>;
-};
-
 /**
  * Takes over the registerResource of the mock monitor set by `setMocks` and returns the live list
  * of recorded resources (`onRecord` sees each as it is recorded). It does what the SDK's MockMonitor
@@ -146,14 +146,15 @@ const rpc = require("@pulumi/pulumi/runtime/rpc") as {
  * decoded once for both the recorder and the mocks, and the answer handed back as the serialized
  * state (copied with sorted keys, as a Struct would give it) rather than encoded to a protobuf Struct
  * only for the SDK to decode it again: at thousands of resources those round trips were a large share
- * of a plan.
+ * of a plan. With `stock`, the SDK's MockMonitor answers instead (the A/B test's reference run).
  */
-export function attachRecorder(onRecord?: (r: RecordedResource) => void): RecordedResource[] {
+export function attachRecorder(onRecord?: (r: RecordedResource) => void, opts: { stock?: boolean } = {}): RecordedResource[] {
     const monitor = pulumi.runtime.getMonitor() as unknown as MockMonitorInternals | undefined;
     if (!monitor || !monitor.mocks || !(monitor.resources instanceof Map)) {
         throw new Error("attachRecorder needs pulumi.runtime.setMocks to have been called");
     }
     const recorded: RecordedResource[] = [];
+    const stockRegister = monitor.registerResource.bind(monitor);
     monitor.registerResource = async (req, cb) => {
         try {
             const raw = req.getObject()?.toJavaScript() ?? {};
@@ -179,6 +180,9 @@ export function attachRecorder(onRecord?: (r: RecordedResource) => void): Record
             };
             recorded.push(record);
             onRecord?.(record);
+            if (opts.stock) {
+                return stockRegister(req, cb);
+            }
             const result = await monitor.mocks.newResource({
                 type: req.getType(),
                 name: req.getName(),

@@ -12,7 +12,8 @@ import { loadStackSpec } from "../stacks/config";
 import { StackSpec } from "../stacks/spec";
 import { CloudEmulator, EmulatorOptions } from "./emulator";
 import { HeapGovernor } from "./heapGovernor";
-import { attachRecorder, RecordedResource, SECRET_PLACEHOLDER, StackOutput, structValue } from "./recorder";
+import { attachRecorder, RecordedResource, SECRET_PLACEHOLDER, StackOutput } from "./recorder";
+import { applySdkPatches, checkSdkVersion, installedSdkVersion } from "./sdkPatches";
 import { readStackConfigFile, UsageError } from "./stackConfig";
 
 export type { StackOutput } from "./recorder";
@@ -40,6 +41,8 @@ export interface RunOptions {
     stackReferences?: EmulatorOptions["stackReferences"];
     /** Called with each resource as it registers, before the program has finished. */
     onRecord?: (r: RecordedResource) => void;
+    /** Run on the stock SDK: no speed patches (plan/sdkPatches.ts), the SDK's MockMonitor answering. */
+    stock?: boolean;
 }
 
 /** A Pulumi project on disk, read from its Pulumi.yaml as the CLI would. */
@@ -88,60 +91,6 @@ async function resolveOutput(value: unknown): Promise<StackOutput> {
     return secret ? { value: SECRET_PLACEHOLDER, secret } : { value: await out.promise(), secret };
 }
 
-/**
- * The SDK records a full stack trace on every internal promise, only for the leak report it prints
- * when a program exits with promises pending. Under ts-node each trace is source-mapped, and at a
- * thousand workloads that bookkeeping was most of the plan's time and memory. The plan awaits every
- * registration itself (disconnect below), so it keeps the promises and drops only the bookkeeping.
- * The SDK calls it through its module object, so replacing the export reaches every caller.
- */
-function skipPromiseLeakStacks(): void {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const debuggable = require("@pulumi/pulumi/runtime/debuggable") as { debuggablePromise: <T>(p: Promise<T>, ctx: unknown) => Promise<T> };
-    debuggable.debuggablePromise = (p) => p;
-    // Likewise every resource parses an unlimited stack trace for the source position it reports to
-    // the engine's diagnostics; the mock monitor ignores it.
-    (pulumi.Resource as unknown as { callsites: () => unknown[] }).callsites = () => [];
-}
-
-type StructClass = {
-    new (): object;
-    fromJavaScript(value: Record<string, unknown>): object;
-    prototype: { getFieldsMap(...args: unknown[]): unknown };
-};
-
-/**
- * Under mocks the SDK still encodes every request's properties as a protobuf Struct (and the mock
- * monitor decodes them again), though no message ever leaves the process: at thousands of resources
- * that encoding and its garbage were a large share of a plan. While a program runs offline, a Struct
- * made from JavaScript keeps the value and toJavaScript() returns what a real Struct would: a copy
- * with every object's keys in order (protobuf map order, which the real engine's values have too).
- * Anything that reads its fields (getFieldsMap) gets a real Struct; nothing serializes to bytes under
- * mocks. Returns the undo.
- */
-function plainStructs(): () => void {
-    const sdkDir = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { Struct } = require(require.resolve("google-protobuf/google/protobuf/struct_pb", { paths: [sdkDir] })) as { Struct: StructClass };
-    const encode = Struct.fromJavaScript;
-    class PlainStruct extends Struct {
-        constructor(private readonly value: Record<string, unknown>) {
-            super();
-        }
-        toJavaScript(): Record<string, unknown> {
-            return structValue(this.value) as Record<string, unknown>;
-        }
-        getFieldsMap(...args: unknown[]): unknown {
-            const real = encode.call(Struct, this.value) as { getFieldsMap(...a: unknown[]): unknown };
-            return real.getFieldsMap(...args);
-        }
-    }
-    Struct.fromJavaScript = (value) => new PlainStruct(value);
-    return () => {
-        Struct.fromJavaScript = encode;
-    };
-}
-
 /** The program runs when its module is first required: forget our own modules so it can run again. */
 function forgetProgramModules(): void {
     for (const file of Object.keys(require.cache)) {
@@ -168,7 +117,7 @@ async function programExports(module: unknown): Promise<Record<string, unknown>>
  * throws ConfigError there); then the program loads and every registration is awaited.
  */
 async function execute<T>(project: PulumiProject, stack: string, configPath: string, opts: RunOptions, validate: () => T): Promise<{ run: ProjectRun; validated: T }> {
-    skipPromiseLeakStacks();
+    checkSdkVersion(installedSdkVersion());
     const file = readStackConfigFile(configPath);
     const region = file.values["aws:region"] ?? "us-east-1";
     const emulator = new CloudEmulator({ region, availabilityZones: azsOf(file.values), stackReferences: opts.stackReferences });
@@ -177,14 +126,15 @@ async function execute<T>(project: PulumiProject, stack: string, configPath: str
     const validated = validate();
 
     const governor = new HeapGovernor();
-    const resources = attachRecorder((r) => {
+    const onRecord = (r: RecordedResource) => {
         governor.registered();
         opts.onRecord?.(r);
-    });
+    };
+    const resources = attachRecorder(onRecord, { stock: opts.stock });
     const failures: unknown[] = [];
     const onRejection = (reason: unknown) => failures.push(reason);
     process.on("unhandledRejection", onRejection);
-    const restoreStructs = plainStructs();
+    const undoPatches = opts.stock ? () => undefined : applySdkPatches();
     try {
         forgetProgramModules();
         // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -199,7 +149,7 @@ async function execute<T>(project: PulumiProject, stack: string, configPath: str
         }
         return { run: { project: project.name, resources, outputs, referencedStacks: [...new Set(emulator.referencedStacks)] }, validated };
     } finally {
-        restoreStructs();
+        undoPatches();
         process.off("unhandledRejection", onRejection);
     }
 }

@@ -133,7 +133,7 @@ export function buildSummary(spec: StackSpec, resources: RecordedResource[], man
         valid: invalid.length === 0,
         resourceCount: resources.length,
         resourcesByType: Object.fromEntries(Object.entries(byType).sort(([a], [b]) => a.localeCompare(b))),
-        remoteComponents: resources.filter((r) => REMOTE_COMPONENTS.has(r.type)).map((r) => `${r.type} ${r.name}`),
+        remoteComponents: resources.filter((r) => REMOTE_COMPONENTS.has(r.type)).map((r) => `${r.type} ${r.name}`).sort(),
         manifestCount: manifests.length,
         invalidManifests: invalid,
         nodePools: spec.nodePools.map((p) => ({

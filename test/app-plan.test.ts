@@ -1,31 +1,27 @@
 import { strict as assert } from "node:assert";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "../plan/cli";
 import { CONTRACT_VERSION } from "../stacks/contract";
 import { runPolicies } from "../plan/policy";
 import { workloadsSchedulable } from "../policy/rules/capacity";
-import { ROOT, runCli } from "./helpers";
-
-const plan = (args: string[]) => runCli("cli.ts", args);
+import { CliRun, plan, planOf, tempDir } from "./fixtures";
+import { ROOT } from "./helpers";
 
 const APP = path.join(ROOT, "examples/app-team");
-const tmp = () => mkdtempSync(path.join(tmpdir(), "ml-platform-app-plan-"));
 
 describe("offline plan of the app-team example against a platform plan", () => {
-    const dir = tmp();
-    const platformOut = path.join(dir, "platform");
+    const dir = tempDir("app-plan");
     const appOut = path.join(dir, "app");
-    let platform: ReturnType<typeof plan>;
-    let app: ReturnType<typeof plan>;
-    before(() => {
-        platform = plan(["--stack", "dev", "--out", platformOut]);
-        app = plan(["--program", APP, "--stack", "dev", "--platform-outputs", path.join(platformOut, "resources.json"), "--out", appOut]);
+    let platformOut: string;
+    let app: CliRun;
+    before(async () => {
+        platformOut = (await planOf("dev")).out;
+        app = await plan(["--program", APP, "--stack", "dev", "--platform-outputs", path.join(platformOut, "resources.json"), "--out", appOut]);
     });
 
     it("writes the platform's files for the example, and passes (policy included)", () => {
-        assert.ok(existsSync(path.join(platformOut, "resources.json")), platform.stderr + platform.stdout);
+        assert.ok(existsSync(path.join(platformOut, "resources.json")));
         for (const f of ["resources.json", "summary.json", "report.md", "policy.json", "manifests/all.yaml"]) {
             assert.ok(existsSync(path.join(appOut, f)), `${f} missing: ${app.stderr}`);
         }
@@ -54,13 +50,13 @@ describe("offline plan of the app-team example against a platform plan", () => {
         assert.ok(!text.includes("not available to the offline plan"));
     });
 
-    it("exits 2 naming the key, without a stack trace, and writes nothing when the project's own config is bad", () => {
+    it("exits 2 naming the key, without a stack trace, and writes nothing when the project's own config is bad", async () => {
         const config = path.join(dir, "Pulumi.bad.yaml");
         const text = readFileSync(path.join(APP, "Pulumi.dev.yaml"), "utf8").replace("ml-app-team:gpus: 1", "ml-app-team:gpus: 0");
         assert.ok(text.includes("gpus: 0"));
         writeFileSync(config, text);
         const out = path.join(dir, "bad-out");
-        const r = plan(["--program", APP, "--stack", "dev", "--config", config, "--platform-outputs", path.join(platformOut, "resources.json"), "--out", out]);
+        const r = await plan(["--program", APP, "--stack", "dev", "--config", config, "--platform-outputs", path.join(platformOut, "resources.json"), "--out", out]);
         assert.equal(r.code, 2, r.stdout + r.stderr);
         assert.match(r.stderr, /error: invalid config:\n {2}ml-app-team:gpus /);
         assert.match(r.stderr, /nothing was written/);
@@ -68,13 +64,13 @@ describe("offline plan of the app-team example against a platform plan", () => {
         assert.ok(!existsSync(out));
     });
 
-    it("exits 2 and writes nothing when the platform exports another contract major", () => {
+    it("exits 2 and writes nothing when the platform exports another contract major", async () => {
         const v2 = path.join(dir, "v2.json");
         const doc = JSON.parse(readFileSync(path.join(platformOut, "resources.json"), "utf8"));
         doc.outputs.contractVersion.value = "2.0.0";
         writeFileSync(v2, JSON.stringify(doc));
         const out = path.join(dir, "v2-out");
-        const r = plan(["--program", APP, "--stack", "dev", "--platform-outputs", v2, "--out", out]);
+        const r = await plan(["--program", APP, "--stack", "dev", "--platform-outputs", v2, "--out", out]);
         assert.equal(r.code, 2, r.stderr);
         const [major, minor] = CONTRACT_VERSION.split(".");
         assert.ok(r.stderr.includes(`exports contract 2.0.0; this consumer was built against ${major}.x (>= ${major}.${minor}). Upgrade the consumer to a 2.x contract reader.`), r.stderr);

@@ -1,14 +1,13 @@
 import { strict as assert } from "node:assert";
-import * as path from "node:path";
 import { instanceType } from "../capacity/catalog";
 import { poolLabels, poolTaints } from "../capacity/pools";
 import { CA_READ_ACTIONS, CA_WRITE_ACTIONS, clusterAutoscalerPolicy } from "../components/clusterAutoscaler";
 import { APP_LABEL, DCGM_SERIES, GPU_UTIL_BY_POD, SERVING_QUEUE_SERIES } from "../components/metricsChain";
 import { DCGM_EXPORTER_NAME } from "../components/nvidia";
 import { CLUSTER_AUTOSCALER_IMAGE_TAGS } from "../components/versions";
-import { ProgramRun, runProgram } from "../plan/run";
+import { ProgramRun } from "../plan/run";
 import { chainDiagram } from "../plan/chain";
-import { ROOT } from "./helpers";
+import { platformRun } from "./fixtures";
 
 type Obj = Record<string, any>;
 
@@ -30,7 +29,7 @@ describe("GPU autoscaling chain (prod plan)", () => {
     let adapter: Obj;
     let prometheus: Obj;
     before(async () => {
-        run = await runProgram("prod", path.join(ROOT, "Pulumi.prod.yaml"));
+        run = await platformRun("prod");
         adapter = release(run, "prometheus-adapter").values;
         prometheus = release(run, "kube-prometheus-stack").values;
     });

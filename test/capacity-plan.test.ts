@@ -1,34 +1,30 @@
 import { strict as assert } from "node:assert";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
 import { generateStack } from "../bench/generate";
-import { renderManifests } from "../plan/manifests";
-import { runProgram } from "../plan/run";
-import { buildSummary } from "../plan/summary";
 import { analyzeCapacity } from "../capacity/analysis";
+import { renderManifests } from "../plan/manifests";
+import { buildSummary } from "../plan/summary";
 import { monthlyBudget } from "../policy/rules/capacity";
-import { ROOT, runCli } from "./helpers";
-
-const plan = (args: string[]) => runCli("cli.ts", args);
+import { plan, planOf, platformRun, tempDir } from "./fixtures";
+import { ROOT } from "./helpers";
 
 /** Writes a copy of a stack file with `edit` applied to its config map; returns the file path. */
 function variant(stack: string, edit: (config: Record<string, any>) => void): string {
     const doc = parse(readFileSync(path.join(ROOT, `Pulumi.${stack}.yaml`), "utf8"));
     edit(doc.config);
-    const dir = mkdtempSync(path.join(tmpdir(), "ml-platform-capacity-"));
+    const dir = tempDir("capacity");
     const file = path.join(dir, `Pulumi.${stack}-broken.yaml`);
     writeFileSync(file, stringify(doc));
     return file;
 }
 
 describe("capacity planner on whole plans", () => {
-    for (const stack of ["dev", "prod"]) {
-        it(`${stack}: every workload is schedulable, with cost and GPU allocation in summary.json`, () => {
-            const out = mkdtempSync(path.join(tmpdir(), "ml-platform-cap-out-"));
-            const r = plan(["--stack", stack, "--out", out]);
-            assert.equal(r.code, 0, r.stderr + r.stdout);
+    for (const stack of ["dev", "prod"] as const) {
+        it(`${stack}: every workload is schedulable, with cost and GPU allocation in summary.json`, async () => {
+            const { out, result } = await planOf(stack);
+            assert.equal(result.exitCode, 0, result.headline);
             const s = JSON.parse(readFileSync(path.join(out, "summary.json"), "utf8"));
             assert.ok(s.workloads.length > 0);
             for (const w of s.workloads) {
@@ -50,14 +46,14 @@ describe("capacity planner on whole plans", () => {
         });
     }
 
-    it("a 4-GPU, 256Gi worker aimed at g5.12xlarge exits 1 naming memory and what the node allocates", () => {
+    it("a 4-GPU, 256Gi worker aimed at g5.12xlarge exits 1 naming memory and what the node allocates", async () => {
         const file = variant("prod", (c) => {
             const job = c["ml-platform:training"].find((t: any) => t.kind === "PyTorchJob");
             Object.assign(job, { pool: "a10g", gpusPerPod: 4, memory: "256Gi", memoryLimit: "256Gi", cpu: "32" });
             delete job.model;
         });
         const out = path.join(path.dirname(file), "out");
-        const r = plan(["--stack", "prod", "--config", file, "--out", out]);
+        const r = await plan(["--stack", "prod", "--config", file, "--out", out]);
         assert.equal(r.code, 1, r.stdout + r.stderr);
         assert.match(r.stdout, /llm-distributed/);
         // 173400Mi from the AMI formula, less the device plugin (64Mi) and DCGM exporter (128Mi) requests.
@@ -70,22 +66,22 @@ describe("capacity planner on whole plans", () => {
         assert.match(w.reason, /256Gi memory/);
     });
 
-    it("an HPA maximum the pool's maxSize can never hold exits 1 naming maxSize", () => {
+    it("an HPA maximum the pool's maxSize can never hold exits 1 naming maxSize", async () => {
         const file = variant("dev", (c) => {
             c["ml-platform:serving"][0].replicas = { min: 1, max: 12 };
         });
-        const r = plan(["--stack", "dev", "--config", file, "--out", path.join(path.dirname(file), "out")]);
+        const r = await plan(["--stack", "dev", "--config", file, "--out", path.join(path.dirname(file), "out")]);
         assert.equal(r.code, 1, r.stdout + r.stderr);
         assert.match(r.stdout, /recommendation-model/);
         assert.match(r.stdout, /maxSize is 4/);
     });
 
-    it("many unschedulable workloads: the headline names five and counts the rest; summary.json has every one", () => {
-        const dir = mkdtempSync(path.join(tmpdir(), "ml-platform-many-"));
+    it("many unschedulable workloads: the headline names five and counts the rest; summary.json has every one", async () => {
+        const dir = tempDir("many");
         const file = path.join(dir, "Pulumi.prod.yaml");
         generateStack(path.join(ROOT, "Pulumi.prod.yaml"), file, 40);
         const out = path.join(dir, "out");
-        const r = plan(["--stack", "prod", "--config", file, "--out", out]);
+        const r = await plan(["--stack", "prod", "--config", file, "--out", out]);
         assert.equal(r.code, 1, r.stdout + r.stderr);
         const summary = JSON.parse(readFileSync(path.join(out, "summary.json"), "utf8"));
         const unschedulable = summary.workloads.filter((w: any) => !w.schedulable);
@@ -96,13 +92,13 @@ describe("capacity planner on whole plans", () => {
         assert.match(headline, /pool shared with [^)]* and \d+ more\)/);
     });
 
-    it("a stack over its monthly budget fails the monthly-budget rule", () => {
+    it("a stack over its monthly budget fails the monthly-budget rule", async () => {
         const file = variant("dev", (c) => {
             c["ml-platform:nodePools"].a10g.maxSize = 40;
             c["ml-platform:serving"][0].replicas = { min: 1, max: 40 };
         });
         const out = path.join(path.dirname(file), "out");
-        const r = plan(["--stack", "dev", "--config", file, "--out", out]);
+        const r = await plan(["--stack", "dev", "--config", file, "--out", out]);
         assert.equal(r.code, 1, r.stdout + r.stderr);
         const policy = JSON.parse(readFileSync(path.join(out, "policy.json"), "utf8"));
         const budget = policy.find((v: any) => v.policy === "monthly-budget");
@@ -112,7 +108,7 @@ describe("capacity planner on whole plans", () => {
     });
 
     it("monthly-budget passes without a budget and under one, fails over one", async () => {
-        const run = await runProgram("dev", path.join(ROOT, "Pulumi.dev.yaml"));
+        const run = await platformRun("dev");
         const resources = run.resources.map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.inputs as any, opts: {} as any, dependencies: [], propertyDependencies: {}, isType: () => false, asType: () => undefined }));
         const reports = (config: object) => {
             const out: string[] = [];
@@ -125,7 +121,7 @@ describe("capacity planner on whole plans", () => {
     });
 
     it("summary.json reports each pool's taints and labels from the registered node group, not from config", async () => {
-        const run = await runProgram("prod", path.join(ROOT, "Pulumi.prod.yaml"));
+        const run = await platformRun("prod");
         // A component that forgot the taint and a label: the config still asks for both.
         const resources = run.resources.map((r) => {
             if (r.type !== "eks:index:ManagedNodeGroup" || (r.inputs.labels as any)?.["node-pool"] !== "a10g") return r;
@@ -143,7 +139,7 @@ describe("capacity planner on whole plans", () => {
     });
 
     it("gives every workload its verdict at each scale in summary.json", async () => {
-        const run = await runProgram("prod", path.join(ROOT, "Pulumi.prod.yaml"));
+        const run = await platformRun("prod");
         const capacity = analyzeCapacity(run.resources.map((r) => ({ type: r.type, name: r.name, props: r.inputs as any, urn: r.urn })));
         const summary = buildSummary(run.spec, run.resources, renderManifests(run.resources), capacity);
         for (const w of summary.workloads) {
@@ -155,7 +151,7 @@ describe("capacity planner on whole plans", () => {
     });
 
     it("counts the DaemonSets the program deploys against GPU nodes only", async () => {
-        const run = await runProgram("prod", path.join(ROOT, "Pulumi.prod.yaml"));
+        const run = await platformRun("prod");
         const a = analyzeCapacity(run.resources.map((r) => ({ type: r.type, name: r.name, props: r.inputs as any, urn: r.urn })));
         const a10g = a.pools.find((p) => p.name === "a10g")!;
         const system = a.pools.find((p) => p.name === "system")!;

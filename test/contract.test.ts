@@ -1,17 +1,16 @@
 import { strict as assert } from "node:assert";
-import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { GPU_RESOURCE, poolNodeSelector, poolTolerations } from "../capacity/pools";
 import { EXTERNAL_METRICS } from "../components/serving";
 import { CloudEmulator, stackNameMatches } from "../plan/emulator";
-import { ProgramRun, runProgram, StackOutput } from "../plan/run";
+import { ProgramRun, StackOutput } from "../plan/run";
 import { checkContractVersion, CONTRACT_OUTPUTS, CONTRACT_VERSION, parseContract, PlatformContractValues, SECRET_OUTPUTS } from "../stacks/contract";
 import { readPlatformContract } from "../stacks/contractReader";
 import { gpuPodSpec } from "../stacks/gpuPodSpec";
 import { gpuPools } from "../stacks/spec";
 import { workloadRoleTrustPolicy } from "../stacks/workloadIdentity";
 import * as workloads from "../policy/rules/workloads";
-import { ROOT } from "./helpers";
+import { platformRun } from "./fixtures";
 
 const valuesOf = (outputs: Record<string, StackOutput>) => Object.fromEntries(Object.entries(outputs).map(([k, o]) => [k, o.value]));
 
@@ -19,11 +18,6 @@ const valuesOf = (outputs: Record<string, StackOutput>) => Object.fromEntries(Ob
 async function asConsumer<T>(outputs: Record<string, StackOutput>, read: () => Promise<T>): Promise<T> {
     await pulumi.runtime.setMocks(new CloudEmulator({ region: "us-east-1", availabilityZones: [], stackReferences: { "*/ml-platform/*": outputs } }), "consumer", "test", false);
     return read();
-}
-
-const runs: Partial<Record<"dev" | "prod", ProgramRun>> = {};
-async function platformRun(stack: "dev" | "prod"): Promise<ProgramRun> {
-    return (runs[stack] ??= await runProgram(stack, path.join(ROOT, `Pulumi.${stack}.yaml`)));
 }
 
 for (const stack of ["dev", "prod"] as const) {

@@ -39,7 +39,7 @@ export function withKey(raw: RawConfig, key: string, edit: (value: any) => any):
 
 export { CLI_NODE_ARGS };
 
-/** Runs one of the plan/ CLIs as a separate process, as a user would. */
+/** Runs one of the plan/ CLIs as a separate process, as a user would: one smoke test per CLI (the rest run in-process, test/fixtures.ts). */
 export function runCli(script: string, args: string[], env: NodeJS.ProcessEnv = process.env) {
     const r = spawnSync(process.execPath, [...CLI_NODE_ARGS, path.join(ROOT, "plan", script), ...args], { cwd: ROOT, encoding: "utf8", env });
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };

@@ -1,9 +1,39 @@
 import { strict as assert } from "node:assert";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
 import { HeapGovernor } from "../plan/heapGovernor";
+import { planOfRun } from "../plan/plan";
 import { structValue } from "../plan/recorder";
-import { runProgram } from "../plan/run";
-import { ROOT } from "./helpers";
+import { runProgram, runProject } from "../plan/run";
+import { checkSdkVersion, installedSdkVersion, PATCHED_SDK_VERSION } from "../plan/sdkPatches";
+import { writePlan } from "../plan/writer";
+import { planOf, stackFile, tempDir } from "./fixtures";
+
+const SDK_DIR = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const debuggable = require("@pulumi/pulumi/runtime/debuggable") as { debuggablePromise: unknown };
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { Struct } = require(require.resolve("google-protobuf/google/protobuf/struct_pb", { paths: [SDK_DIR] }));
+const resourceClass = pulumi.Resource as unknown as { callsites: () => unknown[] };
+
+/** The SDK entry points the patches replace, to compare before and after a run. */
+const patchedEntries = () => [debuggable.debuggablePromise, resourceClass.callsites, Struct.fromJavaScript];
+
+/** What only the stock SDK does: source positions have a stack, and a Struct from JavaScript serializes. */
+function stockBehaviour() {
+    const value = { b: 1, a: ["x", { c: true }] };
+    const bytes: Uint8Array = Struct.fromJavaScript(value).serializeBinary();
+    return { callsites: resourceClass.callsites().length > 0, structBytes: bytes.length > 0, roundTrip: Struct.deserializeBinary(bytes).toJavaScript() };
+}
+
+/** Every file under `dir`, relative to it, sorted. */
+function filesUnder(dir: string): string[] {
+    return readdirSync(dir, { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
+        .sort();
+}
 
 describe("plan runtime: what the offline plan changes in how a program runs, and that it changes nothing else", () => {
     describe("HeapGovernor", () => {
@@ -86,16 +116,54 @@ describe("plan runtime: what the offline plan changes in how a program runs, and
         });
     });
 
-    describe("protobuf Structs during and after a plan", () => {
-        it("gives the program real Structs back once the plan has run", async () => {
-            await runProgram("dev", path.join(ROOT, "Pulumi.dev.yaml"));
-            const sdkDir = path.dirname(require.resolve("@pulumi/pulumi/package.json"));
+    describe("the SDK patches (plan/sdkPatches.ts)", () => {
+        const stock = { callsites: true, structBytes: true, roundTrip: { b: 1, a: ["x", { c: true }] } };
+
+        it("are on while a program runs, and undone after it: the program sees real Structs again", async () => {
+            const before = patchedEntries();
+            assert.deepEqual(stockBehaviour(), stock, "the SDK is stock before the run (an earlier file left a patch)");
+            const during: boolean[] = [];
+            await runProgram("dev", stackFile("dev"), { onRecord: () => during.length === 0 && during.push(resourceClass.callsites().length === 0) });
+            assert.deepEqual(during, [true], "source positions skipped during the run");
+            assert.deepEqual(patchedEntries(), before);
+            assert.deepEqual(stockBehaviour(), stock);
+        });
+
+        it("are undone when the program throws", async () => {
+            const before = patchedEntries();
+            const dir = tempDir("throwing-program");
+            writeFileSync(path.join(dir, "Pulumi.yaml"), "name: throwing\nruntime: nodejs\nmain: index.ts\n");
+            writeFileSync(path.join(dir, "index.ts"), 'throw new Error("the program failed");\n');
+            writeFileSync(path.join(dir, "Pulumi.test.yaml"), "config: {}\n");
+            await assert.rejects(runProject(dir, "test", path.join(dir, "Pulumi.test.yaml")), /the program failed/);
+            assert.deepEqual(patchedEntries(), before);
+            assert.deepEqual(stockBehaviour(), stock);
+        });
+
+        for (const stack of ["dev", "prod"] as const) {
+            it(`${stack}: a stock run (no patches) and a patched run write byte-identical files`, async () => {
+                assert.deepEqual(stockBehaviour(), stock, "the stock run starts on the stock SDK");
+                const during: boolean[] = [];
+                const run = await runProgram(stack, stackFile(stack), { stock: true, onRecord: () => during.length === 0 && during.push(resourceClass.callsites().length > 0) });
+                assert.deepEqual(during, [true], "a stock run applies no patch");
+                const stockOut = path.join(tempDir(`stock-${stack}`), "out");
+                await writePlan(await planOfRun(run), stockOut);
+                const patchedOut = (await planOf(stack)).out;
+                const files = filesUnder(stockOut);
+                assert.deepEqual(files, filesUnder(patchedOut));
+                assert.ok(files.length > 20, `${files.length} files`);
+                for (const f of files) {
+                    assert.ok(readFileSync(path.join(stockOut, f)).equals(readFileSync(path.join(patchedOut, f))), `${f} differs`);
+                }
+            });
+        }
+
+        it("were written for the installed @pulumi/pulumi, and refuse any other version by name", () => {
             // eslint-disable-next-line @typescript-eslint/no-require-imports
-            const { Struct } = require(require.resolve("google-protobuf/google/protobuf/struct_pb", { paths: [sdkDir] }));
-            const value = { b: 1, a: ["x", { c: true }] };
-            const bytes: Uint8Array = Struct.fromJavaScript(value).serializeBinary();
-            assert.ok(bytes.length > 0);
-            assert.deepEqual(Struct.deserializeBinary(bytes).toJavaScript(), value);
+            assert.equal(installedSdkVersion(), require(path.join(SDK_DIR, "package.json")).version);
+            assert.equal(installedSdkVersion(), PATCHED_SDK_VERSION);
+            checkSdkVersion(PATCHED_SDK_VERSION);
+            assert.throws(() => checkSdkVersion("3.249.0"), /internals of @pulumi\/pulumi 3\.248\.0 .* but 3\.249\.0 is installed: check each patch against 3\.249\.0, then update PATCHED_SDK_VERSION/);
         });
     });
 });

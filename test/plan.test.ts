@@ -1,24 +1,33 @@
 import { strict as assert } from "node:assert";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseAllDocuments } from "yaml";
+import { parseArgs } from "../plan/cli";
+import { UsageError } from "../plan/stackConfig";
+import { MANIFESTS_DIR, PLAN_FILES } from "../plan/writer";
+import { plan, planOf, tempDir } from "./fixtures";
 import { CLI_NODE_ARGS, ROOT, runCli } from "./helpers";
 
-const plan = (args: string[]) => runCli("cli.ts", args);
+/** Every file under `dir`, relative to it, sorted. */
+function filesUnder(dir: string): string[] {
+    return readdirSync(dir, { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => path.relative(dir, path.join(e.parentPath, e.name)))
+        .sort();
+}
 
-const tmp = () => mkdtempSync(path.join(tmpdir(), "ml-platform-plan-"));
-
-for (const stack of ["dev", "prod"]) {
+for (const stack of ["dev", "prod"] as const) {
     describe(`offline plan end to end: ${stack}`, () => {
-        const out = tmp();
-        let result: ReturnType<typeof plan>;
-        before(() => {
-            result = plan(["--stack", stack, "--out", out]);
+        let out: string;
+        let exitCode: number;
+        before(async () => {
+            const written = await planOf(stack);
+            out = written.out;
+            exitCode = written.result.exitCode;
         });
 
         it("exits 0 and writes the contract's files", () => {
-            assert.equal(result.code, 0, result.stderr + result.stdout);
+            assert.equal(exitCode, 0);
             for (const f of ["resources.json", "summary.json", "report.md", "policy.json", "manifests/all.yaml"]) {
                 assert.ok(existsSync(path.join(out, f)), `${f} missing`);
             }
@@ -98,20 +107,20 @@ for (const stack of ["dev", "prod"]) {
 }
 
 describe("offline plan: bad input", () => {
-    it("exits 2 on invalid config, names the key, and writes nothing", () => {
-        const dir = tmp();
+    it("exits 2 on invalid config, names the key, and writes nothing", async () => {
+        const dir = tempDir("plan-bad");
         const cfg = path.join(dir, "Pulumi.bad.yaml");
         const text = readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8").replace("maxSize: 4", "maxSize: -4");
         writeFileSync(cfg, text);
         const out = path.join(dir, "out");
-        const r = plan(["--stack", "bad", "--config", cfg, "--out", out]);
+        const r = await plan(["--stack", "bad", "--config", cfg, "--out", out]);
         assert.equal(r.code, 2);
         assert.match(r.stderr, /ml-platform:nodePools\.a10g\.maxSize must be >= 1, got -4/);
         assert.ok(!existsSync(out), "nothing written");
     });
 
-    it("exits 2, not 1 with a stack trace, on values the estimator and the S3 grant would refuse, and names them all", () => {
-        const dir = tmp();
+    it("exits 2, not 1 with a stack trace, on values the estimator and the S3 grant would refuse, and names them all", async () => {
+        const dir = tempDir("plan-estimator");
         const cfg = path.join(dir, "Pulumi.bad.yaml");
         const prod = readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8");
         const text = prod
@@ -120,7 +129,7 @@ describe("offline plan: bad input", () => {
         assert.notEqual(text, prod);
         writeFileSync(cfg, text);
         const out = path.join(dir, "out");
-        const r = plan(["--stack", "bad", "--config", cfg, "--out", out]);
+        const r = await plan(["--stack", "bad", "--config", cfg, "--out", out]);
         assert.equal(r.code, 2, r.stderr);
         assert.match(r.stderr, /ml-platform:serving\[1\]\.model\.kvHeads must divide model\.attentionHeads \(32\), got 5; allowed: 1, 2, 4, 8, 16, 32/);
         assert.match(r.stderr, /ml-platform:serving\[1\]\.modelUri .*got "s3:\/\/ml-models-prod\/llm-chat-7b\/\*\/"/);
@@ -128,10 +137,40 @@ describe("offline plan: bad input", () => {
         assert.ok(!existsSync(out), "nothing written");
     });
 
-    it("exits 2 on usage errors", () => {
-        assert.equal(plan([]).code, 2);
-        assert.equal(plan(["--stack", "nosuchstack"]).code, 2);
-        assert.equal(plan(["--stack", "dev", "--bogus"]).code, 2);
+    it("exits 2 on usage errors", async () => {
+        for (const args of [[], ["--stack", "nosuchstack"], ["--stack", "dev", "--bogus"]]) {
+            assert.throws(() => parseArgs(args, ROOT), UsageError, args.join(" "));
+            const r = await plan(args);
+            assert.equal(r.code, 2, args.join(" "));
+            assert.match(r.stderr, /^error: .*\nnothing was written\.\n$/s);
+        }
+    });
+
+    it("names what is wrong with the arguments", () => {
+        assert.throws(() => parseArgs([], ROOT), /--stack is required/);
+        assert.throws(() => parseArgs(["--stack", "nosuchstack"], ROOT), /no stack config at .*Pulumi\.nosuchstack\.yaml/);
+        assert.throws(() => parseArgs(["--stack", "dev", "--bogus"], ROOT), /unknown argument "--bogus"/);
+        assert.throws(() => parseArgs(["--stack"], ROOT), /--stack needs a value/);
+        assert.throws(() => parseArgs(["--stack", "a/b"], ROOT), /may only use letters/);
+    });
+});
+
+describe("npm run plan as a separate process (the one spawn of this CLI)", () => {
+    it("exits 0, says what it wrote, and writes exactly the bytes of the in-process plan", async () => {
+        const out = path.join(tempDir("plan-spawn"), "out");
+        const r = runCli("cli.ts", ["--stack", "dev", "--out", out]);
+        assert.equal(r.code, 0, r.stderr + r.stdout);
+        assert.match(r.stdout, /^plan dev: valid — \d+ resources, \d+ Kubernetes objects\nwrote .*\/\{resources\.json,summary\.json,report\.md,policy\.json,manifests\/\}\n$/);
+        assert.equal(r.stderr, "");
+        const fixture = (await planOf("dev")).out;
+        const files = filesUnder(out);
+        assert.deepEqual(files, filesUnder(fixture));
+        for (const f of [...PLAN_FILES, path.join(MANIFESTS_DIR, "all.yaml")]) {
+            assert.ok(files.includes(f), f);
+        }
+        for (const f of files) {
+            assert.ok(readFileSync(path.join(out, f)).equals(readFileSync(path.join(fixture, f))), `${f} differs`);
+        }
     });
 });
 

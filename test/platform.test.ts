@@ -1,5 +1,4 @@
 import { strict as assert } from "node:assert";
-import * as path from "node:path";
 import { instanceType } from "../capacity/catalog";
 import { LABEL_GPU_COUNT, poolLabels, poolTaints } from "../capacity/pools";
 import { nodeAffinity, taintToleration } from "../capacity/predicates";
@@ -7,8 +6,8 @@ import { GPU_AMI_TYPE } from "../components/nodePool";
 import { NFS_PORT } from "../components/storage";
 import { CloudEmulator } from "../plan/emulator";
 import { RecordedResource } from "../plan/recorder";
-import { ProgramRun, runProgram } from "../plan/run";
-import { ROOT } from "./helpers";
+import { ProgramRun } from "../plan/run";
+import { platformRun } from "./fixtures";
 
 type Obj = Record<string, any>;
 
@@ -23,7 +22,7 @@ for (const stack of ["dev", "prod"] as const) {
     describe(`platform under mocks: ${stack}`, () => {
         let run: ProgramRun;
         before(async () => {
-            run = await runProgram(stack, path.join(ROOT, `Pulumi.${stack}.yaml`));
+            run = await platformRun(stack);
         });
 
         it("uses the typed component tokens ml-platform:<module>:<Type>", () => {

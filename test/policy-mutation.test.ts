@@ -4,13 +4,11 @@
  * on both stacks: zero mandatory violations.
  */
 import { strict as assert } from "node:assert";
-import * as path from "node:path";
 import { GPU_RESOURCE } from "../capacity/pools";
 import { policyConfigFile, PolicyPackConfig, PolicyViolation, readPolicyConfig, runPolicies, runPolicyGate } from "../plan/policy";
 import { RecordedResource } from "../plan/recorder";
-import { runProgram } from "../plan/run";
 import { allPolicies } from "../policy/rules";
-import { ROOT } from "./helpers";
+import { platformRun } from "./fixtures";
 
 type Obj = Record<string, any>;
 
@@ -164,7 +162,7 @@ describe("policy mutation test (prod plan)", () => {
     const caught: string[] = [];
 
     before(async () => {
-        const run = await runProgram("prod", path.join(ROOT, "Pulumi.prod.yaml"));
+        const run = await platformRun("prod");
         clean = run.resources;
         config = readPolicyConfig(policyConfigFile(run.spec.environment));
         baseline = new Set((await runPolicies(clean, config, allPolicies, "prod")).map(key));
@@ -199,10 +197,10 @@ describe("policy mutation test (prod plan)", () => {
     }
 });
 
-for (const stack of ["dev", "prod"]) {
+for (const stack of ["dev", "prod"] as const) {
     describe(`policy gate: ${stack}`, () => {
         it("has zero mandatory violations (advisory ones are listed)", async () => {
-            const run = await runProgram(stack, path.join(ROOT, `Pulumi.${stack}.yaml`));
+            const run = await platformRun(stack);
             const gate = await runPolicyGate(run.resources, { stack, environment: run.spec.environment });
             assert.equal(gate.mandatory, 0, gate.violations.map((v) => `${v.policy}: ${v.message}`).join("\n"));
             for (const v of gate.violations) {

@@ -15,14 +15,14 @@ import * as apb from "@pulumi/pulumi/proto/analyzer_pb";
 import { AnalyzerClient } from "@pulumi/pulumi/proto/analyzer_grpc_pb";
 import { POLICY_DIR, policyConfigFile } from "../plan/policy";
 import { RecordedResource, UNKNOWN_PLACEHOLDER } from "../plan/recorder";
-import { runProgram } from "../plan/run";
 import { allPolicies } from "../policy/rules";
-import { ROOT } from "./helpers";
+import { platformRun } from "./fixtures";
 
 type Obj = Record<string, any>;
 
 const LEVELS: Record<string, number> = { advisory: 0, mandatory: 1, disabled: 2, remediate: 3 };
-const UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const UNKNOWN_STRING = (require("@pulumi/policy/proxy") as { unknownStringValue: string }).unknownStringValue;
 
 function unary<Req, Res>(fn: (req: Req, cb: (e: grpc.ServiceError | null, res: Res) => void) => unknown, req: Req): Promise<Res> {
     return new Promise((resolve, reject) => fn(req, (e, res) => (e ? reject(e) : resolve(res))));
@@ -68,7 +68,7 @@ describe("policy pack under Pulumi's analyzer protocol", () => {
             configure.getPolicyconfigMap().set(name, pc);
         }
         await unary<apb.ConfigureAnalyzerRequest, Empty>(client.configure.bind(client), configure);
-        resources = (await runProgram("prod", path.join(ROOT, "Pulumi.prod.yaml"))).resources;
+        resources = (await platformRun("prod")).resources;
     });
 
     after(() => {

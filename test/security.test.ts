@@ -4,8 +4,7 @@
  * that bad security config stops the CLI before anything is written.
  */
 import { strict as assert } from "node:assert";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { appTeamGroup, EKS_EDIT_POLICY, TRAINING_JOB_RULES, trainingJobsRoleName } from "../components/appTeams";
@@ -15,11 +14,12 @@ import { CloudEmulator } from "../plan/emulator";
 import { executePlan } from "../plan/plan";
 import { writePlan } from "../plan/writer";
 import { RecordedResource } from "../plan/recorder";
-import { ProgramRun, runProgram } from "../plan/run";
+import { ProgramRun } from "../plan/run";
 import * as stackConfig from "../plan/stackConfig";
 import { isDefaultDeny } from "../policy/rules/security";
 import { allContainers, dependsOnResource } from "./component-mocks";
-import { ROOT, runCli } from "./helpers";
+import { plan, platformRun, tempDir } from "./fixtures";
+import { ROOT } from "./helpers";
 
 type Obj = Record<string, any>;
 
@@ -49,7 +49,7 @@ for (const stack of ["dev", "prod"] as const) {
         let cluster: Obj;
         const prod = stack === "prod";
         before(async () => {
-            run = await runProgram(stack, path.join(ROOT, `Pulumi.${stack}.yaml`));
+            run = await platformRun(stack);
             cluster = ofType(run, "eks:index:Cluster")[0].inputs as Obj;
         });
 
@@ -254,7 +254,7 @@ describe("secrets: the plan never writes a secret's value", () => {
         try {
             const result = await executePlan("prod", path.join(ROOT, "Pulumi.prod.yaml"));
             seenByProgram = new pulumi.Config("ml-platform").get("mlflowTrackingUri");
-            out = mkdtempSync(path.join(tmpdir(), "ml-platform-secret-"));
+            out = tempDir("secret");
             await writePlan(result, out);
             resources = result.resources;
             outputs = result.outputs;
@@ -290,14 +290,14 @@ describe("secrets: the plan never writes a secret's value", () => {
 });
 
 describe("bad security config through the CLI", () => {
-    it("exits 2 on an app team namespace the platform does not have, names the key, and writes nothing", () => {
-        const dir = mkdtempSync(path.join(tmpdir(), "ml-platform-badsec-"));
+    it("exits 2 on an app team namespace the platform does not have, names the key, and writes nothing", async () => {
+        const dir = tempDir("badsec");
         const cfg = path.join(dir, "Pulumi.bad.yaml");
         const text = readFileSync(path.join(ROOT, "Pulumi.prod.yaml"), "utf8").replace("namespaces: [ml-serving, ml-training]", "namespaces: [ml-serving, team-llm]");
         assert.ok(text.includes("team-llm"));
         writeFileSync(cfg, text);
         const outDir = path.join(dir, "out");
-        const r = runCli("cli.ts", ["--stack", "bad", "--config", cfg, "--out", outDir]);
+        const r = await plan(["--stack", "bad", "--config", cfg, "--out", outDir]);
         assert.equal(r.code, 2, r.stderr + r.stdout);
         assert.match(r.stderr, /ml-platform:cluster\.appTeams\[1\]\.namespaces\[1\] names no workload namespace of the platform: got "team-llm"/);
         assert.ok(!existsSync(outDir), "nothing written");

@@ -1,8 +1,9 @@
 /**
  * The app team's program under Pulumi's mocks, its StackReference answered with the contract the
- * platform's offline plan actually produced: the platform program runs in-process first (runProgram),
- * and its recorded outputs become the mocked reference's outputs. In an app team's own repository the
- * outputs would come from a committed resources.json of the platform plan instead.
+ * platform's offline plan actually produced: the platform program runs in-process first (test/fixtures.ts
+ * platformRun, once per mocha run), and its recorded outputs become the mocked reference's outputs. In
+ * an app team's own repository the outputs would come from a committed resources.json of the platform
+ * plan instead.
  */
 import { strict as assert } from "node:assert";
 import { readdirSync, readFileSync } from "node:fs";
@@ -11,7 +12,8 @@ import * as ts from "typescript";
 import { GPU_RESOURCE } from "../../../capacity/pools";
 import { runPolicyGate } from "../../../plan/policy";
 import { RecordedResource } from "../../../plan/recorder";
-import { ProjectRun, ROOT, runProgram, runProject, StackOutput } from "../../../plan/run";
+import { ProjectRun, runProject, StackOutput } from "../../../plan/run";
+import { platformRun } from "../../../test/fixtures";
 import { readStackConfigFile } from "../../../plan/stackConfig";
 import { CONTRACT_VERSION, parseContract, PlatformContractValues } from "../../../stacks/contract";
 
@@ -74,7 +76,7 @@ for (const stack of ["dev", "prod"] as const) {
         const pool = () => contract.gpuPools[appConfig(stack)["ml-app-team:gpuPool"]];
 
         before(async () => {
-            platformOutputs = (await runProgram(stack, path.join(ROOT, `Pulumi.${stack}.yaml`))).outputs;
+            platformOutputs = (await platformRun(stack)).outputs;
             contract = parseContract(`acme/ml-platform/${stack}`, valuesOf(platformOutputs));
             app = await runProject(APP, stack, path.join(APP, `Pulumi.${stack}.yaml`), { stackReferences: { "*/ml-platform/*": platformOutputs } });
             pod = (one(app, "kubernetes:apps/v1:Deployment").inputs as Obj).spec.template.spec;
