@@ -3,7 +3,7 @@ import { placeWorkloads } from "../capacity/scheduling";
 import { isBound, schedulingMessage } from "./compare";
 import { KWOK_NODE_ANNOTATION } from "./controlPlane";
 import { DIFFERENTIAL_LABEL, plannerInput, Scenario, scenarioObjects, ScenarioOutcome } from "./differential";
-import { Kube, KubeObject, sleep, waitFor } from "./kube";
+import { Kube, KubeObject, sleep, waitForReadyNodes } from "./kube";
 
 export const DIFFERENTIAL_NAMESPACE = "differential";
 
@@ -21,15 +21,7 @@ export async function runScenario(kube: Kube, s: Scenario): Promise<ScenarioOutc
     const tag = String(s.index);
     const { nodes, pods } = scenarioObjects(s, DIFFERENTIAL_NAMESPACE, KWOK_NODE_ANNOTATION);
     for (const n of nodes) await kube.create(n);
-    await waitFor(`scenario ${tag}: ${nodes.length} nodes Ready`, 60_000, async () => {
-        const listed = await kube.list("v1", "Node", undefined, `?labelSelector=${encodeURIComponent(`${DIFFERENTIAL_LABEL}=${tag}`)}`);
-        const ready = listed.filter(
-            (n) =>
-                (n.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === "Ready" && c.status === "True") &&
-                !(n.spec?.taints ?? []).some((t: { key: string }) => t.key.startsWith("node.kubernetes.io/")),
-        );
-        return ready.length === nodes.length || undefined;
-    }, 100);
+    await waitForReadyNodes(kube, `${DIFFERENTIAL_LABEL}=${tag}`, nodes.length, 100);
     for (const p of pods) await kube.create(p);
     // Settled: every pod bound or marked unschedulable, twice in a row.
     let calm = 0;

@@ -223,3 +223,19 @@ export async function waitFor<T>(what: string, timeoutMs: number, check: () => P
         await sleep(intervalMs);
     }
 }
+
+/**
+ * Waits until `count` nodes matching the label selector are Ready and free of the node.kubernetes.io/*
+ * taints (not-ready, unreachable) that admission and the node lifecycle controller put on new nodes.
+ */
+export async function waitForReadyNodes(kube: Kube, labelSelector: string, count: number, intervalMs = 200): Promise<void> {
+    await waitFor(`${count} kwok nodes (${labelSelector}) to be Ready`, 60_000, async () => {
+        const listed = await kube.list("v1", "Node", undefined, `?labelSelector=${encodeURIComponent(labelSelector)}`);
+        const ready = listed.filter(
+            (n) =>
+                (n.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === "Ready" && c.status === "True") &&
+                !(n.spec?.taints ?? []).some((t: { key: string }) => t.key.startsWith("node.kubernetes.io/")),
+        );
+        return ready.length === count || undefined;
+    }, intervalMs);
+}

@@ -22,7 +22,7 @@ import {
     schedulingMessage,
     WorkloadVerdict,
 } from "./compare";
-import { Kube, KubeError, KubeObject, sleep, waitFor } from "./kube";
+import { Kube, KubeError, KubeObject, sleep, waitFor, waitForReadyNodes } from "./kube";
 import { CONFORMANCE_LABEL, ConformancePool, kwokNodes, poolsOf, RecordedResource } from "./nodes";
 import { eksSystemDaemonSets, pyTorchJobPods, pyTorchJobPodSelector, STAND_IN_NOTES, trainingOperatorCrds, trainingOperatorTag, volumeForClaim } from "./standIns";
 
@@ -189,15 +189,7 @@ async function runPass(cp: ControlPlane, opts: RunOptions, scale: Scale): Promis
     // Nodes first, Ready and without the not-ready taint, so nothing is judged against a half-made pool.
     const nodes = pools.flatMap((p) => kwokNodes(p, counts[p.name], zones, region, runId, kubeletVersion));
     for (const n of nodes) await kube.create(n);
-    await waitFor(`${nodes.length} kwok nodes to be Ready`, 60_000, async () => {
-        const listed = await kube.list("v1", "Node", undefined, `?labelSelector=${encodeURIComponent(`${CONFORMANCE_LABEL}=${runId}`)}`);
-        const ready = listed.filter(
-            (n) =>
-                (n.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === "Ready" && c.status === "True") &&
-                !(n.spec?.taints ?? []).some((t: { key: string }) => t.key.startsWith("node.kubernetes.io/")),
-        );
-        return ready.length === nodes.length || undefined;
-    });
+    await waitForReadyNodes(kube, `${CONFORMANCE_LABEL}=${runId}`, nodes.length);
     log(`  ${scale}: ${nodes.length} nodes Ready (${Object.entries(counts).map(([p, n]) => `${p} ${n}`).join(", ")})`);
 
     const rejected: PassResult["rejected"] = [];
