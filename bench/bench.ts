@@ -1,9 +1,9 @@
 /**
  * `npm run bench`: how fast the program plans and starts, measured in separate processes, with the
  * targets checked (exit 1 when one is missed). Times are wall-clock medians with min..max spread.
- * Every timing target is a multiple of the floor, measured in the same run right before each of the
- * target's runs (the median of the paired ratios), so a machine loaded by other work slows the floor
- * and the plan alike and does not fail it; the absolute seconds stay in the table for the record.
+ * Every timing target is a multiple of the floor, measured in the same run right before and after each
+ * of the target's runs (the median of the paired ratios), so a machine loaded by other work slows the
+ * floor and the plan alike and does not fail it; the absolute seconds stay in the table for the record.
  *
  * BENCH_RUNS (default 5) runs per measurement; BENCH_LARGE_RUNS (default 3) for the 1,000-workload
  * plan; BENCH_SKIP_TEST=1 skips timing `npm test`.
@@ -41,7 +41,7 @@ interface Measurement {
     exitCodes: number[];
     /** Every run's seconds. */
     samples: number[];
-    /** For a timing target: the floor's seconds measured right before each run. */
+    /** For a timing target: the floor's seconds measured around each run (the mean of before and after). */
     floors: number[];
 }
 
@@ -69,7 +69,7 @@ function once(args: string[]): Sample {
     return { seconds, rssBytes, code: r.status };
 }
 
-/** The floor row: its own runs and every run paired with a target's, as one. */
+/** The floor row: its own runs and the floors paired with the targets' runs (each the mean of the two around a run). */
 function allFloors(name: string, own: Measurement, paired: Measurement[]): Measurement {
     const samples = [...own.samples, ...paired.flatMap((p) => p.floors)];
     return { ...own, name, runs: samples.length, median: median(samples), min: Math.min(...samples), max: Math.max(...samples), samples };
@@ -81,7 +81,7 @@ interface Target {
     ok: boolean;
 }
 
-/** Each run against the floor measured right before it: the median ratio. */
+/** Each run against the floor measured around it: the median ratio. */
 const floorRatio = (m: Measurement) => median(m.samples.map((s, i) => s / m.floors[i]));
 
 /** A timing target: the measurement within `multiple` floors. */
@@ -108,16 +108,18 @@ const NPM_TEST_FLOORS = 75;
 
 /**
  * `args` may depend on the run: each plan gets a fresh out directory, as in CI's clean checkout.
- * `paired`: a timing target's measurement, each run preceded by one of the floor.
+ * `paired`: a timing target's measurement, each run between two of the floor.
  */
 function measure(name: string, runs: number, args: string[] | ((run: number) => string[]), paired = false): Measurement {
     const samples: Sample[] = [];
     const floors: number[] = [];
     for (let i = 0; i < runs; i++) {
-        if (paired) {
-            floors.push(once(FLOOR_ARGS).seconds);
-        }
+        const floorBefore = paired ? once(FLOOR_ARGS).seconds : 0;
         samples.push(once(typeof args === "function" ? args(i) : args));
+        if (paired) {
+            // Before and after: a long run (npm test) outlasts a change in the machine's load.
+            floors.push((floorBefore + once(FLOOR_ARGS).seconds) / 2);
+        }
     }
     const secs = samples.map((s) => s.seconds);
     const m: Measurement = {
