@@ -3,7 +3,7 @@ import tseslint from "typescript-eslint";
 import pulumi from "@pulumi/eslint-plugin";
 
 export default tseslint.config(
-    { ignores: ["node_modules/**", "out/**", "bin/**", "examples/**/node_modules/**", "examples/**/bin/**", "**/*.js", "**/*.mjs"] },
+    { ignores: ["node_modules/**", "out/**", "bin/**", "examples/**/node_modules/**", "examples/**/bin/**", "**/*.js", "**/*.mjs", "reports/**", ".stryker-tmp/**"] },
     ...tseslint.configs.recommended,
     {
         files: ["**/*.ts"],
