@@ -1,10 +1,17 @@
 import { loadStackSpec, trackingUri } from "./stacks/config";
 import { MlPlatform } from "./components/platform";
-import { APP_LABEL, SERVING_METRICS_ENDPOINT, SERVING_QUEUE_SERIES } from "./components/metricsChain";
-import { SERVING_CLIENT_LABEL } from "./components/networkPolicies";
-import { HTTP_PORT, LOAD_HEADROOM, MODEL_LOAD_ANNOTATION } from "./components/probes";
-import { EXTERNAL_METRICS, GRPC_PORT } from "./components/serving";
-import { PYTORCHJOB_TYPE } from "./components/training";
+import {
+    APP_LABEL,
+    EXTERNAL_METRICS,
+    GRPC_PORT,
+    HTTP_PORT,
+    LOAD_HEADROOM,
+    MODEL_LOAD_ANNOTATION,
+    SERVING_CLIENT_LABEL,
+    SERVING_METRICS_ENDPOINT,
+    SERVING_QUEUE_SERIES,
+} from "./facts/serving";
+import { PYTORCHJOB_TYPE } from "./facts/training";
 import { buildContract } from "./stacks/contractBuilder";
 
 // Validation runs first: bad config throws here, before any resource is registered.

@@ -4,7 +4,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { instanceType } from "../capacity/catalog";
 import { ROLE_ARN_ANNOTATION } from "../stacks/workloadIdentity";
 import { irsaTrustPolicy, serviceAccountSubject } from "./irsa";
-import { CLUSTER_AUTOSCALER_IMAGE_TAGS, VERSIONS } from "./versions";
+import { CLUSTER_AUTOSCALER_IMAGE_TAGS, VERSIONS } from "../facts/versions";
 
 export const CLUSTER_AUTOSCALER_SA = "cluster-autoscaler";
 export const CLUSTER_AUTOSCALER_NAMESPACE = "kube-system";

@@ -3,16 +3,13 @@
  * joins them, and the prometheus-adapter rules that turn them into the External metrics the serving
  * HPAs ask for. Pure, so tests can prove the links fit (shared/reference/autoscaling-chain.md).
  */
-import { DCGM_EXPORTER_NAME, DCGM_METRICS_PORT } from "./nvidia";
+import { DCGM_EXPORTER_NAME, DCGM_METRICS_PORT } from "../facts/nvidia";
+import { APP_LABEL, SERVING_METRICS_ENDPOINT, SERVING_QUEUE_SERIES } from "../facts/serving";
+
+export { APP_LABEL, SERVING_METRICS_ENDPOINT, SERVING_QUEUE_SERIES } from "../facts/serving";
 
 /** Series the DCGM exporter publishes that the chain relies on (upper-case, as DCGM names them). */
 export const DCGM_SERIES = { gpuUtilization: "DCGM_FI_DEV_GPU_UTIL" } as const;
-/** The gauge every model server exposes on /metrics (port http). */
-export const SERVING_QUEUE_SERIES = "inference_request_queue_depth";
-/** Where every serving pod exposes its metrics (the queue gauge among them): the named container port and path. */
-export const SERVING_METRICS_ENDPOINT = { port: "http", path: "/metrics" } as const;
-/** The pod label that names a model's pods; HPA selectors, PDBs and the join all use it. */
-export const APP_LABEL = "app";
 /** Recorded series: GPU utilisation averaged over each pod's GPUs, with the pod's app label joined on. */
 export const GPU_UTIL_BY_POD = "ml_platform:gpu_util:pod";
 

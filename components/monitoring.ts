@@ -12,7 +12,7 @@ import {
     PROMETHEUS_URL,
     servingPodMonitor,
 } from "./metricsChain";
-import { VERSIONS } from "./versions";
+import { VERSIONS } from "../facts/versions";
 
 export interface MonitoringArgs {
     /** Where the DCGM exporter runs. */

@@ -1,11 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { APP_LABEL, MONITORING_NAMESPACE } from "./metricsChain";
-import { HTTP_PORT } from "./probes";
-import { GRPC_PORT } from "./serving";
+import { MONITORING_NAMESPACE } from "./metricsChain";
+import { APP_LABEL, GRPC_PORT, HTTP_PORT, SERVING_CLIENT_LABEL } from "../facts/serving";
 
-/** Label an app team puts on its own namespace so its pods may call the model servers. */
-export const SERVING_CLIENT_LABEL = { "ml-platform/serving-client": "true" } as const;
+export { SERVING_CLIENT_LABEL } from "../facts/serving";
 export const DEFAULT_DENY = "default-deny";
 
 /**

@@ -1,7 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { gpuDaemonSetTolerations, gpuNodeSelector, NodePoolShape, Taint } from "../capacity/pools";
-import { VERSIONS } from "./versions";
+import { VERSIONS } from "../facts/versions";
+import { DCGM_EXPORTER_NAME, DCGM_METRICS_PORT, DEVICE_PLUGIN_NAME } from "../facts/nvidia";
+
+export { DCGM_EXPORTER_NAME, DCGM_METRICS_PORT, DEVICE_PLUGIN_NAME } from "../facts/nvidia";
 
 export interface NvidiaStackArgs {
     /** Every GPU pool: the DaemonSets tolerate exactly their taints (pitfall 1). */
@@ -9,10 +12,6 @@ export interface NvidiaStackArgs {
     gpuTaint: Taint;
     namespace: string;
 }
-
-export const DEVICE_PLUGIN_NAME = "nvidia-device-plugin";
-export const DCGM_EXPORTER_NAME = "dcgm-exporter";
-export const DCGM_METRICS_PORT = 9400;
 
 // The capacity planner reads these from the rendered DaemonSets and subtracts them from every GPU node.
 const DEVICE_PLUGIN_RESOURCES = { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "200m", memory: "256Mi" } };

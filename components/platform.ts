@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { CLAIMS, findPool, gpuPools, nodeGroupNameFor, StackSpec, storageClaims, STORAGE_CLASS_NAME } from "../stacks/spec";
 import * as aws from "@pulumi/aws";
 import { poolNodeSelector } from "../capacity/pools";
+import { NVIDIA_NAMESPACE } from "../facts/nvidia";
 import { AppTeamAccess } from "./appTeams";
 import { Cluster } from "./cluster";
 import { ClusterAutoscaler, poolPriorities } from "./clusterAutoscaler";
@@ -108,7 +109,7 @@ export class MlPlatform extends pulumi.ComponentResource {
             new AppTeamAccess(`${name}-app-teams`, { teams: spec.cluster.appTeams }, { ...k8sOpts, dependsOn: namespaces.resources });
         }
 
-        new NvidiaStack(`${name}-nvidia`, { gpuPools: gpuPools(spec), gpuTaint: spec.gpuTaint, namespace: "kube-system" }, k8sOpts);
+        new NvidiaStack(`${name}-nvidia`, { gpuPools: gpuPools(spec), gpuTaint: spec.gpuTaint, namespace: NVIDIA_NAMESPACE }, k8sOpts);
 
         this.storage = new Storage(
             `${name}-storage`,

@@ -3,11 +3,9 @@
  * Pulumi, so the arithmetic is tested directly.
  */
 
-/** Declares on a serving Deployment how long its model takes to load; policies check probes against it. */
-export const MODEL_LOAD_ANNOTATION = "ml-platform/model-load-seconds";
+import { HEALTH_PATH, HTTP_PORT, LOAD_HEADROOM } from "../facts/serving";
 
-export const HEALTH_PATH = "/health";
-export const HTTP_PORT = 8080;
+export { HEALTH_PATH, HTTP_PORT, LOAD_HEADROOM, MODEL_LOAD_ANNOTATION } from "../facts/serving";
 
 export interface HttpProbe {
     httpGet: { path: string; port: number };
@@ -24,8 +22,6 @@ export interface ServingProbes {
     livenessProbe: HttpProbe;
 }
 
-/** Load time plus 20%: the headroom the lesson asks for. */
-export const LOAD_HEADROOM = 1.2;
 const STARTUP_PERIOD_SECONDS = 10;
 const MIN_FAILURE_THRESHOLD = 3;
 

@@ -7,9 +7,10 @@ import { CLAIMS, Environment, NodePoolSpec, ServingSpec } from "../stacks/spec";
 import { pdbFor } from "./disruption";
 import { irsaTrustPolicy, serviceAccountSubject } from "./irsa";
 import { ROLE_ARN_ANNOTATION } from "../stacks/workloadIdentity";
-import { HTTP_PORT, MODEL_LOAD_ANNOTATION, probesFor } from "./probes";
+import { probesFor } from "./probes";
+import { APP_LABEL, EXTERNAL_METRICS, GRPC_PORT, HTTP_PORT, MODEL_LOAD_ANNOTATION } from "../facts/serving";
 import { SERVING_PRIORITY_CLASS } from "./priority";
-import { VERSIONS } from "./versions";
+import { VERSIONS } from "../facts/versions";
 import {
     claimMount,
     claimVolume,
@@ -23,20 +24,7 @@ import {
 } from "./workload";
 
 export { SERVING_PRIORITY_CLASS } from "./priority";
-import { APP_LABEL } from "./metricsChain";
-
-export const GRPC_PORT = 9090;
-/** The pod label HPA selectors, the PDB and the DCGM join all key on; defined with the metrics chain. */
-export { APP_LABEL };
-
-/**
- * External metric names as the HPA asks for them. client-go lower-cases metric names, so the adapter
- * must publish these lower-case spellings (pitfall 11); the autoscaling chain imports them from here.
- */
-export const EXTERNAL_METRICS = {
-    gpuUtilization: "dcgm_fi_dev_gpu_util",
-    queueDepth: "inference_request_queue_depth",
-} as const;
+export { APP_LABEL, EXTERNAL_METRICS, GRPC_PORT } from "../facts/serving";
 
 /** The init container's own budget; a pod's effective request is the larger of it and the server's. */
 export const MODEL_DOWNLOADER_RESOURCES = {

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
-import { VERSIONS } from "./versions";
+import { VERSIONS } from "../facts/versions";
 import { irsaTrustPolicy, serviceAccountSubject } from "./irsa";
 
 export const EFS_CSI_DRIVER = "efs.csi.aws.com";

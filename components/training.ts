@@ -3,7 +3,10 @@ import * as k8s from "@pulumi/kubernetes";
 import { Taint } from "../capacity/pools";
 import { CLAIMS, NodePoolSpec, TrainingSpec } from "../stacks/spec";
 import { TRAINING_PRIORITY_CLASS } from "./priority";
-import { VERSIONS } from "./versions";
+import { VERSIONS } from "../facts/versions";
+import { PYTORCHJOB_TYPE } from "../facts/training";
+
+export { PYTORCHJOB_TYPE } from "../facts/training";
 import {
     claimMount,
     claimVolume,
@@ -32,8 +35,6 @@ export const PYTORCHJOB_REPLACE_ON_CHANGES = ["spec"];
 const SKIP_AWAIT = { "pulumi.com/skipAwait": "true" };
 
 export const TRAINING_OPERATOR_NAMESPACE = "kubeflow";
-/** The Kubeflow Training Operator's distributed job type (v1 API), as the app-team contract names it. */
-export const PYTORCHJOB_TYPE = { apiVersion: "kubeflow.org/v1", kind: "PyTorchJob" } as const;
 
 /** The kustomize overlay of the Kubeflow Training Operator at a release tag (needs git where `pulumi up` runs). */
 export function trainingOperatorManifests(version: string = VERSIONS.kubeflowTrainingOperator): string {

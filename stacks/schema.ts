@@ -11,7 +11,7 @@ import { DEFAULT_GPU_TAINT } from "../capacity/pools";
 import { isCpuQuantity, isMemoryQuantity } from "../capacity/quantity";
 import { s3UriProblem } from "./s3Uri";
 // The supported minors are those every pinned component (Cluster Autoscaler) has a build for.
-import { SUPPORTED_KUBERNETES_VERSIONS } from "../components/versions";
+import { SUPPORTED_KUBERNETES_VERSIONS } from "../facts/versions";
 
 const DNS_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0-2]|[12]?\d)$/;

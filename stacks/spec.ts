@@ -1,6 +1,7 @@
 /** The validated, resolved description of one stack. Components and the plan consume only this. */
 import { GpuFacts } from "../capacity/catalog";
 import { NodePoolShape, Taint } from "../capacity/pools";
+import { NAMESPACES } from "../facts/namespaces";
 import { ClusterConfig, StorageConfig } from "./schema";
 
 export type Environment = "dev" | "prod";
@@ -65,7 +66,7 @@ export interface StackSpec {
     hasTrackingUri: boolean;
 }
 
-export const NAMESPACES = { serving: "ml-serving", training: "ml-training" } as const;
+export { NAMESPACES };
 
 /** EKS refuses a longer node group name. */
 export const NODE_GROUP_NAME_MAX_LENGTH = 63;

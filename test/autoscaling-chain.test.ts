@@ -4,7 +4,7 @@ import { poolLabels, poolTaints } from "../capacity/pools";
 import { CA_READ_ACTIONS, CA_WRITE_ACTIONS, clusterAutoscalerPolicy } from "../components/clusterAutoscaler";
 import { APP_LABEL, DCGM_SERIES, GPU_UTIL_BY_POD, SERVING_QUEUE_SERIES } from "../components/metricsChain";
 import { DCGM_EXPORTER_NAME } from "../components/nvidia";
-import { CLUSTER_AUTOSCALER_IMAGE_TAGS } from "../components/versions";
+import { CLUSTER_AUTOSCALER_IMAGE_TAGS } from "../facts/versions";
 import { ProgramRun } from "../plan/run";
 import { chainDiagram } from "../plan/chain";
 import { platformRun } from "./fixtures";

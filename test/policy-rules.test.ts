@@ -17,7 +17,7 @@ import {
 import { appTeamAccessEntry, appTeamGroup, EKS_EDIT_POLICY } from "../components/appTeams";
 import { DEFAULT_DENY, networkPolicySpecs } from "../components/networkPolicies";
 import { DCGM_EXPORTER_NAME, DEVICE_PLUGIN_NAME } from "../components/nvidia";
-import { LOAD_HEADROOM } from "../components/probes";
+import { LOAD_HEADROOM } from "../facts/serving";
 import { NFS_PORT } from "../components/storage";
 import { policyConfigFile, readPolicyConfig, resourceArgs, ResourceLike, runPolicies, stackArgs } from "../plan/policy";
 import { UNKNOWN_PLACEHOLDER } from "../plan/recorder";

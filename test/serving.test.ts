@@ -6,7 +6,7 @@ import { PRIORITY_CLASSES } from "../components/priority";
 import { EXTERNAL_METRICS, ModelServing, modelReadPolicy, SERVING_PRIORITY_CLASS } from "../components/serving";
 import { parseS3Uri } from "../stacks/s3Uri";
 import { TRACKING_SECRET_NAME, TRACKING_URI_KEY } from "../components/tracking";
-import { VERSIONS } from "../components/versions";
+import { VERSIONS } from "../facts/versions";
 import { ACCOUNT_ID } from "../plan/emulator";
 import { RecordedResource } from "../plan/recorder";
 import { CLAIMS, ServingSpec } from "../stacks/spec";

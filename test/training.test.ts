@@ -13,7 +13,7 @@ import {
     TrainingOperator,
     trainingOperatorManifests,
 } from "../components/training";
-import { VERSIONS } from "../components/versions";
+import { VERSIONS } from "../facts/versions";
 import { RecordedResource } from "../plan/recorder";
 import { CLAIMS, NAMESPACES, TrainingSpec } from "../stacks/spec";
 import { buildStackSpec } from "../stacks/validate";

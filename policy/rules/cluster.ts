@@ -6,7 +6,7 @@
  */
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { UnknownValueError } from "@pulumi/policy";
-import { NAMESPACES } from "../../stacks/spec";
+import { NAMESPACES } from "../../facts/namespaces";
 import { configOf } from "./config";
 import { Props } from "./k8s";
 import { LAUNCH_TEMPLATE, MANAGED_NODE_GROUP, AWS_NODE_GROUP, nodePoolOf, describePool } from "./nodepools";

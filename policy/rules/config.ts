@@ -6,7 +6,9 @@
 import type { PolicyConfigSchema } from "@pulumi/policy";
 import type { PolicyConfigJSONSchema } from "@pulumi/policy/schema";
 import { DEFAULT_GPU_TAINT } from "../../capacity/pools";
-import { NAMESPACES } from "../../stacks/spec";
+import { NAMESPACES } from "../../facts/namespaces";
+
+export { NVIDIA_DAEMONSETS } from "../../facts/nvidia";
 
 export type Environment = "dev" | "prod";
 
@@ -61,7 +63,6 @@ export const gpuTaintProperty: PolicyConfigJSONSchema = {
 };
 
 /** System DaemonSets named "namespace/name"; allow-lists in this pack only ever match DaemonSets. */
-export const NVIDIA_DAEMONSETS = ["kube-system/nvidia-device-plugin", "kube-system/dcgm-exporter"];
 
 export const daemonSetListProperty = (description: string, defaults: string[]): PolicyConfigJSONSchema => ({
     type: "array",

@@ -4,7 +4,7 @@
  * namespaces that enforce it and start from a default-deny NetworkPolicy.
  */
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { NAMESPACES } from "../../stacks/spec";
+import { NAMESPACES } from "../../facts/namespaces";
 import { credentialShape } from "../../stacks/credentials";
 import { configOf, daemonSetListProperty, daemonSetMapProperty, NVIDIA_DAEMONSETS } from "./config";
 import { containersOf, describeContainer, describeTemplate, listedDaemonSet, podTemplates, Props } from "./k8s";

@@ -3,7 +3,7 @@
  * load and node drains, bounded training runs, and no public load balancers.
  */
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { LOAD_HEADROOM, MODEL_LOAD_ANNOTATION } from "../../components/probes";
+import { LOAD_HEADROOM, MODEL_LOAD_ANNOTATION } from "../../facts/serving";
 import { configOf, Environment, environmentProperty, servingNamespacesProperty } from "./config";
 import { containersOf, describeContainer, hpasByTarget, KUBEFLOW_JOB, kindOf, ObjectMeta, PodTemplate, podTemplates, Probe, Props, scaleTargetKey, SelectorIndex, workloadOf } from "./k8s";
 

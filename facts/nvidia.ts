@@ -1,0 +1,7 @@
+/** Names of the NVIDIA stack, shared by the component that deploys it and the policies that look for it. */
+export const NVIDIA_NAMESPACE = "kube-system";
+export const DEVICE_PLUGIN_NAME = "nvidia-device-plugin";
+export const DCGM_EXPORTER_NAME = "dcgm-exporter";
+export const DCGM_METRICS_PORT = 9400;
+/** The DaemonSets (namespace/name) that tolerate the GPU taint without requesting GPUs. */
+export const NVIDIA_DAEMONSETS = [`${NVIDIA_NAMESPACE}/${DEVICE_PLUGIN_NAME}`, `${NVIDIA_NAMESPACE}/${DCGM_EXPORTER_NAME}`];
