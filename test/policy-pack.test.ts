@@ -5,7 +5,7 @@
  * the prod plan. What a mock still cannot show: the children of remote components and real unknowns.
  */
 import { strict as assert } from "node:assert";
-import { ChildProcess, spawn } from "node:child_process";
+import { ChildProcess, execFileSync, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import * as grpc from "@grpc/grpc-js";
@@ -50,6 +50,8 @@ describe("policy pack under Pulumi's analyzer protocol", () => {
     let resources: RecordedResource[];
 
     before(async () => {
+        // package.json's main is the bundle, as the CLI and the published pack load it.
+        execFileSync(process.platform === "win32" ? "npm.cmd" : "npm", ["run", "build", "--silent"], { cwd: POLICY_DIR, stdio: "ignore" });
         child = spawn(process.execPath, [require.resolve("@pulumi/pulumi/cmd/run-policy-pack"), "127.0.0.1:1", "."], { cwd: POLICY_DIR });
         let stderr = "";
         child.stderr!.on("data", (d) => (stderr += d));

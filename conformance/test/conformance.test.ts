@@ -1,4 +1,3 @@
-/* eslint-disable @typescript-eslint/no-explicit-any -- the breaks edit rendered manifests at arbitrary depth */
 /**
  * `npm run test:cluster`: every stack on a real control plane, the breaks the run must catch, and the
  * planner against kube-scheduler. Needs Go (the binaries are built once into the cache, then reused).
