@@ -11,10 +11,17 @@ const MACHINE_TMP = tmpdir();
 export const RUN_TMP = mkdtempSync(path.join(MACHINE_TMP, "ml-platform-test-"));
 process.env.TMPDIR = RUN_TMP;
 
+function removeRunTmp(): void {
+    process.env.TMPDIR = MACHINE_TMP;
+    rmSync(RUN_TMP, { recursive: true, force: true });
+}
+
+// Also when no root hook runs: `mocha --dry-run` loads the files (some make their directories then), or a failed run exits early.
+process.once("exit", removeRunTmp);
+
 export const mochaHooks = {
     afterAll(): void {
-        process.env.TMPDIR = MACHINE_TMP;
-        rmSync(RUN_TMP, { recursive: true, force: true });
+        removeRunTmp();
         if (existsSync(RUN_TMP)) {
             throw new Error(`the test run's temp directory ${RUN_TMP} could not be removed`);
         }
