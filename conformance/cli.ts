@@ -6,12 +6,12 @@
  * Exit 0: Kubernetes ran every workload as the plan said. 1: a difference, a rejected object, a workload
  * that does not run, or a GPU DaemonSet off its nodes. 2: usage. 3: a missing tool (Go).
  */
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { CLI_NODE_ARGS } from "../plan/nodeArgs";
 import { clusterFromKubeconfig, Kube } from "./kube";
-import { ControlPlane, controlPlaneBinaries, MissingToolError, pinnedVersions } from "./controlPlane";
+import { ControlPlane, controlPlaneBinaries, KWOK_NODE_ANNOTATION, KWOK_STAGES, MissingToolError, pinnedVersions } from "./controlPlane";
 import { conformanceMarkdown } from "./report";
 import { readPlan, runConformance } from "./run";
 
@@ -48,8 +48,6 @@ function existingCluster(kubeconfig: string): () => Promise<ControlPlane> {
         const kube = new Kube(cluster);
         const version = await kube.request("GET", "/version");
         const bin = controlPlaneBinaries();
-        const { spawn } = await import("child_process");
-        const { KWOK_NODE_ANNOTATION, KWOK_STAGES } = await import("./controlPlane");
         const kwok = spawn(path.join(bin, "kwok"), [
             `--kubeconfig=${path.resolve(kubeconfig)}`,
             `--config=${KWOK_STAGES}`,

@@ -8,7 +8,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { loadAll } from "js-yaml";
-import { NVIDIA_DAEMONSETS } from "../policy/rules/config";
+import { NVIDIA_DAEMONSETS } from "../facts/nvidia";
 import { ControlPlane, startControlPlane } from "./controlPlane";
 import {
     checkGpuDaemonSet,

@@ -6,6 +6,7 @@ import * as assert from "node:assert/strict";
 import { ControlPlane, startControlPlane } from "../controlPlane";
 import { generateScenario, plannerFeasible, Scenario, ScenarioOutcome } from "../differential";
 import { DIFFERENTIAL_NAMESPACE, runScenario } from "../differentialRun";
+import { waitFor } from "../kube";
 
 const SEED = Number(process.env.DIFFERENTIAL_SEED ?? 20261201);
 const COUNT = Number(process.env.DIFFERENTIAL_SCENARIOS ?? 200);
@@ -50,6 +51,5 @@ describe(`differential: the planner against kube-scheduler (seed ${SEED}, ${COUN
 });
 
 async function waitForDefaultAccount(cp: ControlPlane): Promise<void> {
-    const { waitFor } = await import("../kube");
     await waitFor("the differential namespace's default service account", 60_000, async () => ((await cp.kube.get("v1", "ServiceAccount", DIFFERENTIAL_NAMESPACE, "default")) ? true : undefined));
 }
