@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { CLI_NODE_ARGS } from "../plan/nodeArgs";
 import { clusterFromKubeconfig, Kube } from "./kube";
-import { ControlPlane, controlPlaneBinaries, KWOK_NODE_ANNOTATION, KWOK_STAGES, MissingToolError, pinnedVersions } from "./controlPlane";
+import { ControlPlane, controlPlaneBinaries, freePort, kwokArgs, MissingToolError, pinnedVersions } from "./controlPlane";
 import { conformanceMarkdown } from "./report";
 import { readPlan, runConformance } from "./run";
 
@@ -41,20 +41,14 @@ export function parseConformanceArgs(argv: string[]): ConformanceArgs {
     return { stack: flags.stack, ...(flags.plan ? { plan: flags.plan } : {}), ...(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {}), out };
 }
 
-/** An existing cluster: only kwok runs here, against it; the run cleans up the nodes it made. */
+/** An existing cluster: only kwok runs here, against it; one pass at maximum scale, then the run removes what it made. */
 function existingCluster(kubeconfig: string): () => Promise<ControlPlane> {
     return async () => {
         const cluster = clusterFromKubeconfig(kubeconfig);
         const kube = new Kube(cluster);
         const version = await kube.request("GET", "/version");
         const bin = controlPlaneBinaries();
-        const kwok = spawn(path.join(bin, "kwok"), [
-            `--kubeconfig=${path.resolve(kubeconfig)}`,
-            `--config=${KWOK_STAGES}`,
-            "--manage-all-nodes=false",
-            `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION.key}=${KWOK_NODE_ANNOTATION.value}`,
-            "--server-address=127.0.0.1:0",
-        ], { stdio: "ignore" });
+        const kwok = spawn(path.join(bin, "kwok"), kwokArgs(path.resolve(kubeconfig), await freePort()), { stdio: "ignore" });
         return {
             kube,
             cluster,
@@ -91,7 +85,7 @@ export async function main(argv: string[]): Promise<number> {
     try {
         const plan = readPlan(planDir);
         if (!args.kubeconfig) controlPlaneBinaries();
-        console.log(`conformance ${args.stack}: applying ${plan.objects.length} objects to a real control plane, at maximum then minimum scale`);
+        console.log(`conformance ${args.stack}: applying ${plan.objects.length} objects to ${args.kubeconfig ? `the cluster ${args.kubeconfig} names, at maximum scale` : "a real control plane, at maximum then minimum scale"}`);
         result = await runConformance({
             stack: args.stack,
             plan,

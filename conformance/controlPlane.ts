@@ -60,7 +60,7 @@ export function pinnedVersions(): Record<string, string> {
     );
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
     return new Promise((resolve, reject) => {
         const server = net.createServer();
         server.once("error", reject);
@@ -110,7 +110,21 @@ function kubeconfigYaml(server: string, caFile: string, token: string): string {
 }
 
 /** Starts the whole control plane; resolves once the API server is healthy and the scheduler runs. */
-export async function startControlPlane(opts: { bin?: string; log?: (line: string) => void } = {}): Promise<ControlPlane> {
+/** kwok against a cluster: only nodes with the annotation, our pod stages, its server on loopback. */
+export function kwokArgs(kubeconfig: string, port: number): string[] {
+    return [
+        `--kubeconfig=${kubeconfig}`,
+        `--config=${KWOK_STAGES}`,
+        "--manage-all-nodes=false",
+        `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION.key}=${KWOK_NODE_ANNOTATION.value}`,
+        `--server-address=127.0.0.1:${port}`,
+        "--cidr=10.244.0.0/16",
+        "--node-ip=10.0.0.1",
+    ];
+}
+
+/** `kwok: false` starts the control plane alone (tests of the run against "an existing cluster"). */
+export async function startControlPlane(opts: { bin?: string; log?: (line: string) => void; kwok?: boolean } = {}): Promise<ControlPlane> {
     const bin = opts.bin ?? controlPlaneBinaries();
     const log = opts.log ?? (() => undefined);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ml-platform-control-plane-"));
@@ -245,7 +259,7 @@ export async function startControlPlane(opts: { bin?: string; log?: (line: strin
         const kubeconfig = path.join(dir, "kubeconfig");
         fs.writeFileSync(kubeconfig, kubeconfigYaml(server, caFile, token), { mode: 0o600 });
 
-        log("starting kube-controller-manager, kube-scheduler and kwok");
+        log(`starting kube-controller-manager, kube-scheduler${opts.kwok === false ? "" : " and kwok"}`);
         start("kube-controller-manager", [
             `--kubeconfig=${kubeconfig}`,
             "--leader-elect=false",
@@ -262,15 +276,7 @@ export async function startControlPlane(opts: { bin?: string; log?: (line: strin
             "--v=0",
         ]);
         start("kube-scheduler", [`--kubeconfig=${kubeconfig}`, "--leader-elect=false", "--bind-address=127.0.0.1", "--secure-port=0", "--v=0"]);
-        start("kwok", [
-            `--kubeconfig=${kubeconfig}`,
-            `--config=${KWOK_STAGES}`,
-            "--manage-all-nodes=false",
-            `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION.key}=${KWOK_NODE_ANNOTATION.value}`,
-            `--server-address=127.0.0.1:${kwokPort}`,
-            "--cidr=10.244.0.0/16",
-            "--node-ip=10.0.0.1",
-        ]);
+        if (opts.kwok !== false) start("kwok", kwokArgs(kubeconfig, kwokPort));
 
         // The controllers are up when the service-account controller has made the default namespace's account.
         await waitFor("kube-controller-manager (default service account)", 120_000, async () => {

@@ -322,16 +322,36 @@ const NOT_COVERED = [
     "kubelets and containers: kwok marks bound pods Running; images are not pulled, probes do not run",
 ];
 
+/** Deletes the plan's objects (reverse apply order), the stand-ins and the kwok nodes of a run. */
+async function removeWhatTheRunMade(kube: Kube, plan: PlanFiles, runId: string, log: (l: string) => void): Promise<void> {
+    const labelled = `?labelSelector=${encodeURIComponent(`${CONFORMANCE_LABEL}=${runId}`)}`;
+    for (const o of [...plan.objects].reverse()) {
+        try {
+            await kube.delete(o.apiVersion, o.kind, o.metadata.namespace, o.metadata.name);
+        } catch (e) {
+            log(`  cleanup: ${id(o)}: ${(e as Error).message}`);
+        }
+    }
+    for (const [apiVersion, kind] of [["apps/v1", "DaemonSet"], ["v1", "PersistentVolume"], ["v1", "Namespace"], ["v1", "Node"]] as const) {
+        for (const o of await kube.list(apiVersion, kind, kind === "DaemonSet" ? "kube-system" : undefined, labelled)) {
+            await kube.delete(apiVersion, kind, o.metadata.namespace, o.metadata.name);
+        }
+    }
+}
+
 export async function runConformance(opts: RunOptions): Promise<ConformanceResult> {
     const log = opts.log ?? (() => undefined);
     const passes: PassResult[] = [];
     let versions: Record<string, string> = {};
-    for (const scale of ["max", "min"] as const) {
+    // A fresh control plane per pass; an existing cluster gets one pass, then everything the run made goes.
+    const scales: Scale[] = opts.controlPlane ? ["max"] : ["max", "min"];
+    for (const scale of scales) {
         const cp = await (opts.controlPlane ?? (() => startControlPlane({ log })))();
         try {
             versions = cp.versions;
             passes.push(await runPass(cp, opts, scale));
         } finally {
+            if (opts.controlPlane) await removeWhatTheRunMade(cp.kube, opts.plan, `${opts.stack}-${scale}`, log);
             await cp.stop();
         }
     }

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { dump, loadAll } from "js-yaml";
 import { CLI_NODE_ARGS } from "../../plan/nodeArgs";
 import { main } from "../cli";
-import { controlPlaneBinaries } from "../controlPlane";
+import { controlPlaneBinaries, startControlPlane } from "../controlPlane";
 import type { ConformanceResult } from "../run";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -71,6 +71,24 @@ describe("conformance on a real control plane", function () {
             assert.ok(fs.readFileSync(path.join(dir, "conformance.md"), "utf8").includes("Stand-ins"));
         });
     }
+
+    it("--kubeconfig: runs against an existing cluster (kwok started against it), one pass, and removes what it made", async () => {
+        const dir = path.join(TMP, "existing");
+        planInto("dev", dir);
+        const cluster = await startControlPlane({ kwok: false });
+        try {
+            const code = await main(["--stack", "dev", "--plan", dir, "--kubeconfig", cluster.kubeconfig]);
+            const result: ConformanceResult = JSON.parse(fs.readFileSync(path.join(dir, "conformance.json"), "utf8"));
+            assert.deepEqual(result.failures, []);
+            assert.equal(code, 0);
+            assert.deepEqual(result.passes.map((p) => p.scale), ["max"]);
+            assert.ok(result.passes[0].workloads.every((w) => w.observed));
+            assert.deepEqual(await cluster.kube.list("v1", "Node"), [], "the kwok nodes are gone");
+            assert.equal(await cluster.kube.get("apps/v1", "Deployment", "ml-serving", "recommendation-model"), undefined);
+        } finally {
+            await cluster.stop();
+        }
+    });
 
     describe("breaks it must catch", () => {
         const devPlan = path.join(TMP, "dev-base");
