@@ -3,6 +3,7 @@
  * against the Kubernetes OpenAPI schemas (kubernetes-models). Custom resources get a structural check.
  */
 import { dump } from "js-yaml";
+import { fieldSchemas, unknownFields } from "./fieldSchemas";
 import { RecordedResource } from "./recorder";
 
 export interface Manifest {
@@ -108,6 +109,9 @@ function validate(object: Manifest, patch: boolean): string[] {
             errors.push(`${object.apiVersion} ${object.kind} has no spec`);
         }
         return errors;
+    }
+    for (const field of unknownFields(object) ?? []) {
+        errors.push(`${field}: unknown field (not in ${object.apiVersion} ${object.kind} of Kubernetes ${fieldSchemas().version})`);
     }
     try {
         new Model(object).validate();

@@ -12,6 +12,7 @@ import { CLI_NODE_ARGS } from "../../plan/nodeArgs";
 import { main } from "../cli";
 import { controlPlaneBinaries, startControlPlane } from "../controlPlane";
 import type { ConformanceResult } from "../run";
+import { buildFieldSchemas, FIELD_SCHEMAS_FILE, fieldSchemasText } from "../../plan/schemas/generate";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), "ml-platform-conformance-test-"));
@@ -49,6 +50,16 @@ describe("conformance on a real control plane", function () {
         controlPlaneBinaries();
     });
     after(() => fs.rmSync(TMP, { recursive: true, force: true }));
+
+    it("the offline plan's field schemas are exactly what the pinned release's OpenAPI spec gives", () => {
+        const { kubernetes } = Object.fromEntries(
+            spawnSync("bash", [path.join(ROOT, "conformance", "build-control-plane.sh"), "--versions"], { encoding: "utf8" })
+                .stdout.trim()
+                .split("\n")
+                .map((l) => l.split("=")),
+        );
+        assert.equal(fieldSchemasText(buildFieldSchemas(kubernetes)), fs.readFileSync(FIELD_SCHEMAS_FILE, "utf8"), "run node -r sucrase/register/ts plan/schemas/generate.ts");
+    });
 
     for (const stack of ["dev", "prod"]) {
         it(`${stack}: every object is accepted and Kubernetes runs what the plan says, at both scales`, async () => {
