@@ -156,6 +156,8 @@ export async function startControlPlane(opts: { bin?: string; log?: (line: strin
         );
         fs.rmSync(dir, { recursive: true, force: true });
         process.removeListener("exit", killNow);
+        process.removeListener("SIGINT", onSignal);
+        process.removeListener("SIGTERM", onSignal);
     };
     // A crash or Ctrl-C must not leave an API server behind.
     const killNow = () => {
@@ -163,6 +165,13 @@ export async function startControlPlane(opts: { bin?: string; log?: (line: strin
         fs.rmSync(dir, { recursive: true, force: true });
     };
     process.once("exit", killNow);
+    // Ctrl-C or a CI timeout: 'exit' alone would not run, so stop the components, then die of the signal.
+    const onSignal = (signal: NodeJS.Signals) => {
+        killNow();
+        process.kill(process.pid, signal);
+    };
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
 
     const start = (name: string, args: string[]) => {
         const logFile = path.join(dir, `${name}.log`);
