@@ -49,7 +49,8 @@ export class NvidiaStack extends pulumi.ComponentResource {
                                 {
                                     name: "nvidia-device-plugin",
                                     image: VERSIONS.nvidiaDevicePlugin,
-                                    env: [{ name: "FAIL_ON_INIT_ERROR", value: "false" }],
+                                    // FAIL_ON_INIT_ERROR stays at upstream's default (true): a plugin that cannot
+                                    // initialise must crash, not run healthy and advertise no GPUs.
                                     securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
                                     resources: DEVICE_PLUGIN_RESOURCES,
                                     volumeMounts: [{ name: "device-plugin", mountPath: "/var/lib/kubelet/device-plugins" }],
@@ -81,7 +82,11 @@ export class NvidiaStack extends pulumi.ComponentResource {
                                     name: "dcgm-exporter",
                                     image: VERSIONS.dcgmExporter,
                                     ports: [{ name: "metrics", containerPort: DCGM_METRICS_PORT }],
-                                    env: [{ name: "DCGM_EXPORTER_KUBERNETES", value: "true" }],
+                                    env: [
+                                        { name: "DCGM_EXPORTER_KUBERNETES", value: "true" },
+                                        // As upstream's manifests: the exporter maps GPUs to pods on this node only.
+                                        { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
+                                    ],
                                     securityContext: {
                                         runAsNonRoot: false,
                                         allowPrivilegeEscalation: false,
