@@ -243,7 +243,11 @@ const ACCESS_TYPES = new Set(["aws:eks/accessEntry:AccessEntry", "aws:eks/access
 const delta = (base: number, head: number): Delta => ({ base, head, delta: Math.round((head - base) * 100) / 100 });
 const violationKey = (v: DiffViolation) => `${v.policy}\u0000${v.resource.type}\u0000${v.resource.name}`;
 
-export function diffPlans(base: PlanSnapshot, head: PlanSnapshot): PlanDiff {
+export function diffPlans(baseIn: PlanSnapshot, headIn: PlanSnapshot): PlanDiff {
+    // By URN, as resources.json is: registration order varies with promise timing, and diff.json must not.
+    const byUrn = (s: PlanSnapshot): PlanSnapshot => ({ ...s, resources: [...s.resources].sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0)) });
+    const base = byUrn(baseIn);
+    const head = byUrn(headIn);
     const before = new Map(base.resources.map((r) => [r.urn, r]));
     const after = new Map(head.resources.map((r) => [r.urn, r]));
     const risks: Risk[] = [];
