@@ -2,7 +2,9 @@ import { strict as assert } from "node:assert";
 import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { diffPlans } from "../plan/diff";
-import { plan, planOf, stackFile, tempDir } from "./fixtures";
+import { parseArgs } from "../plan/cli";
+import { plan, planOf, policy, stackFile, tempDir } from "./fixtures";
+import { ROOT } from "./helpers";
 
 const readJson = (dir: string, name: string) => JSON.parse(readFileSync(path.join(dir, name), "utf8"));
 
@@ -110,6 +112,19 @@ describe("offline plan --base: refused bases", () => {
         await refused(older, /older or unknown format/);
         writeFileSync(path.join(older, "summary.json"), "{");
         await refused(older, /summary\.json is not valid JSON/);
+    });
+});
+
+describe("offline plan --base: arguments", () => {
+    it("needs a value, is the platform plan's only, and npm run policy refuses it", async () => {
+        assert.throws(() => parseArgs(["--stack", "dev", "--base"], ROOT), /--base needs a value/);
+        assert.equal(parseArgs(["--stack", "dev", "--base=some/dir"], ROOT).base, path.resolve("some/dir"));
+        assert.equal(parseArgs(["--stack", "dev"], ROOT).base, undefined);
+        const app = ["--program", path.join(ROOT, "examples/app-team"), "--stack", "dev", "--platform-outputs", path.join((await planOf("dev")).out, "resources.json")];
+        assert.throws(() => parseArgs([...app, "--base", "x"], ROOT), /does not combine with --program/);
+        const r = await policy(["--stack", "dev", "--base", (await planOf("dev")).out]);
+        assert.equal(r.code, 2);
+        assert.match(r.stderr, /--base is the plan's/);
     });
 });
 
