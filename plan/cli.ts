@@ -1,5 +1,7 @@
 /**
  * `npm run plan -- --stack <name> [--config <Pulumi.x.yaml>] [--out <dir>]` plans the platform.
+ * `--base <previous plan folder>` also writes diff.json and a "Changes" section first in report.md: what the
+ * change does against that plan (plan/diff.ts); the exit code stays the plan's.
  * `npm run plan -- --program <dir> --stack <name> --platform-outputs <resources.json> [...]` plans another
  * Pulumi project (an app team's) against a platform plan's recorded outputs.
  * Exit 0: valid. 1: invalid manifests, policy violations or unschedulable workloads. 2: bad config,
@@ -11,9 +13,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { isContractError } from "../stacks/contract";
 import { ConfigError } from "../stacks/errors";
 import { executeAppPlan } from "./appPlan";
+import { loadBasePlan } from "./basePlan";
+import { diffPlans } from "./diff";
+import { changesSection } from "./diffReport";
 import { executePlan } from "./plan";
+import { withSectionFirst } from "./report";
 import { UsageError } from "./stackConfig";
-import { PLAN_OUTPUT_NAMES, PlanWriter } from "./writer";
+import { PLAN_OUTPUT_NAMES, PLAN_OUTPUT_NAMES_WITH_DIFF, PlanWriter } from "./writer";
 
 interface CliArgs {
     stack: string;
@@ -23,17 +29,19 @@ interface CliArgs {
     program: string;
     /** Another project's plan: the platform plan whose outputs answer its StackReferences. */
     platformOutputs?: string;
+    /** A previous plan's out folder of the same stack, to diff against. */
+    base?: string;
 }
 
 const USAGE =
-    "usage: npm run plan -- --stack <name> [--config <Pulumi.<stack>.yaml>] [--out <dir>]\n" +
+    "usage: npm run plan -- --stack <name> [--config <Pulumi.<stack>.yaml>] [--out <dir>] [--base <previous plan folder>]\n" +
     "       npm run plan -- --program <project dir> --stack <name> --platform-outputs <out/<platform stack>/resources.json> [--config <file>] [--out <dir>]";
 
 export function parseArgs(argv: string[], root: string): CliArgs {
     const flags: Record<string, string> = {};
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
-        const m = /^--(stack|config|out|program|platform-outputs)(?:=(.*))?$/.exec(arg);
+        const m = /^--(stack|config|out|program|platform-outputs|base)(?:=(.*))?$/.exec(arg);
         if (!m) {
             throw new UsageError(`unknown argument "${arg}"\n${USAGE}`);
         }
@@ -67,13 +75,17 @@ export function parseArgs(argv: string[], root: string): CliArgs {
             throw new UsageError(`no platform plan at ${platformOutputs}; run npm run plan -- --stack <stack> first`);
         }
     }
+    if (!isPlatform && flags.base) {
+        throw new UsageError(`--base diffs a platform plan; it does not combine with --program\n${USAGE}`);
+    }
     const config = path.resolve(flags.config ?? path.join(program, `Pulumi.${flags.stack}.yaml`));
     if (!existsSync(config)) {
         throw new UsageError(`no stack config at ${config}; pass --config <file>`);
     }
     // Another project's plan lands in its own directory, never over the platform's out/<stack>.
     const out = path.resolve(flags.out ?? (isPlatform ? path.join(root, "out", flags.stack) : path.join(program, "out", flags.stack)));
-    return { stack: flags.stack, config, out, program, ...(platformOutputs ? { platformOutputs } : {}) };
+    const base = flags.base !== undefined ? { base: path.resolve(flags.base) } : {};
+    return { stack: flags.stack, config, out, program, ...(platformOutputs ? { platformOutputs } : {}), ...base };
 }
 
 /**
@@ -97,6 +109,8 @@ export async function planCommand(argv: string[], io: CliOutput = process): Prom
     let args: CliArgs;
     try {
         args = parseArgs(argv, root);
+        // Read before anything runs: a bad base folder is a usage error, and --base may name the out folder itself.
+        const base = args.base !== undefined ? loadBasePlan(args.base, args.stack) : undefined;
         const writer = new PlanWriter(args.out);
         let result: { headline: string; exitCode: 0 | 1 };
         try {
@@ -106,14 +120,20 @@ export async function planCommand(argv: string[], io: CliOutput = process): Prom
                 result = app;
             } else {
                 const platform = await executePlan(args.stack, args.config, writer);
-                await writer.finish(platform);
+                if (base) {
+                    const diff = diffPlans(base, { resources: platform.resources, summary: platform.summary, violations: platform.policy.violations });
+                    await writer.finish({ ...platform, report: withSectionFirst(platform.report, changesSection(diff)), diff });
+                } else {
+                    await writer.finish(platform);
+                }
                 result = platform;
             }
         } catch (e) {
             await writer.abort();
             throw e;
         }
-        io.stdout.write(`${result.headline}\nwrote ${path.relative(process.cwd(), args.out) || "."}/${PLAN_OUTPUT_NAMES}\n`);
+        const names = base ? PLAN_OUTPUT_NAMES_WITH_DIFF : PLAN_OUTPUT_NAMES;
+        io.stdout.write(`${result.headline}\nwrote ${path.relative(process.cwd(), args.out) || "."}/${names}\n`);
         return result.exitCode;
     } catch (e) {
         if (isStopBeforeCreating(e)) {

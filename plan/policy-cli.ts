@@ -13,6 +13,7 @@ import { runPolicyGate } from "./policy";
 import { readPlatformPlan } from "./appPlan";
 import { RecordedResource } from "./recorder";
 import { PROJECT, runProgram, runProject } from "./run";
+import { UsageError } from "./stackConfig";
 import { POLICY_FILE } from "./writer";
 
 /** The whole CLI but the exit: returns its exit code; an unexpected failure throws. */
@@ -20,6 +21,9 @@ export async function policyCommand(argv: string[], io: CliOutput = process): Pr
     const root = path.resolve(__dirname, "..");
     try {
         const args = parseArgs(argv, root);
+        if (args.base !== undefined) {
+            throw new UsageError("--base is the plan's (npm run plan); npm run policy writes only policy.json");
+        }
         let resources: RecordedResource[];
         let environment: string;
         if (args.platformOutputs) {

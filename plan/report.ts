@@ -95,3 +95,11 @@ export function renderReport(s: PlanSummary, extra: ReportSection[] = []): strin
     out.push("");
     return out.join("\n");
 }
+
+/** Puts a section first, right under the title and verdict (the plan diff's "Changes"). */
+export function withSectionFirst(report: string, section: ReportSection): string {
+    const at = report.indexOf("\n## ");
+    const head = at < 0 ? report : report.slice(0, at + 1);
+    const rest = at < 0 ? "" : report.slice(at + 1);
+    return `${head}## ${section.title}\n${section.body}\n\n${rest}`;
+}

@@ -25,15 +25,22 @@ export interface PlanFiles {
     policy: PolicyGateResult;
     report: string;
     summary: unknown;
+    /** With `--base`: the plan diff, written as diff.json. */
+    diff?: unknown;
 }
 
 /** The policy gate's verdict; `npm run policy` writes only this one. */
 export const POLICY_FILE = "policy.json";
 export const PLAN_FILES = ["resources.json", "summary.json", "report.md", POLICY_FILE] as const;
 export const MANIFESTS_DIR = "manifests";
+/** Written only by a plan with `--base`; a plan without one removes a previous plan's. */
+export const DIFF_FILE = "diff.json";
 
 /** What a plan writes into its out directory, as the CLI reports it: `{resources.json,...,manifests/}`. */
 export const PLAN_OUTPUT_NAMES = `{${[...PLAN_FILES, `${MANIFESTS_DIR}/`].join(",")}}`;
+export const PLAN_OUTPUT_NAMES_WITH_DIFF = `{${[...PLAN_FILES, DIFF_FILE, `${MANIFESTS_DIR}/`].join(",")}}`;
+
+type OutputFile = (typeof PLAN_FILES)[number] | typeof DIFF_FILE;
 
 /**
  * The worker loads the TypeScript module through sucrase itself (`execArgv: []`): it must not depend on
@@ -103,14 +110,16 @@ export class PlanWriter {
             mkdirSync(this.outDir, { recursive: true });
             // Sorted by URN: registration order varies with promise timing, and a plan's files should diff cleanly.
             const resources = [...result.resources].sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0));
-            const contents: Record<(typeof PLAN_FILES)[number], string> = {
+            const contents: Partial<Record<OutputFile, string>> = {
                 "resources.json": json({ resources, outputs: result.outputs }),
                 "summary.json": json(result.summary),
                 "report.md": result.report,
                 "policy.json": json(result.policy.violations),
+                ...(result.diff !== undefined ? { [DIFF_FILE]: json(result.diff) } : {}),
             };
-            for (const name of PLAN_FILES) {
-                writeFileSync(this.temporary(name), contents[name]);
+            const names = Object.keys(contents) as OutputFile[];
+            for (const name of names) {
+                writeFileSync(this.temporary(name), contents[name]!);
             }
             await this.pending;
             const manifests = path.join(this.outDir, MANIFESTS_DIR);
@@ -126,8 +135,11 @@ export class PlanWriter {
                 }
                 throw e;
             }
-            for (const name of PLAN_FILES) {
+            for (const name of names) {
                 renameSync(this.temporary(name), path.join(this.outDir, name));
+            }
+            if (result.diff === undefined) {
+                rmSync(path.join(this.outDir, DIFF_FILE), { force: true });
             }
             rmSync(previous, { recursive: true, force: true });
             removeAbandoned(this.outDir);
@@ -142,7 +154,7 @@ export class PlanWriter {
         await this.stop();
         await this.pending?.catch(() => undefined);
         rmSync(this.staging, { recursive: true, force: true });
-        for (const name of PLAN_FILES) {
+        for (const name of [...PLAN_FILES, DIFF_FILE]) {
             rmSync(this.temporary(name), { force: true });
         }
         if (this.newOutDir && existsSync(this.outDir) && readdirSync(this.outDir).length === 0) {
@@ -176,7 +188,7 @@ export class PlanWriter {
 }
 
 /** What a plan stages in the out directory, named after its process: `.manifests-<pid>`, `.report.md-<pid>`... */
-const STAGED = new RegExp(`^\\.(?:${[MANIFESTS_DIR, `${MANIFESTS_DIR}-previous`, ...PLAN_FILES].map((n) => n.replace(/[.]/g, "\\.")).join("|")})-(\\d+)$`);
+const STAGED = new RegExp(`^\\.(?:${[MANIFESTS_DIR, `${MANIFESTS_DIR}-previous`, ...PLAN_FILES, DIFF_FILE].map((n) => n.replace(/[.]/g, "\\.")).join("|")})-(\\d+)$`);
 
 function alive(pid: number): boolean {
     try {
