@@ -9,6 +9,7 @@ import { RecordedResource } from "./recorder";
 import { ProgramRun, runProgram, RunOptions, StackOutput } from "./run";
 import { buildSummary, PlanSummary } from "./summary";
 import { PlanWriter } from "./writer";
+import { firstDeploySection } from "./preflight";
 import { NAMES_LISTED } from "../capacity/scheduling";
 
 export interface PlanResult {
@@ -65,6 +66,7 @@ export async function planOfRun(run: ProgramRun, manifests: RenderedManifest[] =
         gpuDemandSection(capacity),
         chain ? { title: "GPU autoscaling chain", body: chain } : undefined,
         policySection(policy),
+        firstDeploySection(run.placeholders),
     ].filter((x): x is ReportSection => x !== undefined);
     const report = renderReport({ ...summary, valid: exitCode === 0 }, sections);
     return { resources: run.resources, outputs: run.outputs, manifests, summary, policy, report, exitCode, headline };

@@ -9,12 +9,13 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { loadStackSpec } from "../stacks/config";
+import { findPlaceholders, Placeholder } from "../stacks/placeholders";
 import { StackSpec } from "../stacks/spec";
 import { CloudEmulator, EmulatorOptions } from "./emulator";
 import { HeapGovernor } from "./heapGovernor";
 import { attachRecorder, RecordedResource, SECRET_PLACEHOLDER, StackOutput } from "./recorder";
 import { applySdkPatches, checkSdkVersion, installedSdkVersion } from "./sdkPatches";
-import { readStackConfigFile, UsageError } from "./stackConfig";
+import { readStackConfigFile, readStackConfigMap, UsageError } from "./stackConfig";
 
 export type { StackOutput } from "./recorder";
 
@@ -34,6 +35,8 @@ export interface ProjectRun {
 /** The platform's run: its validated spec as well. */
 export interface ProgramRun extends ProjectRun {
     spec: StackSpec;
+    /** What the stack file holds only as an example (report.md's "Before the first deploy"). */
+    placeholders: Placeholder[];
 }
 
 export interface RunOptions {
@@ -157,7 +160,7 @@ async function execute<T>(project: PulumiProject, stack: string, configPath: str
 /** The platform: validates config (throws ConfigError before anything registers), then runs index.ts. */
 export async function runProgram(stack: string, configPath: string, opts: RunOptions = {}): Promise<ProgramRun> {
     const { run, validated } = await execute({ dir: ROOT, name: PROJECT, main: PROGRAM }, stack, configPath, opts, loadStackSpec);
-    return { ...run, spec: validated };
+    return { ...run, spec: validated, placeholders: findPlaceholders(readStackConfigMap(configPath)) };
 }
 
 /**

@@ -14,7 +14,8 @@ export function secretPlaceholder(key: string): string {
     return `[secret ${key}: not decrypted by the offline plan]`;
 }
 
-export function readStackConfigFile(path: string): StackConfigFile {
+/** The file's `config` map as YAML gives it: secrets stay `{ secure: <ciphertext> }`. */
+export function readStackConfigMap(path: string): Record<string, unknown> {
     let text: string;
     try {
         text = readFileSync(path, "utf8");
@@ -31,9 +32,14 @@ export function readStackConfigFile(path: string): StackConfigFile {
     if (typeof config !== "object" || config === null || Array.isArray(config)) {
         throw new UsageError(`${path}: "config" must be a map of keys to values`);
     }
+    return config as Record<string, unknown>;
+}
+
+export function readStackConfigFile(path: string): StackConfigFile {
+    const config = readStackConfigMap(path);
     const values: Record<string, string> = {};
     const secretKeys: string[] = [];
-    for (const [key, value] of Object.entries(config as Record<string, unknown>)) {
+    for (const [key, value] of Object.entries(config)) {
         if (!key.includes(":")) {
             throw new UsageError(`${path}: config key "${key}" needs a namespace, e.g. ml-platform:${key}`);
         }

@@ -10,6 +10,7 @@ import * as path from "node:path";
 import { planCommand } from "../plan/cli";
 import { planOfRun, PlanResult } from "../plan/plan";
 import { policyCommand } from "../plan/policy-cli";
+import { preflightCommand } from "../plan/preflight-cli";
 import { ProgramRun, runProgram } from "../plan/run";
 import { writePlan } from "../plan/writer";
 import { ROOT } from "./helpers";
@@ -76,3 +77,4 @@ async function inProcess(command: typeof planCommand, args: string[]): Promise<C
 
 export const plan = (args: string[]) => inProcess(planCommand, args);
 export const policy = (args: string[]) => inProcess(policyCommand, args);
+export const preflight = (args: string[]) => inProcess(preflightCommand, args);

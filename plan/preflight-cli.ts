@@ -1,0 +1,68 @@
+/**
+ * `npm run preflight -- --stack <name> [--config <Pulumi.x.yaml>]`: before a real `pulumi up`, fails
+ * while the stack file still holds a placeholder (stacks/placeholders.ts), naming each key, its value
+ * and what to put instead. Reads the file only: no program run, no credentials, nothing written.
+ * Exit 0: no placeholders. 1: placeholders found. 2: usage (no such stack file, bad arguments).
+ */
+import { existsSync } from "node:fs";
+import * as path from "node:path";
+import { findPlaceholders } from "../stacks/placeholders";
+import { CliOutput, exitWith } from "./cli";
+import { formatPlaceholder } from "./preflight";
+import { readStackConfigMap, UsageError } from "./stackConfig";
+
+const USAGE = "usage: npm run preflight -- --stack <name> [--config <Pulumi.<stack>.yaml>]";
+
+export function parsePreflightArgs(argv: string[], root: string): { stack: string; config: string } {
+    const flags: Record<string, string> = {};
+    for (let i = 0; i < argv.length; i++) {
+        const m = /^--(stack|config)(?:=(.*))?$/.exec(argv[i]);
+        if (!m) {
+            throw new UsageError(`unknown argument "${argv[i]}"\n${USAGE}`);
+        }
+        const value = m[2] ?? argv[++i];
+        if (value === undefined || value.startsWith("--")) {
+            throw new UsageError(`--${m[1]} needs a value\n${USAGE}`);
+        }
+        flags[m[1]] = value;
+    }
+    if (!flags.stack) {
+        throw new UsageError(`--stack is required\n${USAGE}`);
+    }
+    if (!/^[A-Za-z0-9_.-]+$/.test(flags.stack)) {
+        throw new UsageError(`--stack "${flags.stack}" may only use letters, digits, '-', '_' and '.'`);
+    }
+    const config = path.resolve(flags.config ?? path.join(root, `Pulumi.${flags.stack}.yaml`));
+    if (!existsSync(config)) {
+        throw new UsageError(`no stack config at ${config}; pass --config <file>`);
+    }
+    return { stack: flags.stack, config };
+}
+
+export async function preflightCommand(argv: string[], io: CliOutput = process): Promise<number> {
+    const root = path.resolve(__dirname, "..");
+    try {
+        const args = parsePreflightArgs(argv, root);
+        const found = findPlaceholders(readStackConfigMap(args.config));
+        const file = path.relative(process.cwd(), args.config) || args.config;
+        if (found.length === 0) {
+            io.stdout.write(`preflight ${args.stack}: ${file} holds no placeholders\n`);
+            return 0;
+        }
+        io.stderr.write(
+            `preflight ${args.stack}: ${file} still holds ${found.length} placeholder(s); a real \`pulumi up\` would use them:\n` +
+                found.map((p) => `  - ${formatPlaceholder(p)}\n`).join(""),
+        );
+        return 1;
+    } catch (e) {
+        if (e instanceof UsageError) {
+            io.stderr.write(`error: ${e.message}\n`);
+            return 2;
+        }
+        throw e;
+    }
+}
+
+if (require.main === module) {
+    exitWith(preflightCommand(process.argv.slice(2)));
+}
