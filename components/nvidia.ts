@@ -49,7 +49,6 @@ export class NvidiaStack extends pulumi.ComponentResource {
                                 {
                                     name: "nvidia-device-plugin",
                                     image: VERSIONS.nvidiaDevicePlugin,
-                                    env: [{ name: "FAIL_ON_INIT_ERROR", value: "false" }],
                                     securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
                                     resources: DEVICE_PLUGIN_RESOURCES,
                                     volumeMounts: [{ name: "device-plugin", mountPath: "/var/lib/kubelet/device-plugins" }],
@@ -81,7 +80,11 @@ export class NvidiaStack extends pulumi.ComponentResource {
                                     name: "dcgm-exporter",
                                     image: VERSIONS.dcgmExporter,
                                     ports: [{ name: "metrics", containerPort: DCGM_METRICS_PORT }],
-                                    env: [{ name: "DCGM_EXPORTER_KUBERNETES", value: "true" }],
+                                    env: [
+                                        { name: "DCGM_EXPORTER_KUBERNETES", value: "true" },
+                                        // Upstream's manifest sets it: the exporter labels series with the node it runs on.
+                                        { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
+                                    ],
                                     securityContext: {
                                         runAsNonRoot: false,
                                         allowPrivilegeEscalation: false,

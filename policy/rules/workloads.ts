@@ -4,6 +4,7 @@
  */
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { LOAD_HEADROOM, MODEL_LOAD_ANNOTATION } from "../../facts/serving";
+import { SAFE_TO_EVICT_ANNOTATION } from "../../facts/training";
 import { configOf, Environment, environmentProperty, servingNamespacesProperty } from "./config";
 import { containersOf, describeContainer, hpasByTarget, KUBEFLOW_JOB, kindOf, ObjectMeta, PodTemplate, podTemplates, Probe, Props, scaleTargetKey, SelectorIndex, workloadOf } from "./k8s";
 
@@ -284,6 +285,28 @@ export const trainingJobsBounded: ResourceValidationPolicy = {
     },
 };
 
+export const trainingPodsNotEvictable: ResourceValidationPolicy = {
+    name: "training-pods-not-evictable",
+    description: `Every pod template of a Job or Kubeflow training job (PyTorchJob) carries ${SAFE_TO_EVICT_ANNOTATION}: "false", so Cluster Autoscaler never drains a node under a running training pod to scale it down.`,
+    enforcementLevel: "mandatory",
+    severity: "medium",
+    validateResource: (args, report) => {
+        if (args.type !== "kubernetes:batch/v1:Job" && !KUBEFLOW_JOB.test(args.type)) {
+            return;
+        }
+        for (const t of podTemplates(args.type, args.props, args.name)) {
+            const value = t.metadata?.annotations?.[SAFE_TO_EVICT_ANNOTATION];
+            if (value !== "false") {
+                const where = t.role ? ` (${t.role})` : "";
+                report(
+                    `${t.workload.kind} ${t.workload.namespace}/${t.workload.name}${where} has ${t.path}.metadata.annotations["${SAFE_TO_EVICT_ANNOTATION}"] ${value === undefined ? "(unset)" : JSON.stringify(value)}: ` +
+                        `Cluster Autoscaler may evict the running pod to remove an under-used node. Fix: annotate the pod template with "false" (components/training.ts).`,
+                );
+            }
+        }
+    },
+};
+
 const INTERNAL_ANNOTATIONS: Record<string, string[]> = {
     "service.beta.kubernetes.io/aws-load-balancer-scheme": ["internal"],
     "service.beta.kubernetes.io/aws-load-balancer-internal": ["true", "0.0.0.0/0"],
@@ -319,5 +342,6 @@ export const workloadPolicies = [
     servingPdbAllowsDisruption,
     servingHpaBounds,
     trainingJobsBounded,
+    trainingPodsNotEvictable,
     noPublicLoadBalancer,
 ];
