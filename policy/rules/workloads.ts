@@ -3,6 +3,7 @@
  * load and node drains, bounded training runs, and no public load balancers.
  */
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { DEFAULT_PROD_MIN_REPLICAS, replicaBoundProblems } from "../../capacity/limits";
 import { LOAD_HEADROOM, MODEL_LOAD_ANNOTATION } from "../../facts/serving";
 import { SAFE_TO_EVICT_ANNOTATION } from "../../facts/training";
 import { configOf, Environment, environmentProperty, servingNamespacesProperty } from "./config";
@@ -222,7 +223,7 @@ const hpaSchema = {
     properties: {
         servingNamespaces: servingNamespacesProperty,
         environment: environmentProperty,
-        prodMinReplicas: { type: "integer" as const, minimum: 1, description: "Lowest minReplicas a serving HPA may have in prod.", default: 2 },
+        prodMinReplicas: { type: "integer" as const, minimum: 1, description: "Lowest minReplicas a serving HPA may have in prod.", default: DEFAULT_PROD_MIN_REPLICAS },
     },
 };
 
@@ -243,12 +244,13 @@ export const servingHpaBounds: ResourceValidationPolicy = {
         }
         const min: number = args.props.spec?.minReplicas ?? 1;
         const max: number | undefined = args.props.spec?.maxReplicas;
-        const floor = cfg.environment === "prod" ? cfg.prodMinReplicas : 1;
-        if (min < floor) {
-            report(`HorizontalPodAutoscaler ${w.namespace}/${w.name} has minReplicas ${min} in ${cfg.environment}; one pod is an outage on every node drain or rollout. Fix: set replicas.min to at least ${floor}.`);
-        }
-        if (max === undefined || max <= min) {
-            report(`HorizontalPodAutoscaler ${w.namespace}/${w.name} has maxReplicas ${max ?? "(unset)"} with minReplicas ${min}: it can never scale out. Fix: set replicas.max above ${min}.`);
+        // The same judgement validation makes of ml-platform:serving[].replicas (capacity/limits.ts).
+        for (const p of replicaBoundProblems(min, max, cfg.environment, cfg.prodMinReplicas)) {
+            if (p.field === "min") {
+                report(`HorizontalPodAutoscaler ${w.namespace}/${w.name} has minReplicas ${min} in ${cfg.environment}; one pod is an outage on every node drain or rollout. Fix: set replicas.min to at least ${cfg.environment === "prod" ? cfg.prodMinReplicas : 1}.`);
+            } else {
+                report(`HorizontalPodAutoscaler ${w.namespace}/${w.name} has maxReplicas ${max ?? "(unset)"} with minReplicas ${min}: it can never scale out. Fix: set replicas.max above ${min}.`);
+            }
         }
     },
 };
