@@ -123,6 +123,9 @@ export class Cluster extends pulumi.ComponentResource {
                 // Without it the VPC CNI ignores NetworkPolicy objects (components/networkPolicies.ts).
                 vpcCniOptions: { enableNetworkPolicy: true },
                 skipDefaultNodeGroup: true,
+                // Without the default node group pulumi-eks leaves CoreDNS self-managed; the managed add-on
+                // is ours (components/addons.ts), created once the node pools exist.
+                corednsAddonOptions: { enabled: false },
                 createOidcProvider: true,
                 tags: args.tags,
             },

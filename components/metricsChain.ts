@@ -3,7 +3,7 @@
  * joins them, and the prometheus-adapter rules that turn them into the External metrics the serving
  * HPAs ask for. Pure, so tests can prove the links fit (shared/reference/autoscaling-chain.md).
  */
-import { DCGM_EXPORTER_NAME, DCGM_METRICS_PORT } from "../facts/nvidia";
+import { DCGM_EXPORTER_NAME } from "../facts/nvidia";
 import { APP_LABEL, SERVING_METRICS_ENDPOINT, SERVING_QUEUE_SERIES } from "../facts/serving";
 
 export { APP_LABEL, SERVING_METRICS_ENDPOINT, SERVING_QUEUE_SERIES } from "../facts/serving";
@@ -47,7 +47,7 @@ export function dcgmServiceMonitor(namespace: string) {
         name: DCGM_EXPORTER_NAME,
         namespaceSelector: { matchNames: [namespace] },
         selector: { matchLabels: { "app.kubernetes.io/name": DCGM_EXPORTER_NAME } },
-        endpoints: [{ port: "metrics", interval: "15s", honorLabels: true, targetPort: DCGM_METRICS_PORT }],
+        endpoints: [{ port: "metrics", interval: "15s", honorLabels: true }],
     };
 }
 
@@ -90,4 +90,42 @@ export interface ExternalMetricNames {
 
 export function adapterRules(names: ExternalMetricNames): AdapterExternalRule[] {
     return [externalRule(GPU_UTIL_BY_POD, names.gpuUtilization), externalRule(SERVING_QUEUE_SERIES, names.queueDepth)];
+}
+
+/** How long Prometheus keeps samples; its volume is sized from it (prometheusVolume). */
+export const PROMETHEUS_RETENTION_DAYS = 15;
+/** kube-prometheus-stack's default scrape interval; the DCGM monitor above scrapes at 15 s. */
+const DEFAULT_SCRAPE_SECONDS = 30;
+const DCGM_SCRAPE_SECONDS = 15;
+/** Series the stack's own targets produce whatever the cluster size (API server, controllers, operator, rules). */
+const BASE_SERIES = 50_000;
+/** node-exporter, kubelet/cAdvisor and kube-state-metrics series per node, as a busy node produces them. */
+const SERIES_PER_NODE = 3_000;
+/** DCGM series per GPU (a few dozen fields, each with pod/namespace/container labels). */
+const SERIES_PER_GPU = 150;
+/** Prometheus' documented upper figure per compressed sample. */
+const BYTES_PER_SAMPLE = 2;
+/** WAL, head block and compaction need room beside the retained blocks. */
+const HEADROOM = 1.5;
+const MIN_VOLUME_GIB = 20;
+
+export interface PrometheusVolume {
+    sizeGiB: number;
+    /** Prometheus deletes old blocks by size before the volume fills (retention by time alone can overrun it). */
+    retentionSize: string;
+    activeSeries: number;
+}
+
+/**
+ * Prometheus' own sizing rule, disk = retention seconds x samples per second x bytes per sample, with
+ * the samples per second counted from the largest cluster the node pools allow (every pool at maxSize):
+ * the volume must hold the retention when the cluster is at its biggest, not as it starts.
+ */
+export function prometheusVolume(maxNodes: number, maxGpus: number, retentionDays: number = PROMETHEUS_RETENTION_DAYS): PrometheusVolume {
+    const clusterSeries = BASE_SERIES + SERIES_PER_NODE * maxNodes;
+    const dcgmSeries = SERIES_PER_GPU * maxGpus;
+    const samplesPerSecond = clusterSeries / DEFAULT_SCRAPE_SECONDS + dcgmSeries / DCGM_SCRAPE_SECONDS;
+    const bytes = retentionDays * 86_400 * samplesPerSecond * BYTES_PER_SAMPLE * HEADROOM;
+    const sizeGiB = Math.max(MIN_VOLUME_GIB, Math.ceil(bytes / 2 ** 30 / 10) * 10);
+    return { sizeGiB, retentionSize: `${Math.floor(sizeGiB * 0.85)}GB`, activeSeries: clusterSeries + dcgmSeries };
 }

@@ -8,8 +8,10 @@ import {
     KSM_POD_LABEL_ALLOWLIST,
     MONITORING_NAMESPACE,
     PROMETHEUS_PORT,
+    PROMETHEUS_RETENTION_DAYS,
     PROMETHEUS_RELEASE,
     PROMETHEUS_URL,
+    PrometheusVolume,
     servingPodMonitor,
 } from "./metricsChain";
 import { VERSIONS } from "../facts/versions";
@@ -21,6 +23,9 @@ export interface MonitoringArgs {
     externalMetrics: ExternalMetricNames;
     /** Pins the monitoring pods to the CPU system pool. */
     systemNodeSelector: Record<string, string>;
+    /** Prometheus' TSDB claim: a block-storage class (gp3) and a size from prometheusVolume. */
+    prometheusStorageClassName: string;
+    prometheusVolume: PrometheusVolume;
 }
 
 /**
@@ -53,7 +58,18 @@ export class Monitoring extends pulumi.ComponentResource {
                             serviceMonitorSelectorNilUsesHelmValues: false,
                             podMonitorSelectorNilUsesHelmValues: false,
                             ruleSelectorNilUsesHelmValues: false,
-                            retention: "15d",
+                            retention: `${PROMETHEUS_RETENTION_DAYS}d`,
+                            retentionSize: args.prometheusVolume.retentionSize,
+                            // Without a claim the TSDB is an emptyDir: every reschedule loses the retention.
+                            storageSpec: {
+                                volumeClaimTemplate: {
+                                    spec: {
+                                        storageClassName: args.prometheusStorageClassName,
+                                        accessModes: ["ReadWriteOnce"],
+                                        resources: { requests: { storage: `${args.prometheusVolume.sizeGiB}Gi` } },
+                                    },
+                                },
+                            },
                             ...onSystemPool,
                         },
                         additionalServiceMonitors: [dcgmServiceMonitor(args.dcgmNamespace)],

@@ -92,6 +92,8 @@ export class NodePool extends pulumi.ComponentResource {
                 labels: poolLabels(pool),
                 taints: poolTaints(pool, args.gpuTaint).map((t) => ({ key: t.key, value: t.value, effect: toEksEffect(t.effect) })),
                 launchTemplate: { id: launchTemplate.id, version: pulumi.interpolate`${launchTemplate.latestVersion}` },
+                // pulumi-eks defaults the version to the cluster's only without a launch template; say it.
+                version: args.cluster.eksCluster.version,
                 tags: args.tags,
             },
             { parent: this },

@@ -49,8 +49,6 @@ export class NvidiaStack extends pulumi.ComponentResource {
                                 {
                                     name: "nvidia-device-plugin",
                                     image: VERSIONS.nvidiaDevicePlugin,
-                                    // FAIL_ON_INIT_ERROR stays at upstream's default (true): a plugin that cannot
-                                    // initialise must crash, not run healthy and advertise no GPUs.
                                     securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
                                     resources: DEVICE_PLUGIN_RESOURCES,
                                     volumeMounts: [{ name: "device-plugin", mountPath: "/var/lib/kubelet/device-plugins" }],
@@ -84,7 +82,7 @@ export class NvidiaStack extends pulumi.ComponentResource {
                                     ports: [{ name: "metrics", containerPort: DCGM_METRICS_PORT }],
                                     env: [
                                         { name: "DCGM_EXPORTER_KUBERNETES", value: "true" },
-                                        // As upstream's manifests: the exporter maps GPUs to pods on this node only.
+                                        // Upstream's manifest sets it: the exporter labels series with the node it runs on.
                                         { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
                                     ],
                                     securityContext: {

@@ -3,9 +3,11 @@ import { CLAIMS, findPool, gpuPools, nodeGroupNameFor, StackSpec, storageClaims,
 import * as aws from "@pulumi/aws";
 import { poolNodeSelector } from "../capacity/pools";
 import { NVIDIA_NAMESPACE } from "../facts/nvidia";
+import { ClusterAddons } from "./addons";
 import { AppTeamAccess } from "./appTeams";
 import { Cluster } from "./cluster";
 import { ClusterAutoscaler, poolPriorities } from "./clusterAutoscaler";
+import { prometheusVolume } from "./metricsChain";
 import { Monitoring } from "./monitoring";
 import { Namespaces } from "./namespaces";
 import { NetworkPolicies } from "./networkPolicies";
@@ -94,6 +96,17 @@ export class MlPlatform extends pulumi.ComponentResource {
         }
 
         const k8sOpts = { parent: this, providers: [this.cluster.provider] };
+        const addons = new ClusterAddons(
+            `${name}-addons`,
+            {
+                clusterName: this.cluster.name,
+                oidcProviderArn: this.cluster.oidcProviderArn,
+                oidcIssuer: this.cluster.oidcIssuer,
+                protectData: spec.environment === "prod",
+                tags,
+            },
+            { ...k8sOpts, dependsOn: Object.values(this.nodePools) },
+        );
         const namespaces = new Namespaces(`${name}-ns`, { names: [spec.namespaces.serving, spec.namespaces.training] }, k8sOpts);
         new NetworkPolicies(
             `${name}-netpol`,
@@ -199,8 +212,13 @@ export class MlPlatform extends pulumi.ComponentResource {
                 servingNamespace: spec.namespaces.serving,
                 externalMetrics: EXTERNAL_METRICS,
                 systemNodeSelector: poolNodeSelector(systemPool),
+                prometheusStorageClassName: addons.gp3StorageClassName,
+                prometheusVolume: prometheusVolume(
+                    spec.nodePools.reduce((n, p) => n + p.maxSize, 0),
+                    spec.nodePools.reduce((n, p) => n + p.maxSize * (p.gpu?.count ?? 0), 0),
+                ),
             },
-            k8sOpts,
+            { ...k8sOpts, dependsOn: [addons] },
         );
         this.clusterAutoscaler = new ClusterAutoscaler(
             `${name}-cluster-autoscaler`,

@@ -5,6 +5,8 @@ import { VERSIONS } from "../facts/versions";
 import { irsaTrustPolicy, serviceAccountSubject } from "./irsa";
 
 export const EFS_CSI_DRIVER = "efs.csi.aws.com";
+/** The add-on's controller creates the access points; the node DaemonSet mounts without IAM, so only the controller may assume the role. */
+export const EFS_CSI_CONTROLLER_SA = "efs-csi-controller-sa";
 export const NFS_PORT = 2049;
 
 export interface VolumeClaim {
@@ -128,7 +130,7 @@ export class Storage extends pulumi.ComponentResource {
         const csiRole = new aws.iam.Role(
             `${name}-efs-csi-role`,
             {
-                assumeRolePolicy: irsaTrustPolicy(args.oidcProviderArn, args.oidcIssuer, serviceAccountSubject("kube-system", "efs-csi-*")),
+                assumeRolePolicy: irsaTrustPolicy(args.oidcProviderArn, args.oidcIssuer, serviceAccountSubject("kube-system", EFS_CSI_CONTROLLER_SA)),
                 tags: args.tags,
             },
             { parent: this },

@@ -4,7 +4,7 @@ import { Taint } from "../capacity/pools";
 import { CLAIMS, NodePoolSpec, TrainingSpec } from "../stacks/spec";
 import { TRAINING_PRIORITY_CLASS } from "./priority";
 import { VERSIONS } from "../facts/versions";
-import { PYTORCHJOB_TYPE, SAFE_TO_EVICT_ANNOTATION } from "../facts/training";
+import { PYTORCHJOB_TYPE, TRAINING_POD_ANNOTATIONS } from "../facts/training";
 
 export { PYTORCHJOB_TYPE } from "../facts/training";
 import {
@@ -79,7 +79,8 @@ export function trainingPodTemplate(args: TrainingArgs, containerName: string) {
     const data = { name: args.trainingDataClaim, mountPath: CLAIMS.trainingData.mountPath, mountReadOnly: CLAIMS.trainingData.mountReadOnly };
     const checkpoints = { name: args.checkpointsClaim, mountPath: CLAIMS.checkpoints.mountPath, mountReadOnly: CLAIMS.checkpoints.mountReadOnly };
     return {
-        metadata: { labels: trainingLabels(t), annotations: { [SAFE_TO_EVICT_ANNOTATION]: "false" } },
+        // Cluster Autoscaler must not evict a running training pod to scale its node down.
+        metadata: { labels: trainingLabels(t), annotations: { ...TRAINING_POD_ANNOTATIONS } },
         spec: {
             priorityClassName: TRAINING_PRIORITY_CLASS,
             // Training pods call neither the Kubernetes API nor AWS.

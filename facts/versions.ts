@@ -5,10 +5,18 @@
 export const VERSIONS = {
     /** v0.20.0: 0.19.0-0.19.2 crash-looped on recent AL2023 NVIDIA AMIs. */
     nvidiaDevicePlugin: "nvcr.io/nvidia/k8s-device-plugin:v0.20.0",
-    /** The distroless flavour: what upstream's own manifest and Helm chart deploy for 4.5.3-4.8.2 (no shell, fewer packages). */
+    /**
+     * The distroless flavour: what upstream's own manifest and Helm chart deploy for 4.5.3-4.8.2. Fewer
+     * packages, but not "no shell": NVIDIA's distroless bases add busybox or bash, so nothing here relies
+     * on a shell being absent (or present: the probes are httpGet, never exec).
+     */
     dcgmExporter: "nvcr.io/nvidia/k8s/dcgm-exporter:4.5.3-4.8.2-distroless",
     /** EKS add-on; EKS picks the add-on build matching the cluster when version is left to it, so we pin. */
     efsCsiAddon: "v3.4.1-eksbuild.1",
+    /** EKS add-on, pinned like the EFS one; AWS's table lists v1.12.4-eksbuild.1 as the latest for 1.33 and 1.34. */
+    corednsAddon: "v1.12.4-eksbuild.1",
+    /** EKS add-on that provisions the gp3 volumes (Prometheus' TSDB); v1.66.0 seen as AWS's default in 2026-09. */
+    ebsCsiAddon: "v1.66.0-eksbuild.1",
     /** Pulls the model artifact before the server starts; a pinned AWS CLI v2, never :latest. */
     awsCli: "public.ecr.aws/aws-cli/aws-cli:2.27.49",
     kubeflowTrainingOperator: "v1.9.4",
@@ -29,7 +37,8 @@ export const VERSIONS = {
  * platform supports, so `ml-platform:cluster.kubernetesVersion` is validated against this table.
  */
 export const CLUSTER_AUTOSCALER_IMAGE_TAGS: Record<string, string> = {
-    "1.34": "v1.34.3",
-    "1.35": "v1.35.0",
+    // The newest patch of each minor, as issue 18 saw them upstream (PRs elsewhere record v1.34.4 and v1.35.1 in 2026-07).
+    "1.34": "v1.34.5",
+    "1.35": "v1.35.2",
 };
 export const SUPPORTED_KUBERNETES_VERSIONS = Object.keys(CLUSTER_AUTOSCALER_IMAGE_TAGS);

@@ -81,15 +81,10 @@ function checkLimits(where: string, w: { cpu: string; memory: string; cpuLimit?:
     }
 }
 
-export function checkServing(entries: ServingConfig[], env: Environment, problems: string[]) {
+/** Replica bounds are judged with the policy pack's own rule (stacks/policyLimits.ts). */
+export function checkServing(entries: ServingConfig[], problems: string[]) {
     entries.forEach((s, i) => {
         const where = `${NAMESPACE}:serving[${i}]`;
-        if (s.replicas.max < s.replicas.min) {
-            problems.push(`${where}.replicas.max must be >= replicas.min (${s.replicas.min}), got ${s.replicas.max}`);
-        }
-        if (env === "prod" && s.replicas.min < 2) {
-            problems.push(`${where}.replicas.min must be >= 2 in prod (one pod must survive a node drain), got ${s.replicas.min}`);
-        }
         checkLimits(where, s, problems);
     });
 }

@@ -8,6 +8,7 @@ import { instanceType } from "../capacity/catalog";
 import { credentialShape } from "./credentials";
 import { checkAccess, checkEndpoint, checkPools, checkRegion, checkServing, checkTrackingUri, checkTraining, checkUniqueNames, checkZones } from "./crossChecks";
 import { ConfigError, formatIssue, keyPath, NAMESPACE } from "./errors";
+import { checkPolicyLimits, PolicyLimits, policyLimitsOf, readPolicyLimits } from "./policyLimits";
 import { GpuChoice, placeWorkload, servingMemory, trainingMemory } from "./placement";
 import { configKeys, NodePoolConfig, REQUIRED_KEYS, SECRET_KEYS, ServingConfig, TrainingConfig } from "./schema";
 import { NAMESPACES, NodePoolSpec, ServingSpec, StackSpec, TrainingSpec } from "./spec";
@@ -21,6 +22,8 @@ export interface RawConfig {
     values: Record<string, string>;
     /** Keys (without namespace) whose values are Pulumi secrets. */
     secretKeys: string[];
+    /** What the stack's policy config forbids; default: read from policy/config/<environment>.json. */
+    policyLimits?: PolicyLimits;
 }
 
 type Parsed = { [K in keyof typeof configKeys]: z.infer<(typeof configKeys)[K]> };
@@ -169,7 +172,8 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
     }
     const servingCfg = parsed.serving ?? [];
     const trainingCfg = parsed.training ?? [];
-    checkServing(servingCfg, env, problems);
+    checkServing(servingCfg, problems);
+    checkPolicyLimits(raw.policyLimits ?? readPolicyLimits(env) ?? policyLimitsOf({}, "the policy pack's defaults"), parsed.nodePools, servingCfg, problems);
     checkTraining(trainingCfg, problems);
     checkUniqueNames(servingCfg, trainingCfg, problems);
     const hasTrackingUri = parsed.mlflowTrackingUri !== undefined;

@@ -7,6 +7,7 @@ import { NFS_PORT } from "../components/storage";
 import { CloudEmulator } from "../plan/emulator";
 import { RecordedResource } from "../plan/recorder";
 import { ProgramRun } from "../plan/run";
+import { VERSIONS } from "../facts/versions";
 import { platformRun } from "./fixtures";
 
 type Obj = Record<string, any>;
@@ -74,6 +75,75 @@ for (const stack of ["dev", "prod"] as const) {
             const c = k8sObject(run, "DaemonSet", "dcgm-exporter").spec.template.spec.containers[0];
             assert.deepEqual(c.securityContext.capabilities.add, ["SYS_ADMIN"]);
             assert.deepEqual(c.volumeMounts, [{ name: "pod-resources", mountPath: "/var/lib/kubelet/pod-resources", readOnly: true }]);
+        });
+
+        describe("upstream's advice (issue 18)", () => {
+            it("pins every managed node group to the cluster's Kubernetes version (a launch template stops pulumi-eks defaulting it)", () => {
+                for (const ng of byType(run, "eks:index:ManagedNodeGroup")) {
+                    assert.ok((ng.inputs as Obj).launchTemplate, `${ng.name} has a launch template`);
+                    assert.equal((ng.inputs as Obj).version, run.spec.cluster.kubernetesVersion, ng.name);
+                }
+            });
+
+            it("runs the device plugin without FAIL_ON_INIT_ERROR=false (a failed init must not look healthy)", () => {
+                for (const c of k8sObject(run, "DaemonSet", "nvidia-device-plugin").spec.template.spec.containers) {
+                    assert.ok(!(c.env ?? []).some((e: Obj) => e.name === "FAIL_ON_INIT_ERROR"), JSON.stringify(c.env));
+                }
+            });
+
+            it("gives the DCGM exporter NODE_NAME from spec.nodeName", () => {
+                const env: Obj[] = k8sObject(run, "DaemonSet", "dcgm-exporter").spec.template.spec.containers[0].env;
+                assert.deepEqual(env.find((e) => e.name === "NODE_NAME"), { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } });
+            });
+
+            it("has the DCGM ServiceMonitor name its port, not also a targetPort", () => {
+                const [release] = byType(run, "kubernetes:helm.sh/v3:Release").filter((r) => r.name.endsWith("kube-prometheus-stack"));
+                const [monitor] = (release.inputs as Obj).values.prometheus.additionalServiceMonitors.filter((m: Obj) => m.name === "dcgm-exporter");
+                for (const e of monitor.endpoints) {
+                    assert.equal(e.port, "metrics");
+                    assert.ok(!("targetPort" in e), JSON.stringify(e));
+                }
+            });
+
+            it("keeps Prometheus' TSDB on a gp3 claim sized for the retention, with retentionSize below the claim", () => {
+                const [release] = byType(run, "kubernetes:helm.sh/v3:Release").filter((r) => r.name.endsWith("kube-prometheus-stack"));
+                const spec = (release.inputs as Obj).values.prometheus.prometheusSpec;
+                const claim = spec.storageSpec.volumeClaimTemplate.spec;
+                assert.equal(claim.storageClassName, "gp3");
+                assert.deepEqual(claim.accessModes, ["ReadWriteOnce"]);
+                const gib = Number(/^(\d+)Gi$/.exec(claim.resources.requests.storage)![1]);
+                assert.ok(gib >= 20, claim.resources.requests.storage);
+                assert.ok(Number(/^(\d+)GB$/.exec(spec.retentionSize)![1]) < gib, spec.retentionSize);
+                const sc = k8sObject(run, "StorageClass", "gp3");
+                assert.equal(sc.provisioner, "ebs.csi.aws.com");
+                assert.deepEqual(sc.parameters, { type: "gp3", encrypted: "true", "csi.storage.k8s.io/fstype": "ext4" });
+                assert.equal(sc.volumeBindingMode, "WaitForFirstConsumer");
+                assert.equal(sc.reclaimPolicy, stack === "prod" ? "Retain" : "Delete");
+                const addons = byType(run, "aws:eks/addon:Addon").map((a) => (a.inputs as Obj).addonName);
+                assert.ok(addons.includes("aws-ebs-csi-driver"), addons.join(", "));
+            });
+
+            it("lets only the CSI controllers' service accounts assume their roles (no efs-csi-* wildcard)", () => {
+                const subjects: Record<string, string> = { "storage-efs-csi-role": "system:serviceaccount:kube-system:efs-csi-controller-sa", "addons-ebs-csi-role": "system:serviceaccount:kube-system:ebs-csi-controller-sa" };
+                for (const [suffix, subject] of Object.entries(subjects)) {
+                    const [role] = byType(run, "aws:iam/role:Role").filter((r) => r.name.endsWith(suffix));
+                    assert.ok(role, `no role *${suffix}`);
+                    const doc = JSON.parse((role.inputs as Obj).assumeRolePolicy);
+                    const text = JSON.stringify(doc);
+                    assert.ok(!text.includes("*"), text);
+                    assert.ok(text.includes(`"${subject}"`), text);
+                }
+            });
+
+            it("installs CoreDNS as a managed add-on at the pinned version, after the node pools", () => {
+                const [coredns] = byType(run, "aws:eks/addon:Addon").filter((a) => (a.inputs as Obj).addonName === "coredns");
+                assert.ok(coredns, "no coredns add-on");
+                assert.equal((coredns.inputs as Obj).addonVersion, VERSIONS.corednsAddon);
+                const [component] = run.resources.filter((r) => r.type === "ml-platform:addons:ClusterAddons");
+                for (const ng of byType(run, "eks:index:ManagedNodeGroup")) {
+                    assert.ok(component.options.dependsOn.some((u) => u.endsWith(`::${ng.name}`)), `add-ons wait for ${ng.name}`);
+                }
+            });
         });
 
         it("admits NFS (2049) to EFS only from the cluster's nodes", () => {

@@ -86,6 +86,11 @@ const MUTATIONS: Mutation[] = [
     { rule: "serving-hpa-bounds", change: "serving HPA minReplicas 1", apply: (rs) => (k8s(rs, "HorizontalPodAutoscaler", SERVING).spec.minReplicas = 1) },
     { rule: "training-jobs-bounded", change: "training Job activeDeadlineSeconds removed", apply: (rs) => delete k8s(rs, "Job", "bert-finetune").spec.activeDeadlineSeconds },
     { rule: "training-jobs-bounded", change: "PyTorchJob runPolicy.backoffLimit removed", apply: (rs) => delete k8s(rs, "PyTorchJob", "llm-distributed").spec.runPolicy.backoffLimit },
+    {
+        rule: "training-pods-not-evictable",
+        change: "PyTorchJob worker safe-to-evict removed",
+        apply: (rs) => delete k8s(rs, "PyTorchJob", "llm-distributed").spec.pytorchReplicaSpecs.Worker.template.metadata.annotations["cluster-autoscaler.kubernetes.io/safe-to-evict"],
+    },
     { rule: "no-public-load-balancer", change: "serving Service type LoadBalancer", apply: (rs) => (k8s(rs, "Service", SERVING).spec.type = "LoadBalancer") },
     { rule: "no-privileged-containers", change: "serving container privileged", apply: (rs) => (server(rs).securityContext.privileged = true) },
     { rule: "no-privilege-escalation", change: "serving allowPrivilegeEscalation true", apply: (rs) => (server(rs).securityContext.allowPrivilegeEscalation = true) },

@@ -18,6 +18,7 @@ import { appTeamAccessEntry, appTeamGroup, EKS_EDIT_POLICY } from "../components
 import { DEFAULT_DENY, networkPolicySpecs } from "../components/networkPolicies";
 import { DCGM_EXPORTER_NAME, DEVICE_PLUGIN_NAME } from "../components/nvidia";
 import { LOAD_HEADROOM } from "../facts/serving";
+import { SAFE_TO_EVICT_ANNOTATION } from "../facts/training";
 import { NFS_PORT } from "../components/storage";
 import { policyConfigFile, readPolicyConfig, resourceArgs, ResourceLike, runPolicies, stackArgs } from "../plan/policy";
 import { UNKNOWN_PLACEHOLDER } from "../plan/recorder";
@@ -493,6 +494,23 @@ describe("policy rules: workloads", () => {
             await fails(rule, job("train", { backoffLimit: 2 }), [/Job ml-training\/train has spec.activeDeadlineSeconds \(unset: it may run forever\)/]);
             await fails(rule, pyTorchJob({ activeDeadlineSeconds: 7200 }), [/PyTorchJob ml-training\/llm has spec.runPolicy.backoffLimit \(unset\)/]);
             await fails(rule, job("train", { backoffLimit: 50, activeDeadlineSeconds: 60 }), [/backoffLimit 50/]);
+        });
+    });
+
+    describe("training-pods-not-evictable", () => {
+        const rule = workloads.trainingPodsNotEvictable;
+        const annotate = (t: Obj, value: string) => (t.metadata = { ...t.metadata, annotations: { ...t.metadata?.annotations, [SAFE_TO_EVICT_ANNOTATION]: value } });
+        const safeJob = () => edit(job(), (i) => annotate(i.spec.template, "false"));
+        const safePyTorchJob = (worker = "false") =>
+            edit(pyTorchJob(), (i) => {
+                annotate(i.spec.pytorchReplicaSpecs.Master.template, "false");
+                annotate(i.spec.pytorchReplicaSpecs.Worker.template, worker);
+            });
+        it("passes a Job and a PyTorchJob whose every pod template says safe-to-evict false", () => passes(rule, [safeJob(), safePyTorchJob()]));
+        it("ignores serving Deployments", () => passes(rule, serving()));
+        it("fails a Job without the annotation and a PyTorchJob worker with \"true\"", async () => {
+            await fails(rule, job(), [/Job ml-training\/train has spec.template.metadata.annotations\["cluster-autoscaler.kubernetes.io\/safe-to-evict"\] \(unset\)/]);
+            await fails(rule, safePyTorchJob("true"), [/PyTorchJob ml-training\/llm \(Worker\) has spec.pytorchReplicaSpecs.Worker.template.metadata.annotations\["cluster-autoscaler.kubernetes.io\/safe-to-evict"\] "true"/]);
         });
     });
 

@@ -102,6 +102,10 @@ describe("components/training: TrainingJob under mocks", () => {
         assert.equal(jobObj.spec.template.spec.containers[0].name, "trainer");
     });
 
+    it("keeps Cluster Autoscaler from evicting the running pod (safe-to-evict \"false\")", () => {
+        assert.equal((job.inputs as Obj).spec.template.metadata.annotations["cluster-autoscaler.kubernetes.io/safe-to-evict"], "false");
+    });
+
     it("refuses a PyTorchJob spec", async () => {
         await assert.rejects(
             recordResources(() => new TrainingJob("bad", { training: trainingSpec({ kind: "PyTorchJob", workers: 1 }), pool: A10G_POOL, gpuTaint: GPU_TAINT, ...claims() })),
@@ -148,6 +152,12 @@ describe("components/training: DistributedTraining and TrainingOperator under mo
         assert.equal(obj.metadata.annotations["pulumi.com/skipAwait"], "true");
         assert.equal(job.options.deleteBeforeReplace, true);
         assert.ok(job.options.replaceOnChanges.length > 0);
+    });
+
+    it("keeps Cluster Autoscaler from evicting master and workers (safe-to-evict \"false\")", () => {
+        for (const r of Object.values(obj.spec.pytorchReplicaSpecs) as Obj[]) {
+            assert.equal(r.template.metadata.annotations["cluster-autoscaler.kubernetes.io/safe-to-evict"], "false");
+        }
     });
 
     it("waits for the operator's manifests", () => {

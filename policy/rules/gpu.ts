@@ -3,7 +3,7 @@
  * fact (labels, GPU counts, instance types) taken from capacity/ rather than retyped here.
  */
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { KNOWN_INSTANCE_TYPES } from "../../capacity/catalog";
+import { DEFAULT_ALLOWED_INSTANCE_TYPES, disallowedInstanceTypes } from "../../capacity/limits";
 import { GPU_RESOURCE, LABEL_ACCELERATOR, LABEL_CA_ACCELERATOR, LABEL_GPU_COUNT, LABEL_GPU_PRESENT, poolLabels } from "../../capacity/pools";
 import { configOf, daemonSetListProperty, gpuTaintProperty, NVIDIA_DAEMONSETS } from "./config";
 import {
@@ -324,7 +324,7 @@ const instanceTypesSchema = {
             type: "array" as const,
             description: "EC2 instance types this stack may run (default: every type in the instance catalog).",
             items: { type: "string" as const },
-            default: [...KNOWN_INSTANCE_TYPES],
+            default: [...DEFAULT_ALLOWED_INSTANCE_TYPES],
         },
     },
 };
@@ -350,7 +350,8 @@ export const instanceTypesAllowed: ResourceValidationPolicy = {
     validateResource: (args, report) => {
         const { allowedInstanceTypes } = configOf<{ allowedInstanceTypes: string[] }>(args, instanceTypesSchema);
         const [types, where] = instanceTypesOf(args.type, args.props, args.name);
-        for (const type of types.filter((x) => !allowedInstanceTypes.includes(x))) {
+        // The same judgement validation makes of ml-platform:nodePools.*.instanceType (capacity/limits.ts).
+        for (const type of disallowedInstanceTypes(types, allowedInstanceTypes)) {
             const kind = isGpuInstanceType(type) ? "GPU " : "";
             report(`${where} uses ${kind}instance type ${type}, which this stack does not allow. Fix: use one of ${allowedInstanceTypes.join(", ")}, or add it to allowedInstanceTypes in the stack's policy config.`);
         }

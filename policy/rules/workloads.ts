@@ -3,7 +3,9 @@
  * load and node drains, bounded training runs, and no public load balancers.
  */
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { DEFAULT_PROD_MIN_REPLICAS, replicaBoundProblems } from "../../capacity/limits";
 import { LOAD_HEADROOM, MODEL_LOAD_ANNOTATION } from "../../facts/serving";
+import { SAFE_TO_EVICT_ANNOTATION } from "../../facts/training";
 import { configOf, Environment, environmentProperty, servingNamespacesProperty } from "./config";
 import { containersOf, describeContainer, hpasByTarget, KUBEFLOW_JOB, kindOf, ObjectMeta, PodTemplate, podTemplates, Probe, Props, scaleTargetKey, SelectorIndex, workloadOf } from "./k8s";
 
@@ -221,7 +223,7 @@ const hpaSchema = {
     properties: {
         servingNamespaces: servingNamespacesProperty,
         environment: environmentProperty,
-        prodMinReplicas: { type: "integer" as const, minimum: 1, description: "Lowest minReplicas a serving HPA may have in prod.", default: 2 },
+        prodMinReplicas: { type: "integer" as const, minimum: 1, description: "Lowest minReplicas a serving HPA may have in prod.", default: DEFAULT_PROD_MIN_REPLICAS },
     },
 };
 
@@ -242,12 +244,13 @@ export const servingHpaBounds: ResourceValidationPolicy = {
         }
         const min: number = args.props.spec?.minReplicas ?? 1;
         const max: number | undefined = args.props.spec?.maxReplicas;
-        const floor = cfg.environment === "prod" ? cfg.prodMinReplicas : 1;
-        if (min < floor) {
-            report(`HorizontalPodAutoscaler ${w.namespace}/${w.name} has minReplicas ${min} in ${cfg.environment}; one pod is an outage on every node drain or rollout. Fix: set replicas.min to at least ${floor}.`);
-        }
-        if (max === undefined || max <= min) {
-            report(`HorizontalPodAutoscaler ${w.namespace}/${w.name} has maxReplicas ${max ?? "(unset)"} with minReplicas ${min}: it can never scale out. Fix: set replicas.max above ${min}.`);
+        // The same judgement validation makes of ml-platform:serving[].replicas (capacity/limits.ts).
+        for (const p of replicaBoundProblems(min, max, cfg.environment, cfg.prodMinReplicas)) {
+            if (p.field === "min") {
+                report(`HorizontalPodAutoscaler ${w.namespace}/${w.name} has minReplicas ${min} in ${cfg.environment}; one pod is an outage on every node drain or rollout. Fix: set replicas.min to at least ${cfg.environment === "prod" ? cfg.prodMinReplicas : 1}.`);
+            } else {
+                report(`HorizontalPodAutoscaler ${w.namespace}/${w.name} has maxReplicas ${max ?? "(unset)"} with minReplicas ${min}: it can never scale out. Fix: set replicas.max above ${min}.`);
+            }
         }
     },
 };
@@ -280,6 +283,28 @@ export const trainingJobsBounded: ResourceValidationPolicy = {
         }
         if (!Number.isInteger(deadline) || deadline <= 0 || deadline > cfg.maxActiveDeadlineSeconds) {
             report(`${w.kind} ${w.namespace}/${w.name} has ${at}.activeDeadlineSeconds ${deadline ?? "(unset: it may run forever)"}. Fix: set it between 1 and ${cfg.maxActiveDeadlineSeconds} (training config activeDeadlineSeconds).`);
+        }
+    },
+};
+
+export const trainingPodsNotEvictable: ResourceValidationPolicy = {
+    name: "training-pods-not-evictable",
+    description: `Every pod template of a Job or Kubeflow training job (PyTorchJob) carries ${SAFE_TO_EVICT_ANNOTATION}: "false", so Cluster Autoscaler never drains a node under a running training pod to scale it down.`,
+    enforcementLevel: "mandatory",
+    severity: "medium",
+    validateResource: (args, report) => {
+        if (args.type !== "kubernetes:batch/v1:Job" && !KUBEFLOW_JOB.test(args.type)) {
+            return;
+        }
+        for (const t of podTemplates(args.type, args.props, args.name)) {
+            const value = t.metadata?.annotations?.[SAFE_TO_EVICT_ANNOTATION];
+            if (value !== "false") {
+                const where = t.role ? ` (${t.role})` : "";
+                report(
+                    `${t.workload.kind} ${t.workload.namespace}/${t.workload.name}${where} has ${t.path}.metadata.annotations["${SAFE_TO_EVICT_ANNOTATION}"] ${value === undefined ? "(unset)" : JSON.stringify(value)}: ` +
+                        `Cluster Autoscaler may evict the running pod to remove an under-used node. Fix: annotate the pod template with "false" (components/training.ts).`,
+                );
+            }
         }
     },
 };
@@ -319,5 +344,6 @@ export const workloadPolicies = [
     servingPdbAllowsDisruption,
     servingHpaBounds,
     trainingJobsBounded,
+    trainingPodsNotEvictable,
     noPublicLoadBalancer,
 ];

@@ -1,0 +1,60 @@
+/**
+ * What the stack's policy config forbids, checked at validation (exit 2) with the very functions the
+ * policy rules use (capacity/limits.ts), so a config that validates never fails instance-types-allowed
+ * or serving-hpa-bounds afterwards. The policy config is policy/config/<environment>.json, the file the
+ * plan and CI hand to the pack; a rule's missing entry means its schema default, as in the pack.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import * as path from "node:path";
+import { DEFAULT_ALLOWED_INSTANCE_TYPES, DEFAULT_PROD_MIN_REPLICAS, disallowedInstanceTypes, replicaBoundProblems } from "../capacity/limits";
+import { describe, NAMESPACE, problemLine } from "./errors";
+import type { NodePoolConfig, ServingConfig } from "./schema";
+
+export interface PolicyLimits {
+    /** The file the limits came from, for messages. */
+    source: string;
+    allowedInstanceTypes: readonly string[];
+    /** serving-hpa-bounds' own environment setting (the pack's default is prod). */
+    hpaEnvironment: string;
+    prodMinReplicas: number;
+}
+
+export const POLICY_CONFIG_DIR = path.join(__dirname, "..", "policy", "config");
+
+type Entry = Record<string, unknown> | undefined;
+
+/** The limits of policy config object `config` (policy name -> settings), defaults where it is silent. */
+export function policyLimitsOf(config: Record<string, unknown>, source: string): PolicyLimits {
+    const types = (config["instance-types-allowed"] as Entry)?.allowedInstanceTypes;
+    const hpa = config["serving-hpa-bounds"] as Entry;
+    return {
+        source,
+        allowedInstanceTypes: Array.isArray(types) ? types.map(String) : DEFAULT_ALLOWED_INSTANCE_TYPES,
+        hpaEnvironment: typeof hpa?.environment === "string" ? hpa.environment : "prod",
+        prodMinReplicas: typeof hpa?.prodMinReplicas === "number" ? hpa.prodMinReplicas : DEFAULT_PROD_MIN_REPLICAS,
+    };
+}
+
+/** The limits for an environment from its policy config file, or undefined when the stack has none. */
+export function readPolicyLimits(environment: string, dir: string = POLICY_CONFIG_DIR): PolicyLimits | undefined {
+    const file = path.join(dir, `${environment}.json`);
+    if (!existsSync(file)) {
+        return undefined;
+    }
+    const source = path.relative(path.join(dir, "..", ".."), file);
+    return policyLimitsOf(JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>, source);
+}
+
+export function checkPolicyLimits(limits: PolicyLimits, pools: Record<string, NodePoolConfig> | undefined, serving: ServingConfig[], problems: string[]) {
+    for (const [name, p] of Object.entries(pools ?? {})) {
+        for (const t of disallowedInstanceTypes([p.instanceType], limits.allowedInstanceTypes)) {
+            problems.push(problemLine(`${NAMESPACE}:nodePools.${name}.instanceType`, `is not allowed by ${limits.source} (instance-types-allowed)`, t, limits.allowedInstanceTypes.join(", ")));
+        }
+    }
+    serving.forEach((s, i) => {
+        for (const p of replicaBoundProblems(s.replicas.min, s.replicas.max, limits.hpaEnvironment, limits.prodMinReplicas)) {
+            const where = `${NAMESPACE}:serving[${i}].replicas.${p.field}`;
+            problems.push(`${where} ${p.wrong} (${limits.source}, serving-hpa-bounds), got ${describe(s.replicas[p.field])}; allowed: ${p.allowed}`);
+        }
+    });
+}
