@@ -18,7 +18,7 @@ import { diffPlans } from "./diff";
 import { changesSection } from "./diffReport";
 import { executePlan } from "./plan";
 import { withSectionFirst } from "./report";
-import { UsageError } from "./stackConfig";
+import { parseFlags, UsageError } from "./stackConfig";
 import { PLAN_OUTPUT_NAMES, PLAN_OUTPUT_NAMES_WITH_DIFF, PlanWriter } from "./writer";
 
 interface CliArgs {
@@ -38,25 +38,7 @@ const USAGE =
     "       npm run plan -- --program <project dir> --stack <name> --platform-outputs <out/<platform stack>/resources.json> [--config <file>] [--out <dir>]";
 
 export function parseArgs(argv: string[], root: string): CliArgs {
-    const flags: Record<string, string> = {};
-    for (let i = 0; i < argv.length; i++) {
-        const arg = argv[i];
-        const m = /^--(stack|config|out|program|platform-outputs|base)(?:=(.*))?$/.exec(arg);
-        if (!m) {
-            throw new UsageError(`unknown argument "${arg}"\n${USAGE}`);
-        }
-        const value = m[2] ?? argv[++i];
-        if (value === undefined || value.startsWith("--")) {
-            throw new UsageError(`--${m[1]} needs a value\n${USAGE}`);
-        }
-        flags[m[1]] = value;
-    }
-    if (!flags.stack) {
-        throw new UsageError(`--stack is required\n${USAGE}`);
-    }
-    if (!/^[A-Za-z0-9_.-]+$/.test(flags.stack)) {
-        throw new UsageError(`--stack "${flags.stack}" may only use letters, digits, '-', '_' and '.'`);
-    }
+    const flags = parseFlags(argv, ["stack", "config", "out", "program", "platform-outputs", "base"], USAGE);
     const program = path.resolve(flags.program ?? root);
     const isPlatform = program === path.resolve(root);
     if (!existsSync(path.join(program, "Pulumi.yaml"))) {

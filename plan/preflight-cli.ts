@@ -9,29 +9,12 @@ import * as path from "node:path";
 import { findPlaceholders } from "../stacks/placeholders";
 import { CliOutput, exitWith } from "./cli";
 import { formatPlaceholder } from "./preflight";
-import { readStackConfigMap, UsageError } from "./stackConfig";
+import { parseFlags, readStackConfigMap, UsageError } from "./stackConfig";
 
 const USAGE = "usage: npm run preflight -- --stack <name> [--config <Pulumi.<stack>.yaml>]";
 
 export function parsePreflightArgs(argv: string[], root: string): { stack: string; config: string } {
-    const flags: Record<string, string> = {};
-    for (let i = 0; i < argv.length; i++) {
-        const m = /^--(stack|config)(?:=(.*))?$/.exec(argv[i]);
-        if (!m) {
-            throw new UsageError(`unknown argument "${argv[i]}"\n${USAGE}`);
-        }
-        const value = m[2] ?? argv[++i];
-        if (value === undefined || value.startsWith("--")) {
-            throw new UsageError(`--${m[1]} needs a value\n${USAGE}`);
-        }
-        flags[m[1]] = value;
-    }
-    if (!flags.stack) {
-        throw new UsageError(`--stack is required\n${USAGE}`);
-    }
-    if (!/^[A-Za-z0-9_.-]+$/.test(flags.stack)) {
-        throw new UsageError(`--stack "${flags.stack}" may only use letters, digits, '-', '_' and '.'`);
-    }
+    const flags = parseFlags(argv, ["stack", "config"], USAGE);
     const config = path.resolve(flags.config ?? path.join(root, `Pulumi.${flags.stack}.yaml`));
     if (!existsSync(config)) {
         throw new UsageError(`no stack config at ${config}; pass --config <file>`);

@@ -54,3 +54,27 @@ export function readStackConfigFile(path: string): StackConfigFile {
     }
     return { values, secretKeys };
 }
+
+/** `--name value` / `--name=value` flags of a CLI; anything else, or a flag without a value, is a usage error. */
+export function parseFlags(argv: string[], names: readonly string[], usage: string): Record<string, string> {
+    const flags: Record<string, string> = {};
+    const pattern = new RegExp(`^--(${names.join("|")})(?:=(.*))?$`);
+    for (let i = 0; i < argv.length; i++) {
+        const m = pattern.exec(argv[i]);
+        if (!m) {
+            throw new UsageError(`unknown argument "${argv[i]}"\n${usage}`);
+        }
+        const value = m[2] ?? argv[++i];
+        if (value === undefined || value.startsWith("--")) {
+            throw new UsageError(`--${m[1]} needs a value\n${usage}`);
+        }
+        flags[m[1]] = value;
+    }
+    if (!flags.stack) {
+        throw new UsageError(`--stack is required\n${usage}`);
+    }
+    if (!/^[A-Za-z0-9_.-]+$/.test(flags.stack)) {
+        throw new UsageError(`--stack "${flags.stack}" may only use letters, digits, '-', '_' and '.'`);
+    }
+    return flags;
+}
