@@ -4,6 +4,22 @@
  * registered (stacks/policyLimits.ts), so the two can never disagree. Pure; no Pulumi, no files.
  */
 import { KNOWN_INSTANCE_TYPES } from "./catalog";
+import { DEFAULT_GPU_TAINT } from "./pools";
+
+/** A node taint as both the rules (EKS/Kubernetes spelling, normalised) and the config give it. */
+export interface TaintLike {
+    key: string;
+    value?: string;
+    effect: string;
+}
+
+/** gpu-pool-tainted's default: the platform's GPU taint. */
+export const DEFAULT_POLICY_GPU_TAINT: TaintLike = DEFAULT_GPU_TAINT;
+
+/** Whether a GPU pool's taints include `taint` exactly (key, value and effect): gpu-pool-tainted's test. */
+export function carriesTaint(taints: readonly TaintLike[], taint: TaintLike): boolean {
+    return taints.some((t) => t.key === taint.key && (t.value ?? "") === (taint.value ?? "") && t.effect === taint.effect);
+}
 
 /** serving-hpa-bounds' default floor for minReplicas in prod. */
 export const DEFAULT_PROD_MIN_REPLICAS = 2;

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CLAIMS, findPool, gpuPools, nodeGroupNameFor, StackSpec, storageClaims, STORAGE_CLASS_NAME } from "../stacks/spec";
+import { tierProtections } from "../stacks/tiers";
 import * as aws from "@pulumi/aws";
 import { poolNodeSelector } from "../capacity/pools";
 import { NVIDIA_NAMESPACE } from "../facts/nvidia";
@@ -44,7 +45,9 @@ export class MlPlatform extends pulumi.ComponentResource {
     constructor(name: string, args: MlPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ml-platform:index:MlPlatform", name, {}, opts);
         const { spec } = args;
-        const tags = { "ml-platform:stack": spec.stack, "ml-platform:environment": spec.environment, "managed-by": "pulumi" };
+        const tags = { "ml-platform:stack": spec.stack, "ml-platform:environment": spec.environment, "ml-platform:tier": spec.tier, "managed-by": "pulumi" };
+        // Every prod-ness (protected data and keys, backups, log retention) follows the stack's tier.
+        const protections = tierProtections(spec.tier);
         const clusterName = spec.cluster.name;
 
         this.network = new Network(
@@ -72,8 +75,8 @@ export class MlPlatform extends pulumi.ComponentResource {
                 publicAccessCidrs: spec.cluster.endpoint.publicAccessCidrs,
                 adminPrincipalArns: spec.cluster.admins,
                 appTeams: spec.cluster.appTeams,
-                protectKeys: spec.environment === "prod",
-                logRetentionDays: spec.environment === "prod" ? 365 : 30,
+                protectKeys: protections.protectKeys,
+                logRetentionDays: protections.logRetentionDays,
                 tags,
             },
             { parent: this },
@@ -102,7 +105,7 @@ export class MlPlatform extends pulumi.ComponentResource {
                 clusterName: this.cluster.name,
                 oidcProviderArn: this.cluster.oidcProviderArn,
                 oidcIssuer: this.cluster.oidcIssuer,
-                protectData: spec.environment === "prod",
+                protectData: protections.protectData,
                 tags,
             },
             { ...k8sOpts, dependsOn: Object.values(this.nodePools) },
@@ -139,8 +142,8 @@ export class MlPlatform extends pulumi.ComponentResource {
                 uid: spec.storage.uid,
                 gid: spec.storage.gid,
                 throughputMode: spec.storage.throughputMode,
-                protectData: spec.environment === "prod",
-                backups: spec.environment === "prod",
+                protectData: protections.protectData,
+                backups: protections.backups,
                 tags,
             },
             { ...k8sOpts, dependsOn: namespaces.resources },

@@ -35,7 +35,7 @@ export async function executePlan(stack: string, configPath: string, writer?: Pl
 /** Checks and reports on what a run of the platform registered; the run itself is left as it was. */
 export async function planOfRun(run: ProgramRun, manifests: RenderedManifest[] = renderManifests(run.resources)): Promise<PlanResult> {
     const stack = run.spec.stack;
-    const policy = await runPolicyGate(run.resources, { stack, environment: run.spec.environment });
+    const policy = await runPolicyGate(run.resources, { stack, tier: run.spec.tier });
     // Over the resources as the stack rules see them, so the report and the rules judge the same inputs.
     const capacity = analyzeCapacity(sharedStackArgs(run.resources, stack).resources);
     const summary = buildSummary(run.spec, run.resources, manifests, capacity);

@@ -16,7 +16,7 @@ export interface ReportSection {
 export function renderReport(s: PlanSummary, extra: ReportSection[] = []): string {
     const verdict = s.valid ? "valid" : "INVALID";
     const out: string[] = [];
-    out.push(`# Offline plan: stack \`${s.stack}\` (${s.environment}, ${s.region})`);
+    out.push(`# Offline plan: stack \`${s.stack}\` (${s.environment}, tier ${s.tier}, ${s.region})`);
     out.push("");
     out.push(`Verdict: **${verdict}**. ${s.resourceCount} resources, ${s.manifestCount} Kubernetes objects.`);
     out.push("");

@@ -52,6 +52,8 @@ export interface CostFigures {
 export interface PlanSummary {
     stack: string;
     environment: string;
+    /** dev or prod: the protections and the policy config (stacks/tiers.ts). */
+    tier: string;
     region: string;
     valid: boolean;
     resourceCount: number;
@@ -129,6 +131,7 @@ export function buildSummary(spec: StackSpec, resources: RecordedResource[], man
     return {
         stack: spec.stack,
         environment: spec.environment,
+        tier: spec.tier,
         region: spec.region,
         valid: invalid.length === 0,
         resourceCount: resources.length,

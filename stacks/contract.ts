@@ -39,7 +39,7 @@ const gpuPool = z.object({
 
 export const contractSchema = z.object({
     contractVersion: nonEmpty,
-    /** Which policy config the platform's CI applies (prod requires 2+ serving replicas). */
+    /** Which policy config the platform's CI applies (prod requires 2+ serving replicas): the platform stack's tier, whatever the stack is named. */
     environment: z.enum(["dev", "prod"]),
     clusterName: nonEmpty,
     endpoint: z.string().startsWith("https://", "must be an https URL"),

@@ -57,7 +57,8 @@ export interface ContractSources {
 export function buildContract(spec: StackSpec, src: ContractSources): Outputs<PlatformContractValues> {
     return {
         contractVersion: pulumi.output(CONTRACT_VERSION),
-        environment: pulumi.output(spec.environment),
+        // The contract's environment says which policy config the platform's CI applies: the tier.
+        environment: pulumi.output(spec.tier),
         clusterName: src.clusterName,
         endpoint: src.endpoint,
         kubeconfig: pulumi.secret(src.kubeconfig),

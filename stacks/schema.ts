@@ -10,6 +10,7 @@ import { labelValueProblem, NameProblem, qualifiedNameProblem } from "../capacit
 import { DEFAULT_GPU_TAINT } from "../capacity/pools";
 import { isCpuQuantity, isMemoryQuantity } from "../capacity/quantity";
 import { s3UriProblem } from "./s3Uri";
+import { TIERS } from "./tiers";
 // The supported minors are those every pinned component (Cluster Autoscaler) has a build for.
 import { SUPPORTED_KUBERNETES_VERSIONS } from "../facts/versions";
 
@@ -214,7 +215,10 @@ export const trainingSchema = z.strictObject({
 
 /** Every top-level key under the `ml-platform` namespace, with its schema. */
 export const configKeys = {
-    environment: z.enum(["dev", "prod"]),
+    /** The environment's name (tags, reports); any DNS label; defaults to the stack name. */
+    environment: dnsLabel(40).optional(),
+    /** dev-like or prod-like protections (stacks/tiers.ts); taken from environment when that is dev or prod. */
+    tier: z.enum(TIERS).optional(),
     cluster: clusterSchema,
     gpuTaint: gpuTaintSchema.default({ ...DEFAULT_GPU_TAINT }),
     nodePools: z.record(dnsLabel(30), nodePoolSchema),
@@ -231,7 +235,7 @@ export const configKeys = {
     mlflowTrackingUri: z.string().min(1),
 } as const;
 
-export const REQUIRED_KEYS = ["environment", "cluster", "nodePools"] as const;
+export const REQUIRED_KEYS = ["cluster", "nodePools"] as const;
 /** Keys whose value must be a Pulumi secret (`pulumi config set --secret`). */
 export const SECRET_KEYS = ["mlflowTrackingUri"] as const;
 

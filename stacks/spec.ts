@@ -3,8 +3,11 @@ import { GpuFacts } from "../capacity/catalog";
 import { NodePoolShape, Taint } from "../capacity/pools";
 import { NAMESPACES } from "../facts/namespaces";
 import { ClusterConfig, StorageConfig } from "./schema";
+import { Tier } from "./tiers";
 
-export type Environment = "dev" | "prod";
+/** The stack's environment name (ml-platform:environment, default the stack name). Protections follow the tier, never this. */
+export type Environment = string;
+export type { Tier };
 
 export interface NodePoolSpec extends NodePoolShape {
     minSize: number;
@@ -54,6 +57,8 @@ export interface StackSpec {
     project: string;
     stack: string;
     environment: Environment;
+    /** dev-like or prod-like protections (stacks/tiers.ts tierProtections) and the policy config applied. */
+    tier: Tier;
     region: string;
     cluster: ClusterConfig;
     gpuTaint: Taint;

@@ -8,10 +8,11 @@ import { instanceType } from "../capacity/catalog";
 import { credentialShape } from "./credentials";
 import { checkAccess, checkEndpoint, checkPools, checkRegion, checkServing, checkTrackingUri, checkTraining, checkUniqueNames, checkZones } from "./crossChecks";
 import { ConfigError, formatIssue, keyPath, NAMESPACE } from "./errors";
-import { checkPolicyLimits, PolicyLimits, policyLimitsOf, readPolicyLimits } from "./policyLimits";
+import { checkGpuTaint, checkPolicyLimits, PolicyLimits, policyLimitsOf, readPolicyLimits } from "./policyLimits";
 import { GpuChoice, placeWorkload, servingMemory, trainingMemory } from "./placement";
 import { configKeys, NodePoolConfig, REQUIRED_KEYS, SECRET_KEYS, ServingConfig, TrainingConfig } from "./schema";
 import { NAMESPACES, NodePoolSpec, ServingSpec, StackSpec, TrainingSpec } from "./spec";
+import { resolveTier } from "./tiers";
 
 export interface RawConfig {
     project: string;
@@ -22,7 +23,7 @@ export interface RawConfig {
     values: Record<string, string>;
     /** Keys (without namespace) whose values are Pulumi secrets. */
     secretKeys: string[];
-    /** What the stack's policy config forbids; default: read from policy/config/<environment>.json. */
+    /** What the stack's policy config forbids; default: read from policy/config/<tier>.json. */
     policyLimits?: PolicyLimits;
 }
 
@@ -161,19 +162,26 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
     const problems: string[] = [];
     checkRegion(raw.region, problems);
     const parsed = parseKeys(raw, problems);
-    const env = parsed.environment ?? "dev";
+    const tier = resolveTier(parsed.tier, parsed.environment, problems);
+    // Checks that depend on the tier are judged as dev (the lenient side) while the tier is unknown.
+    const judgedTier = tier ?? "dev";
     if (parsed.nodePools) {
         checkPools(parsed.nodePools, parsed.cluster?.name, problems);
     }
     if (parsed.cluster) {
         checkZones(raw.region, parsed.cluster, problems);
-        checkEndpoint(parsed.cluster, env, problems);
+        checkEndpoint(parsed.cluster, judgedTier, problems);
         checkAccess(parsed.cluster, problems);
     }
     const servingCfg = parsed.serving ?? [];
     const trainingCfg = parsed.training ?? [];
     checkServing(servingCfg, problems);
-    checkPolicyLimits(raw.policyLimits ?? readPolicyLimits(env) ?? policyLimitsOf({}, "the policy pack's defaults"), parsed.nodePools, servingCfg, problems);
+    // Which policy config applies depends on the tier: unknown tier, no judgement (the tier's problem is shown).
+    if (tier) {
+        const limits = raw.policyLimits ?? readPolicyLimits(tier) ?? policyLimitsOf({}, "the policy pack's defaults");
+        checkPolicyLimits(limits, parsed.nodePools, servingCfg, problems);
+        checkGpuTaint(limits, parsed.gpuTaint, parsed.nodePools, problems);
+    }
     checkTraining(trainingCfg, problems);
     checkUniqueNames(servingCfg, trainingCfg, problems);
     const hasTrackingUri = parsed.mlflowTrackingUri !== undefined;
@@ -182,13 +190,14 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
     // Workloads are placed on pools: when the pools themselves are invalid, that is the error to show.
     const serving = parsed.nodePools ? servingSpecs(servingCfg, pools, problems) : [];
     const training = parsed.nodePools ? trainingSpecs(trainingCfg, pools, problems) : [];
-    if (problems.length > 0 || !parsed.cluster || !parsed.environment || !parsed.gpuTaint || !parsed.storage) {
+    if (problems.length > 0 || !parsed.cluster || !tier || !parsed.gpuTaint || !parsed.storage) {
         throw new ConfigError(problems.length > 0 ? problems : ["configuration incomplete"]);
     }
     return {
         project: raw.project,
         stack: raw.stack,
-        environment: parsed.environment,
+        environment: parsed.environment ?? raw.stack,
+        tier,
         region: raw.region!,
         cluster: parsed.cluster,
         gpuTaint: parsed.gpuTaint,

@@ -169,7 +169,7 @@ describe("policy mutation test (prod plan)", () => {
     before(async () => {
         const run = await platformRun("prod");
         clean = run.resources;
-        config = readPolicyConfig(policyConfigFile(run.spec.environment));
+        config = readPolicyConfig(policyConfigFile(run.spec.tier));
         baseline = new Set((await runPolicies(clean, config, allPolicies, "prod")).map(key));
     });
 
@@ -206,7 +206,7 @@ for (const stack of ["dev", "prod"] as const) {
     describe(`policy gate: ${stack}`, () => {
         it("has zero mandatory violations (advisory ones are listed)", async () => {
             const run = await platformRun(stack);
-            const gate = await runPolicyGate(run.resources, { stack, environment: run.spec.environment });
+            const gate = await runPolicyGate(run.resources, { stack, tier: run.spec.tier });
             assert.equal(gate.mandatory, 0, gate.violations.map((v) => `${v.policy}: ${v.message}`).join("\n"));
             for (const v of gate.violations) {
                 console.log(`      advisory on ${stack}: ${v.policy} — ${v.resource.name}: ${v.message}`);
