@@ -29,10 +29,13 @@ export function checkZones(region: string | undefined, cluster: ClusterConfig, p
     });
 }
 
-/** Sizes within each pool, a CPU pool for system pods, and node group names EKS accepts. */
-export function checkPools(pools: Record<string, NodePoolConfig>, clusterName: string | undefined, problems: string[]) {
+/**
+ * Sizes within each pool, a CPU pool for system pods, and node group names EKS accepts. `complete` is
+ * false when some pools are broken (already reported): the rules over all pools are then not judged.
+ */
+export function checkPools(pools: Record<string, NodePoolConfig>, clusterName: string | undefined, problems: string[], complete = true) {
     const entries = Object.entries(pools);
-    if (entries.length === 0) {
+    if (entries.length === 0 && complete) {
         problems.push(`${NAMESPACE}:nodePools must define at least one pool`);
         return;
     }
@@ -50,7 +53,7 @@ export function checkPools(pools: Record<string, NodePoolConfig>, clusterName: s
         }
     }
     const systemPool = entries.some(([, p]) => !instanceType(p.instanceType).gpu && p.minSize >= 1);
-    if (!systemPool) {
+    if (!systemPool && complete) {
         problems.push(
             `${NAMESPACE}:nodePools needs a CPU pool with minSize >= 1 for system pods (CoreDNS, controllers); ` +
                 `got ${entries.map(([name, p]) => `${name} (${p.instanceType}, minSize ${p.minSize})`).join(", ")}`,
