@@ -10,6 +10,7 @@ import { checkAccess, checkEndpoint, checkPools, checkRegion, checkServing, chec
 import { ConfigError, formatIssue, keyPath, NAMESPACE } from "./errors";
 import { checkPolicyLimits, PolicyLimits, policyLimitsOf, readPolicyLimits } from "./policyLimits";
 import { GpuChoice, placeWorkload, servingMemory, trainingMemory } from "./placement";
+import { checkTrainingAccess, dataSyncSpecs, trainingAccessOf } from "./dataSync";
 import { configKeys, NodePoolConfig, REQUIRED_KEYS, SECRET_KEYS, ServingConfig, TrainingConfig } from "./schema";
 import { NAMESPACES, NodePoolSpec, ServingSpec, StackSpec, TrainingSpec } from "./spec";
 
@@ -150,6 +151,7 @@ function trainingSpecs(entries: TrainingConfig[], pools: NodePoolSpec[], problem
                 memoryLimit: t.memoryLimit ?? t.memory,
                 backoffLimit: t.backoffLimit,
                 activeDeadlineSeconds: t.activeDeadlineSeconds,
+                ...trainingAccessOf(t),
                 ...estimateOf(choice),
             },
         ];
@@ -176,6 +178,7 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
     checkPolicyLimits(raw.policyLimits ?? readPolicyLimits(env) ?? policyLimitsOf({}, "the policy pack's defaults"), parsed.nodePools, servingCfg, problems);
     checkTraining(trainingCfg, problems);
     checkUniqueNames(servingCfg, trainingCfg, problems);
+    checkTrainingAccess(trainingCfg, parsed.dataSync ?? [], problems);
     const hasTrackingUri = parsed.mlflowTrackingUri !== undefined;
     checkTrackingUri(hasTrackingUri, servingCfg.length + trainingCfg.length, problems);
     const pools = parsed.nodePools ? poolSpecs(parsed.nodePools) : [];
@@ -197,6 +200,7 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
         namespaces: { ...NAMESPACES },
         serving,
         training,
+        dataSync: dataSyncSpecs(parsed.dataSync ?? [], pools),
         hasTrackingUri,
     };
 }
