@@ -9,7 +9,7 @@
  */
 import { z } from "zod";
 
-export const CONTRACT_VERSION = "1.2.0";
+export const CONTRACT_VERSION = "1.3.0";
 
 /** Outputs whose values are Pulumi secrets; every other contract output is plain. */
 export const SECRET_OUTPUTS = ["kubeconfig"] as const;
@@ -67,6 +67,11 @@ export const contractSchema = z.object({
         kind: nonEmpty,
         /** The Kubeflow Training Operator is installed only where the platform itself runs a PyTorchJob. */
         operatorInstalled: z.boolean(),
+        /**
+         * Each of the platform's training runs (added in 1.3): the service account its pods run as in the
+         * training namespace and the IAM role behind it, e.g. to name the role in a data bucket's policy.
+         */
+        identities: z.record(z.string(), z.object({ serviceAccount: nonEmpty, roleArn: z.string().startsWith("arn:", "must be an ARN") })),
     }),
     /** Running a model server in the serving namespace (added in 1.2). */
     serving: z.object({

@@ -49,6 +49,8 @@ export interface ContractSources {
     podMetrics: PlatformContractValues["metrics"]["podMetrics"];
     pytorchJob: { apiVersion: string; kind: string };
     trainingOperatorInstalled: boolean;
+    /** Each training run's service account and IAM role (components/s3Identity.ts). */
+    trainingIdentities: Record<string, { serviceAccount: string; roleArn: pulumi.Output<string> }>;
     /** Ports, annotation, headroom and client label of the serving components (components/probes.ts, networkPolicies.ts). */
     serving: PlatformContractValues["serving"];
 }
@@ -68,7 +70,7 @@ export function buildContract(spec: StackSpec, src: ContractSources): Outputs<Pl
         gpuPools: pulumi.output(gpuPoolContracts(spec)),
         storage: pulumi.output(storageContract(spec, src.storageClassName)),
         metrics: pulumi.output({ externalMetrics: { ...src.externalMetrics }, selectorLabel: src.selectorLabel, podMetrics: { ...src.podMetrics } }),
-        training: pulumi.output({ ...src.pytorchJob, operatorInstalled: src.trainingOperatorInstalled }),
+        training: pulumi.output({ ...src.pytorchJob, operatorInstalled: src.trainingOperatorInstalled, identities: { ...src.trainingIdentities } }),
         serving: pulumi.output({ ...src.serving, ports: { ...src.serving.ports }, clientNamespaceLabels: { ...src.serving.clientNamespaceLabels } }),
         workloadIdentity: src.oidcIssuerUrl.apply((url) => ({
             issuer: issuerHost(url),

@@ -9,6 +9,7 @@ import { ConfigError, NAMESPACE } from "./errors";
 import { parseConfigKeys, toFileIndices } from "./parseConfig";
 import { checkGpuTaint, checkPolicyLimits, PolicyLimits, policyLimitsOf, readPolicyLimits } from "./policyLimits";
 import { GpuChoice, placeWorkload, servingMemory, trainingMemory } from "./placement";
+import { checkTrainingAccess, dataSyncSpecs, trainingAccessOf } from "./dataSync";
 import { NodePoolConfig, ServingConfig, TrainingConfig } from "./schema";
 import { NAMESPACES, NodePoolSpec, ServingSpec, StackSpec, TrainingSpec } from "./spec";
 import { resolveTier } from "./tiers";
@@ -102,6 +103,7 @@ function trainingSpecs(entries: TrainingConfig[], pools: NodePoolSpec[], problem
                 memoryLimit: t.memoryLimit ?? t.memory,
                 backoffLimit: t.backoffLimit,
                 activeDeadlineSeconds: t.activeDeadlineSeconds,
+                ...trainingAccessOf(t),
                 ...estimateOf(choice),
             },
         ];
@@ -137,6 +139,7 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
     }
     checkTraining(trainingCfg, problems);
     checkUniqueNames(servingCfg, trainingCfg, problems);
+    checkTrainingAccess(trainingCfg, parsed.dataSync ?? [], problems);
     const hasTrackingUri = parsed.mlflowTrackingUri !== undefined;
     checkTrackingUri(hasTrackingUri, servingCfg.length + trainingCfg.length, problems);
     const pools = parsed.nodePools ? poolSpecs(parsed.nodePools) : [];
@@ -161,6 +164,7 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
         namespaces: { ...NAMESPACES },
         serving,
         training,
+        dataSync: dataSyncSpecs(parsed.dataSync ?? [], pools),
         hasTrackingUri,
     };
 }

@@ -155,6 +155,17 @@ const MUTATIONS: Mutation[] = [
             deny.spec.podSelector = { matchLabels: { app: "bert-finetune" } };
         },
     },
+    { rule: "training-own-service-account", change: "PyTorchJob worker without a service account (the namespace default)", apply: (rs) => delete k8s(rs, "PyTorchJob", "llm-distributed").spec.pytorchReplicaSpecs.Worker.template.spec.serviceAccountName },
+    {
+        rule: "s3-grants-within-declared-prefixes",
+        change: "bert-finetune role: write on its whole output bucket",
+        apply: (rs) => {
+            const policy = ofType(rs, "aws:iam/rolePolicy:RolePolicy", "-training-bert-finetune-identity-s3");
+            const doc = JSON.parse(policy.policy);
+            doc.Statement.find((st: Obj) => st.Sid === "WriteDeclaredPrefixes").Resource = ["arn:aws:s3:::ml-results-prod/*"];
+            policy.policy = JSON.stringify(doc);
+        },
+    },
     { rule: "namespace-pod-security-restricted", change: "ml-serving namespace on baseline", apply: (rs) => (k8s(rs, "Namespace", "ml-serving").metadata.labels["pod-security.kubernetes.io/enforce"] = "baseline") },
 ];
 
