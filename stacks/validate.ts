@@ -8,6 +8,7 @@ import { instanceType } from "../capacity/catalog";
 import { credentialShape } from "./credentials";
 import { checkAccess, checkEndpoint, checkPools, checkRegion, checkServing, checkTrackingUri, checkTraining, checkUniqueNames, checkZones } from "./crossChecks";
 import { ConfigError, formatIssue, keyPath, NAMESPACE } from "./errors";
+import { checkPoolPlacement } from "./poolChecks";
 import { checkPolicyLimits, PolicyLimits, policyLimitsOf, readPolicyLimits } from "./policyLimits";
 import { GpuChoice, placeWorkload, servingMemory, trainingMemory } from "./placement";
 import { configKeys, NodePoolConfig, REQUIRED_KEYS, SECRET_KEYS, ServingConfig, TrainingConfig } from "./schema";
@@ -93,6 +94,8 @@ function poolSpecs(pools: Record<string, NodePoolConfig>): NodePoolSpec[] {
         capacityType: p.capacityType,
         diskSizeGiB: p.diskSizeGiB,
         gpu: instanceType(p.instanceType).gpu,
+        ...(p.availabilityZones ? { availabilityZones: p.availabilityZones } : {}),
+        ...(p.efa ? { efa: true } : {}),
     }));
 }
 
@@ -164,6 +167,7 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
     const env = parsed.environment ?? "dev";
     if (parsed.nodePools) {
         checkPools(parsed.nodePools, parsed.cluster?.name, problems);
+        checkPoolPlacement(parsed.nodePools, parsed.cluster?.availabilityZones, problems);
     }
     if (parsed.cluster) {
         checkZones(raw.region, parsed.cluster, problems);
