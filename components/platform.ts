@@ -2,17 +2,19 @@ import * as pulumi from "@pulumi/pulumi";
 import { CLAIMS, findPool, gpuPools, systemPoolOf, nodeGroupNameFor, StackSpec, storageClaims, STORAGE_CLASS_NAME } from "../stacks/spec";
 import { tierProtections } from "../stacks/tiers";
 import * as aws from "@pulumi/aws";
+import { isEfaPool } from "../capacity/efa";
 import { poolNodeSelector } from "../capacity/pools";
 import { NVIDIA_NAMESPACE } from "../facts/nvidia";
 import { ClusterAddons } from "./addons";
 import { AppTeamAccess } from "./appTeams";
 import { Cluster } from "./cluster";
 import { ClusterAutoscaler, poolPriorities } from "./clusterAutoscaler";
+import { EfaDevicePlugin } from "./efa";
 import { prometheusVolume } from "./metricsChain";
 import { Monitoring } from "./monitoring";
 import { Namespaces } from "./namespaces";
 import { NetworkPolicies } from "./networkPolicies";
-import { Network } from "./network";
+import { Network, subnetsInZones } from "./network";
 import { NodePool } from "./nodePool";
 import { NvidiaStack } from "./nvidia";
 import { PriorityClasses } from "./priority";
@@ -97,8 +99,9 @@ export class MlPlatform extends pulumi.ComponentResource {
                     gpuTaint: spec.gpuTaint,
                     cluster: this.cluster.eksCluster,
                     nodeRole: this.cluster.nodeRole,
-                    subnetIds: this.network.privateSubnetIds,
+                    subnetIds: subnetsInZones(this.network.privateSubnetIds, spec.cluster.availabilityZones, pool.availabilityZones),
                     tags,
+                    ...(isEfaPool(pool) ? { vpcId: this.network.vpcId, clusterSecurityGroupId: this.cluster.clusterSecurityGroupId } : {}),
                 },
                 { parent: this },
             );
@@ -132,6 +135,10 @@ export class MlPlatform extends pulumi.ComponentResource {
         }
 
         new NvidiaStack(`${name}-nvidia`, { gpuPools: gpuPools(spec), gpuTaint: spec.gpuTaint, namespace: NVIDIA_NAMESPACE }, k8sOpts);
+        const efaPools = spec.nodePools.filter(isEfaPool);
+        if (efaPools.length > 0) {
+            new EfaDevicePlugin(`${name}-efa`, { efaPools, gpuTaint: spec.gpuTaint, namespace: NVIDIA_NAMESPACE }, k8sOpts);
+        }
 
         this.storage = new Storage(
             `${name}-storage`,

@@ -9,7 +9,7 @@
  */
 import { z } from "zod";
 
-export const CONTRACT_VERSION = "1.3.0";
+export const CONTRACT_VERSION = "1.4.0";
 
 /** Outputs whose values are Pulumi secrets; every other contract output is plain. */
 export const SECRET_OUTPUTS = ["kubeconfig"] as const;
@@ -35,6 +35,11 @@ const gpuPool = z.object({
     /** Usable memory of one GPU, as EC2 reports it. */
     gpuMemoryMiB: z.number().int().min(1),
     instanceType: nonEmpty,
+    /**
+     * EFA devices per node when the pool has EFA (added in 1.4): a multi-node job's pods request
+     * `vpc.amazonaws.com/efa` equal to this (request == limit) and set FI_PROVIDER=efa for NCCL.
+     */
+    efaInterfacesPerNode: z.number().int().min(1).optional(),
 });
 
 export const contractSchema = z.object({

@@ -4,6 +4,7 @@
  * file to them (one output per contract field, each of the contract's type).
  */
 import * as pulumi from "@pulumi/pulumi";
+import { poolEfa } from "../capacity/efa";
 import { poolNodeSelector, poolTolerations } from "../capacity/pools";
 import { CONTRACT_VERSION, GpuPoolContract, PlatformContractValues } from "./contract";
 import { gpuPools, StackSpec, storageClaims } from "./spec";
@@ -12,6 +13,7 @@ import { IRSA_AUDIENCE, issuerHost, ROLE_ARN_ANNOTATION, SUBJECT_PATTERN } from 
 export function gpuPoolContracts(spec: StackSpec): Record<string, GpuPoolContract> {
     const out: Record<string, GpuPoolContract> = {};
     for (const pool of gpuPools(spec)) {
+        const efa = poolEfa(pool);
         out[pool.name] = {
             nodeSelector: poolNodeSelector(pool),
             tolerations: poolTolerations(pool, spec.gpuTaint),
@@ -19,6 +21,7 @@ export function gpuPoolContracts(spec: StackSpec): Record<string, GpuPoolContrac
             gpuModel: pool.gpu!.model,
             gpuMemoryMiB: pool.gpu!.memoryMiB,
             instanceType: pool.instanceType,
+            ...(efa ? { efaInterfacesPerNode: efa.interfaces } : {}),
         };
     }
     return out;

@@ -123,6 +123,14 @@ export const nodePoolSchema = z.strictObject({
     desiredSize: int(0, 100).optional(),
     capacityType: z.enum(["ON_DEMAND", "SPOT"]).default("ON_DEMAND"),
     diskSizeGiB: int(20, 16384).default(100),
+    /** Zones of cluster.availabilityZones this pool launches in; default all of them (stacks/poolChecks.ts). */
+    availabilityZones: z
+        .array(z.string().regex(AZ, "must be an availability zone name such as us-east-1a"))
+        .min(1, "must list at least one availability zone (omit the key for all of the cluster's)")
+        .refine((a) => new Set(a).size === a.length, "must not repeat an availability zone")
+        .optional(),
+    /** EFA interfaces, a cluster placement group and a self-referencing security group (capacity/efa.ts). */
+    efa: z.boolean().default(false),
 });
 
 export const storageSchema = z.strictObject({

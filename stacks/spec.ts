@@ -17,6 +17,8 @@ export interface NodePoolSpec extends NodePoolShape {
     diskSizeGiB: number;
     /** From the catalog; undefined for CPU pools. */
     gpu?: GpuFacts;
+    /** Zones the pool launches in; undefined: every zone of the cluster. */
+    availabilityZones?: string[];
 }
 
 interface WorkloadResources {

@@ -6,6 +6,7 @@
 import { instanceType } from "../capacity/catalog";
 import { checkAccess, checkEndpoint, checkPools, checkRegion, checkServing, checkTrackingUri, checkTraining, checkUniqueNames, checkZones } from "./crossChecks";
 import { ConfigError, NAMESPACE } from "./errors";
+import { checkPoolPlacement } from "./poolChecks";
 import { parseConfigKeys, toFileIndices } from "./parseConfig";
 import { checkGpuTaint, checkPolicyLimits, PolicyLimits, policyLimitsOf, readPolicyLimits } from "./policyLimits";
 import { GpuChoice, placeWorkload, servingMemory, trainingMemory } from "./placement";
@@ -37,6 +38,8 @@ function poolSpecs(pools: Record<string, NodePoolConfig>): NodePoolSpec[] {
         capacityType: p.capacityType,
         diskSizeGiB: p.diskSizeGiB,
         gpu: instanceType(p.instanceType).gpu,
+        ...(p.availabilityZones ? { availabilityZones: p.availabilityZones } : {}),
+        ...(p.efa ? { efa: true } : {}),
     }));
 }
 
@@ -122,6 +125,7 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
     const judgedTier = tier ?? "dev";
     if (parsed.nodePools) {
         checkPools(parsed.nodePools, parsed.cluster?.name, problems, brokenPools.length === 0);
+        checkPoolPlacement(parsed.nodePools, parsed.cluster?.availabilityZones, problems);
     }
     if (parsed.cluster) {
         checkZones(raw.region, parsed.cluster, problems);
