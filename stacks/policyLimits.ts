@@ -6,7 +6,14 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
-import { DEFAULT_ALLOWED_INSTANCE_TYPES, DEFAULT_PROD_MIN_REPLICAS, disallowedInstanceTypes, replicaBoundProblems } from "../capacity/limits";
+import {
+    BUDGET_BASES,
+    DEFAULT_ALLOWED_INSTANCE_TYPES,
+    DEFAULT_BUDGET_BASIS,
+    DEFAULT_PROD_MIN_REPLICAS,
+    disallowedInstanceTypes,
+    replicaBoundProblems,
+} from "../capacity/limits";
 import { describe, NAMESPACE, problemLine } from "./errors";
 import type { NodePoolConfig, ServingConfig } from "./schema";
 
@@ -17,6 +24,9 @@ export interface PolicyLimits {
     /** serving-hpa-bounds' own environment setting (the pack's default is prod). */
     hpaEnvironment: string;
     prodMinReplicas: number;
+    /** monthly-budget's budget (undefined: no budget) and basis, as written (checked by checkPolicyLimits). */
+    maxMonthlyCost?: number;
+    budgetBasis: string;
 }
 
 export const POLICY_CONFIG_DIR = path.join(__dirname, "..", "policy", "config");
@@ -27,11 +37,14 @@ type Entry = Record<string, unknown> | undefined;
 export function policyLimitsOf(config: Record<string, unknown>, source: string): PolicyLimits {
     const types = (config["instance-types-allowed"] as Entry)?.allowedInstanceTypes;
     const hpa = config["serving-hpa-bounds"] as Entry;
+    const budget = config["monthly-budget"] as Entry;
     return {
         source,
         allowedInstanceTypes: Array.isArray(types) ? types.map(String) : DEFAULT_ALLOWED_INSTANCE_TYPES,
         hpaEnvironment: typeof hpa?.environment === "string" ? hpa.environment : "prod",
         prodMinReplicas: typeof hpa?.prodMinReplicas === "number" ? hpa.prodMinReplicas : DEFAULT_PROD_MIN_REPLICAS,
+        ...(typeof budget?.maxMonthlyCost === "number" ? { maxMonthlyCost: budget.maxMonthlyCost } : {}),
+        budgetBasis: budget?.budgetBasis === undefined ? DEFAULT_BUDGET_BASIS : String(budget.budgetBasis),
     };
 }
 
@@ -46,6 +59,11 @@ export function readPolicyLimits(environment: string, dir: string = POLICY_CONFI
 }
 
 export function checkPolicyLimits(limits: PolicyLimits, pools: Record<string, NodePoolConfig> | undefined, serving: ServingConfig[], problems: string[]) {
+    // The budget itself is judged by monthly-budget alone (the demand basis needs the placement of what
+    // was registered); its basis is checked here, before anything is registered.
+    if (!(BUDGET_BASES as readonly string[]).includes(limits.budgetBasis)) {
+        problems.push(problemLine(`${limits.source} monthly-budget.budgetBasis`, "is not a budget basis", limits.budgetBasis, BUDGET_BASES.join(", ")));
+    }
     for (const [name, p] of Object.entries(pools ?? {})) {
         for (const t of disallowedInstanceTypes([p.instanceType], limits.allowedInstanceTypes)) {
             problems.push(problemLine(`${NAMESPACE}:nodePools.${name}.instanceType`, `is not allowed by ${limits.source} (instance-types-allowed)`, t, limits.allowedInstanceTypes.join(", ")));
