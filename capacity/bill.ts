@@ -5,7 +5,7 @@
  * maxSize, what the autoscaler may reach whatever the declared workloads are). What is counted comes
  * from the registered resources, so the plan and the monthly-budget rule read the same inputs. Pure.
  */
-import { PRICES, ListPrice } from "../facts/prices";
+import { BILL_DATE, EKS_STANDARD_SUPPORT_ENDS, PRICES, ListPrice } from "../facts/prices";
 import { CATALOG_SOURCE, HOURS_PER_MONTH } from "./catalog";
 import { poolHourlyCost, roundCents } from "./cost";
 import { LABEL_NODE_POOL } from "./pools";
@@ -14,7 +14,6 @@ import { GiB, parseMemory } from "./quantity";
 
 /** min: the nodes the workloads need at minimum scale; max: at maximum scale; reachable: every pool at maxSize. */
 export type BillScale = "min" | "max" | "reachable";
-export const BILL_SCALES: readonly BillScale[] = ["min", "max", "reachable"];
 export type ScaleFigures = Record<BillScale, number>;
 
 export type BillItem = "ec2-nodes" | "eks-control-plane" | "nat-gateways" | "ebs-root-volumes" | "ebs-gp3-claims" | "efs-claims";
@@ -53,6 +52,8 @@ export interface StorageClaim {
 /** What the bill needs to know of the registered resources besides the node pools. */
 export interface Infrastructure {
     clusters: number;
+    /** Each cluster's Kubernetes minor ("" when it does not say). */
+    clusterVersions: string[];
     natGateways: number;
     /** How the gateway count was found. */
     natGatewaysFrom: string;
@@ -107,8 +108,10 @@ export function infrastructureOf(resources: Resource[]): { infrastructure: Infra
     const unread: string[] = [];
     const skip = (r: Resource) => () => unread.push(`${r.type} ${r.name} (a value unknown until deployed)`);
 
-    const realClusters = resources.filter((r) => r.type === "aws:eks/cluster:Cluster").length;
-    const clusters = realClusters > 0 ? realClusters : resources.filter((r) => r.type === "eks:index:Cluster").length;
+    const realClusters = resources.filter((r) => r.type === "aws:eks/cluster:Cluster");
+    const clusterResources = realClusters.length > 0 ? realClusters : resources.filter((r) => r.type === "eks:index:Cluster");
+    const clusterVersions = clusterResources.map((r) => known(() => (r.props.version === undefined ? "" : String(r.props.version)), skip(r)) ?? "");
+    const clusters = clusterResources.length;
 
     const gateways = resources.filter((r) => r.type === NAT_GATEWAY).length;
     let natGateways = gateways;
@@ -172,7 +175,7 @@ export function infrastructureOf(resources: Resource[]): { infrastructure: Infra
         }
     }
     return {
-        infrastructure: { clusters, natGateways, natGatewaysFrom, rootVolumes, claims: claims.map((c) => ({ ...c, backend: classes.get(c.storageClass) ?? "unpriced" })) },
+        infrastructure: { clusters, clusterVersions, natGateways, natGatewaysFrom, rootVolumes, claims: claims.map((c) => ({ ...c, backend: classes.get(c.storageClass) ?? "unpriced" })) },
         unread,
     };
 }
@@ -183,6 +186,21 @@ export interface BillPool {
 }
 
 const priceText = (p: ListPrice) => `${usdPrice(p.usd)} per ${p.per}, ${p.region} list price (${p.source}, taken ${p.taken})`;
+
+/**
+ * Which support a cluster's Kubernetes minor bills as of BILL_DATE: standard until the calendar's last
+ * day of standard support, extended after it. A minor the calendar does not list bills standard, and says so.
+ */
+export function eksSupport(version: string): { price: ListPrice; detail: string } {
+    const ends = EKS_STANDARD_SUPPORT_ENDS[version];
+    if (ends === undefined) {
+        return { price: PRICES.eksControlPlane, detail: `Kubernetes ${version || "(version not given)"}: no support dates here, billed as standard support` };
+    }
+    if (ends < BILL_DATE) {
+        return { price: PRICES.eksExtendedSupport, detail: `Kubernetes ${version}: extended support (standard support ended ${ends}; as of ${BILL_DATE})` };
+    }
+    return { price: PRICES.eksControlPlane, detail: `Kubernetes ${version}: standard support until ${ends}` };
+}
 
 /** $0.10, $0.045: cents always, a tenth of a cent when the price has one. */
 export function usdPrice(usd: number): string {
@@ -231,9 +249,18 @@ export function buildBill(pools: BillPool[], nodes: Record<BillScale, Record<str
     const hourlyOf = (price: ListPrice, units: number) => (price.per === "GB-month" ? (price.usd * units) / HOURS_PER_MONTH : price.usd * units);
     const constant = (price: ListPrice, units: number) => figures(() => hourlyOf(price, units));
 
+    const support = infra.clusterVersions.map(eksSupport);
+    const eksHourly = support.reduce((n, x) => n + x.price.usd, 0);
     add(
-        { item: "eks-control-plane", label: "EKS control plane", quantity: figures(() => infra.clusters), unit: "clusters", detail: "Kubernetes version in standard support (extended support costs $0.60 per cluster-hour)", price: priceText(PRICES.eksControlPlane) },
-        constant(PRICES.eksControlPlane, infra.clusters),
+        {
+            item: "eks-control-plane",
+            label: "EKS control plane",
+            quantity: figures(() => infra.clusters),
+            unit: "clusters",
+            detail: support.map((x) => x.detail).join("; ") || "none",
+            price: [...new Set(support.map((x) => x.price))].map(priceText).join("; ") || priceText(PRICES.eksControlPlane),
+        },
+        figures(() => eksHourly),
     );
     add(
         { item: "nat-gateways", label: "NAT gateways (hours only)", quantity: figures(() => infra.natGateways), unit: "gateways", detail: infra.natGatewaysFrom, price: priceText(PRICES.natGateway) },

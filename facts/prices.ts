@@ -16,10 +16,19 @@ export interface ListPrice {
 }
 
 export const PRICES = {
-    /** Standard support; a Kubernetes minor in extended support costs $0.60 per cluster-hour instead. */
+    /** Standard support: the version is within 14 months of its EKS release (EKS_STANDARD_SUPPORT_ENDS). */
     eksControlPlane: {
         what: "EKS cluster, standard Kubernetes version support",
         usd: 0.1,
+        per: "cluster-hour",
+        region: "us-east-1",
+        source: "https://aws.amazon.com/eks/pricing/",
+        taken: "2026-12-03",
+    },
+    /** The whole per-cluster charge once the version is past standard support (not $0.60 on top of $0.10). */
+    eksExtendedSupport: {
+        what: "EKS cluster, extended Kubernetes version support",
+        usd: 0.6,
         per: "cluster-hour",
         region: "us-east-1",
         source: "https://aws.amazon.com/eks/pricing/",
@@ -53,3 +62,16 @@ export const PRICES = {
         taken: "2026-12-03",
     },
 } as const satisfies Record<string, ListPrice>;
+
+/** The day the bill is priced as of: the prices' date, fixed so that plans stay deterministic. */
+export const BILL_DATE = "2026-12-03";
+
+/**
+ * The last day of EKS standard support per Kubernetes minor (14 months after its EKS release); after it
+ * a cluster on that minor bills extended support. From AWS's EKS Kubernetes release calendar,
+ * https://docs.aws.amazon.com/eks/latest/userguide/kubernetes-versions.html, taken 2026-12-03.
+ */
+export const EKS_STANDARD_SUPPORT_ENDS: Record<string, string> = {
+    "1.34": "2026-12-02",
+    "1.35": "2027-03-27",
+};

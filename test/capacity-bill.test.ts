@@ -4,9 +4,10 @@
  * children), the arithmetic of each item at each scale, and the verdict's words. Pure and fast.
  */
 import { strict as assert } from "node:assert";
-import { buildBill, infrastructureOf, Infrastructure, usdPrice } from "../capacity/bill";
+import { buildBill, eksSupport, infrastructureOf, Infrastructure, usdPrice } from "../capacity/bill";
 import { budgetVerdict } from "../capacity/limits";
-import { PRICES } from "../facts/prices";
+import { BILL_DATE, EKS_STANDARD_SUPPORT_ENDS, PRICES } from "../facts/prices";
+import { SUPPORTED_KUBERNETES_VERSIONS } from "../facts/versions";
 
 type Props = Record<string, any>;
 const r = (type: string, name: string, props: Props) => ({ type, name, props });
@@ -40,10 +41,10 @@ describe("capacity/bill", () => {
     describe("infrastructureOf", () => {
         it("reads the offline plan's components: eks:index:Cluster and the awsx VPC's NAT strategy", () => {
             const single = infrastructureOf([
-                r("eks:index:Cluster", "eks", {}),
+                r("eks:index:Cluster", "eks", { version: "1.34" }),
                 r("awsx:ec2:Vpc", "vpc", { availabilityZoneNames: ["us-east-1a", "us-east-1b"], natGateways: { strategy: "Single" } }),
             ]).infrastructure;
-            assert.deepEqual([single.clusters, single.natGateways, single.natGatewaysFrom], [1, 1, "VPC vpc: strategy Single over 2 AZs"]);
+            assert.deepEqual([single.clusters, single.clusterVersions, single.natGateways, single.natGatewaysFrom], [1, ["1.34"], 1, "VPC vpc: strategy Single over 2 AZs"]);
             const perAz = infrastructureOf([r("awsx:ec2:Vpc", "vpc", { availabilityZoneNames: ["a", "b", "c"], natGateways: { strategy: "OnePerAz" } })]).infrastructure;
             assert.equal(perAz.natGateways, 3);
             const none = infrastructureOf([r("awsx:ec2:Vpc", "vpc", { availabilityZoneNames: ["a", "b"], natGateways: { strategy: "None" } })]).infrastructure;
@@ -60,7 +61,7 @@ describe("capacity/bill", () => {
                 r("aws:ec2/natGateway:NatGateway", "nat-1", {}),
                 r("aws:ec2/natGateway:NatGateway", "nat-2", {}),
             ]).infrastructure;
-            assert.deepEqual([infra.clusters, infra.natGateways, infra.natGatewaysFrom], [1, 2, "2 NatGateway resource(s)"]);
+            assert.deepEqual([infra.clusters, infra.clusterVersions, infra.natGateways, infra.natGatewaysFrom], [1, [""], 2, "2 NatGateway resource(s)"]);
         });
 
         it("finds each pool's root volume by the launch template's node-pool instance tag", () => {
@@ -104,9 +105,36 @@ describe("capacity/bill", () => {
         });
     });
 
+    describe("eksSupport: the control plane's price by the EKS release calendar, as of the prices' date", () => {
+        it("1.34 left standard support on 2026-12-02: extended support, $0.60 per cluster-hour", () => {
+            assert.equal(BILL_DATE, "2026-12-03");
+            const old = eksSupport("1.34");
+            assert.equal(old.price, PRICES.eksExtendedSupport);
+            assert.equal(old.detail, "Kubernetes 1.34: extended support (standard support ended 2026-12-02; as of 2026-12-03)");
+            const current = eksSupport("1.35");
+            assert.equal(current.price, PRICES.eksControlPlane);
+            assert.equal(current.detail, "Kubernetes 1.35: standard support until 2027-03-27");
+            assert.equal(eksSupport("1.99").price, PRICES.eksControlPlane);
+            assert.match(eksSupport("").detail, /no support dates here, billed as standard support/);
+        });
+
+        it("every Kubernetes minor the config accepts has its support dates", () => {
+            for (const v of SUPPORTED_KUBERNETES_VERSIONS) {
+                assert.match(EKS_STANDARD_SUPPORT_ENDS[v] ?? "", /^\d{4}-\d{2}-\d{2}$/, v);
+            }
+        });
+
+        it("bills each cluster at its own support: 1.34 is $438.00 a month, 1.35 $73.00", () => {
+            const bill = (v: string) => buildBill([], { min: {}, max: {}, reachable: {} }, { clusters: 1, clusterVersions: [v], natGateways: 0, natGatewaysFrom: "", rootVolumes: {}, claims: [] });
+            assert.deepEqual(bill("1.34").lines[1].monthly, { min: 438, max: 438, reachable: 438 });
+            assert.deepEqual(bill("1.35").lines[1].monthly, { min: 73, max: 73, reachable: 73 });
+        });
+    });
+
     describe("buildBill", () => {
         const infra: Infrastructure = {
             clusters: 1,
+            clusterVersions: ["1.35"],
             natGateways: 3,
             natGatewaysFrom: "test",
             rootVolumes: { system: { sizeGiB: 50, volumeType: "gp3" }, gpu: { sizeGiB: 500, volumeType: "gp3" } },
@@ -153,7 +181,7 @@ describe("capacity/bill", () => {
     });
 
     describe("budgetVerdict (monthly-budget's judgement)", () => {
-        const bill = buildBill([{ name: "gpu", instanceType: "p4d.24xlarge" }], { min: { gpu: 0 }, max: { gpu: 0 }, reachable: { gpu: 1 } }, { clusters: 1, natGateways: 0, natGatewaysFrom: "", rootVolumes: {}, claims: [] });
+        const bill = buildBill([{ name: "gpu", instanceType: "p4d.24xlarge" }], { min: { gpu: 0 }, max: { gpu: 0 }, reachable: { gpu: 1 } }, { clusters: 1, clusterVersions: [""], natGateways: 0, natGatewaysFrom: "", rootVolumes: {}, claims: [] });
 
         it("judges the basis it is given: the reachable maximum sees the pool no workload needs", () => {
             assert.deepEqual(budgetVerdict(bill, 5000, "demand"), {
