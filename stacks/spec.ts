@@ -2,7 +2,7 @@
 import { GpuFacts } from "../capacity/catalog";
 import { NodePoolShape, Taint } from "../capacity/pools";
 import { NAMESPACES } from "../facts/namespaces";
-import { ClusterConfig, StorageConfig } from "./schema";
+import { AlertThresholds, ClusterConfig, StorageConfig } from "./schema";
 
 export type Environment = "dev" | "prod";
 
@@ -79,6 +79,8 @@ export interface StackSpec {
     serving: ServingSpec[];
     training: TrainingSpec[];
     dataSync: DataSyncSpec[];
+    /** Thresholds of the platform's alerts (ml-platform:alerts). */
+    alerts: AlertThresholds;
     /** True when the tracking URI was given (as a secret); workloads then reference it. */
     hasTrackingUri: boolean;
 }

@@ -11,7 +11,7 @@ import { ConfigError, formatIssue, keyPath, NAMESPACE } from "./errors";
 import { checkPolicyLimits, PolicyLimits, policyLimitsOf, readPolicyLimits } from "./policyLimits";
 import { GpuChoice, placeWorkload, servingMemory, trainingMemory } from "./placement";
 import { checkTrainingAccess, dataSyncSpecs, trainingAccessOf } from "./dataSync";
-import { configKeys, NodePoolConfig, REQUIRED_KEYS, SECRET_KEYS, ServingConfig, TrainingConfig } from "./schema";
+import { ALERT_DEFAULTS, configKeys, NodePoolConfig, REQUIRED_KEYS, SECRET_KEYS, ServingConfig, TrainingConfig } from "./schema";
 import { NAMESPACES, NodePoolSpec, ServingSpec, StackSpec, TrainingSpec } from "./spec";
 
 export interface RawConfig {
@@ -201,6 +201,7 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
         serving,
         training,
         dataSync: dataSyncSpecs(parsed.dataSync ?? [], pools),
+        alerts: parsed.alerts ?? ALERT_DEFAULTS,
         hasTrackingUri,
     };
 }
