@@ -142,6 +142,21 @@ for (const stack of ["dev", "prod"] as const) {
             assert.deepEqual(problems, []);
         });
 
+        it("a recorded series' declared labels are the ones its aggregation keeps", () => {
+            const rules: Obj[] = (d.rule.inputs as Obj).spec.groups.flatMap((g: Obj) => g.rules).filter((r: Obj) => r.record);
+            let checked = 0;
+            for (const r of rules) {
+                const by = /^\w+ by \(([^)]*)\) \(/.exec(r.expr) ?? /^(?:sum|count|avg|max|min|vector)\((?!.*\b(?:by|without)\b)/.exec(r.expr);
+                if (!by) continue;
+                const kept = by[1] ? by[1].split(",").map((x: string) => x.trim()) : [];
+                // Labels the rule itself sets come on top of what the expression keeps.
+                const fromExpr = RECORDED_LABELS[r.record].filter((l) => !Object.keys(r.labels ?? {}).includes(l));
+                assert.deepEqual([...fromExpr].sort(), kept.sort(), r.record);
+                checked++;
+            }
+            assert.ok(checked >= 2, `${checked} aggregations checked`);
+        });
+
         it("the check has teeth: without the node-pool allow-list, the pool rules read a label nobody exports", () => {
             const without = deployed(resources, ["pods=[app]"]);
             const problems = without.queries.flatMap((q) => unproducedIn(q.expr, without.produced));
