@@ -15,6 +15,8 @@ import {
     servingPodMonitor,
 } from "./metricsChain";
 import { VERSIONS } from "../facts/versions";
+import type { AlertThresholds } from "../stacks/schema";
+import { DASHBOARD_CONFIGMAP, dashboardJson, GRAFANA_DASHBOARD_LABEL, KSM_NODE_LABEL_ALLOWLIST, PoolFacts, PROMETHEUS_RULE_NAME, RULE_LABELS, ruleGroups } from "./observability";
 
 export interface MonitoringArgs {
     /** Where the DCGM exporter runs. */
@@ -26,6 +28,9 @@ export interface MonitoringArgs {
     /** Prometheus' TSDB claim: a block-storage class (gp3) and a size from prometheusVolume. */
     prometheusStorageClassName: string;
     prometheusVolume: PrometheusVolume;
+    /** Every node pool: the dashboard's and rules' pools, sizes and prices. */
+    pools: PoolFacts[];
+    alertThresholds: AlertThresholds;
 }
 
 /**
@@ -75,10 +80,14 @@ export class Monitoring extends pulumi.ComponentResource {
                         additionalServiceMonitors: [dcgmServiceMonitor(args.dcgmNamespace)],
                         additionalPodMonitors: [servingPodMonitor(args.servingNamespace)],
                     },
-                    "kube-state-metrics": { metricLabelsAllowlist: KSM_POD_LABEL_ALLOWLIST, ...onSystemPool },
+                    "kube-state-metrics": { metricLabelsAllowlist: [...KSM_POD_LABEL_ALLOWLIST, ...KSM_NODE_LABEL_ALLOWLIST], ...onSystemPool },
                     prometheusOperator: onSystemPool,
                     alertmanager: { alertmanagerSpec: onSystemPool },
-                    grafana: onSystemPool,
+                    grafana: {
+                        ...onSystemPool,
+                        // The chart's defaults, stated: the dashboard ConfigMap below carries this label.
+                        sidecar: { dashboards: { enabled: true, label: GRAFANA_DASHBOARD_LABEL.key, labelValue: GRAFANA_DASHBOARD_LABEL.value, searchNamespace: "ALL" } },
+                    },
                     additionalPrometheusRulesMap: {
                         "ml-platform-gpu": { groups: [{ name: "ml-platform-gpu", interval: "15s", rules: [gpuUtilRecordingRule()] }] },
                     },
@@ -102,6 +111,30 @@ export class Monitoring extends pulumi.ComponentResource {
                     rules: { default: false, custom: [], external: adapterRules(args.externalMetrics) },
                     ...onSystemPool,
                 },
+            },
+            { parent: this, dependsOn: [prometheus] },
+        );
+
+        // Dashboards and alerts (components/observability.ts). The PrometheusRule CRD comes with the chart.
+        new k8s.core.v1.ConfigMap(
+            `${name}-dashboard`,
+            {
+                metadata: {
+                    name: DASHBOARD_CONFIGMAP,
+                    namespace: MONITORING_NAMESPACE,
+                    labels: { [GRAFANA_DASHBOARD_LABEL.key]: GRAFANA_DASHBOARD_LABEL.value, "app.kubernetes.io/part-of": "ml-platform" },
+                },
+                data: { "ml-platform.json": dashboardJson(args.servingNamespace) },
+            },
+            { parent: this, dependsOn: [ns] },
+        );
+        new k8s.apiextensions.CustomResource(
+            `${name}-rules`,
+            {
+                apiVersion: "monitoring.coreos.com/v1",
+                kind: "PrometheusRule",
+                metadata: { name: PROMETHEUS_RULE_NAME, namespace: MONITORING_NAMESPACE, labels: { ...RULE_LABELS } },
+                spec: { groups: ruleGroups(args.pools, args.alertThresholds, args.servingNamespace) },
             },
             { parent: this, dependsOn: [prometheus] },
         );

@@ -3,6 +3,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { gpuDaemonSetTolerations, gpuNodeSelector, NodePoolShape, Taint } from "../capacity/pools";
 import { VERSIONS } from "../facts/versions";
 import { DCGM_EXPORTER_NAME, DCGM_METRICS_PORT, DEVICE_PLUGIN_NAME } from "../facts/nvidia";
+import { DCGM_COUNTERS_CONFIGMAP, DCGM_COUNTERS_DIR, DCGM_COUNTERS_FILE, dcgmCountersCsv } from "../facts/dcgmCounters";
 
 export { DCGM_EXPORTER_NAME, DCGM_METRICS_PORT, DEVICE_PLUGIN_NAME } from "../facts/nvidia";
 
@@ -63,6 +64,12 @@ export class NvidiaStack extends pulumi.ComponentResource {
         );
 
         const dcgmLabels = { "app.kubernetes.io/name": DCGM_EXPORTER_NAME };
+        // The fields it collects, as a file of our own: alerts and dashboards are checked against it.
+        const counters = new k8s.core.v1.ConfigMap(
+            `${name}-dcgm-counters`,
+            { metadata: { name: DCGM_COUNTERS_CONFIGMAP, namespace: args.namespace, labels: dcgmLabels }, data: { [DCGM_COUNTERS_FILE]: dcgmCountersCsv() } },
+            { parent: this },
+        );
         new k8s.apps.v1.DaemonSet(
             `${name}-dcgm-exporter`,
             {
@@ -84,6 +91,7 @@ export class NvidiaStack extends pulumi.ComponentResource {
                                         { name: "DCGM_EXPORTER_KUBERNETES", value: "true" },
                                         // Upstream's manifest sets it: the exporter labels series with the node it runs on.
                                         { name: "NODE_NAME", valueFrom: { fieldRef: { fieldPath: "spec.nodeName" } } },
+                                        { name: "DCGM_EXPORTER_COLLECTORS", value: `${DCGM_COUNTERS_DIR}/${DCGM_COUNTERS_FILE}` },
                                     ],
                                     securityContext: {
                                         runAsNonRoot: false,
@@ -94,15 +102,21 @@ export class NvidiaStack extends pulumi.ComponentResource {
                                     resources: DCGM_EXPORTER_RESOURCES,
                                     readinessProbe: { httpGet: { path: "/health", port: DCGM_METRICS_PORT }, initialDelaySeconds: 45, periodSeconds: 10 },
                                     livenessProbe: { httpGet: { path: "/health", port: DCGM_METRICS_PORT }, initialDelaySeconds: 45, periodSeconds: 20 },
-                                    volumeMounts: [{ name: "pod-resources", mountPath: "/var/lib/kubelet/pod-resources", readOnly: true }],
+                                    volumeMounts: [
+                                        { name: "pod-resources", mountPath: "/var/lib/kubelet/pod-resources", readOnly: true },
+                                        { name: "counters", mountPath: DCGM_COUNTERS_DIR, readOnly: true },
+                                    ],
                                 },
                             ],
-                            volumes: [{ name: "pod-resources", hostPath: { path: "/var/lib/kubelet/pod-resources" } }],
+                            volumes: [
+                                { name: "pod-resources", hostPath: { path: "/var/lib/kubelet/pod-resources" } },
+                                { name: "counters", configMap: { name: DCGM_COUNTERS_CONFIGMAP } },
+                            ],
                         },
                     },
                 },
             },
-            { parent: this },
+            { parent: this, dependsOn: [counters] },
         );
 
         new k8s.core.v1.Service(

@@ -264,6 +264,8 @@ export class MlPlatform extends pulumi.ComponentResource {
                     spec.nodePools.reduce((n, p) => n + p.maxSize, 0),
                     spec.nodePools.reduce((n, p) => n + p.maxSize * (p.gpu?.count ?? 0), 0),
                 ),
+                pools: spec.nodePools.map((p) => ({ name: p.name, instanceType: p.instanceType, minSize: p.minSize, maxSize: p.maxSize })),
+                alertThresholds: spec.alerts,
             },
             { ...k8sOpts, dependsOn: [addons] },
         );

@@ -25,7 +25,18 @@ import {
 import { Kube, KubeError, KubeObject, sleep, waitFor, waitForReadyNodes } from "./kube";
 import { CONFORMANCE_LABEL, ConformancePool, kwokNodes, poolsOf, RecordedResource } from "./nodes";
 import { efaDevicePluginLoad } from "../capacity/efa";
-import { eksSystemDaemonSets, pyTorchJobPods, pyTorchJobPodSelector, STAND_IN_NOTES, trainingOperatorCrds, trainingOperatorTag, volumeForClaim } from "./standIns";
+import {
+    eksSystemDaemonSets,
+    MONITORING_API_GROUP,
+    prometheusOperatorCrds,
+    prometheusOperatorVersion,
+    pyTorchJobPods,
+    pyTorchJobPodSelector,
+    STAND_IN_NOTES,
+    trainingOperatorCrds,
+    trainingOperatorTag,
+    volumeForClaim,
+} from "./standIns";
 
 export interface PlanFiles {
     dir: string;
@@ -223,6 +234,26 @@ async function runPass(cp: ControlPlane, opts: RunOptions, scale: Scale): Promis
         }
     }
 
+    // The chart installs the Prometheus operator's CRDs; here they come from the operator's Go module.
+    const monitoringObjects = plan.objects.filter((o) => o.apiVersion.startsWith(`${MONITORING_API_GROUP}/`));
+    if (monitoringObjects.length > 0) {
+        try {
+            applied += await applyAll(kube, prometheusOperatorCrds(prometheusOperatorVersion(plan.resources), monitoringObjects.map((o) => o.kind)), rejected, log);
+            for (const o of monitoringObjects) {
+                await waitFor(`the ${o.kind} CRD to be served`, 30_000, async () => {
+                    try {
+                        await kube.resourceFor(o.apiVersion, o.kind, true);
+                        return true;
+                    } catch {
+                        return undefined;
+                    }
+                });
+            }
+        } catch (e) {
+            rejected.push({ object: `${MONITORING_API_GROUP} CRDs`, message: (e as Error).message });
+        }
+    }
+
     const hpas = plan.objects.filter((o) => o.kind === "HorizontalPodAutoscaler");
     const storageClasses = plan.objects.filter((o) => o.kind === "StorageClass");
     for (const o of plan.objects) {
@@ -377,6 +408,7 @@ export async function runConformance(opts: RunOptions): Promise<ConformanceResul
         passes,
         standIns: [STAND_IN_NOTES.eksDaemonSets, STAND_IN_NOTES.efs, STAND_IN_NOTES.hpa, ...(opts.plan.objects.some((o) => o.kind === "PyTorchJob") ? [STAND_IN_NOTES.trainingOperator] : []),
             ...(opts.plan.resources.some((r) => efaDevicePluginLoad(r.type, r.inputs)) ? [STAND_IN_NOTES.efaDevicePlugin] : []),
+            ...(opts.plan.objects.some((o) => o.apiVersion.startsWith(`${MONITORING_API_GROUP}/`)) ? [STAND_IN_NOTES.prometheusOperator] : []),
         ],
         notCovered: NOT_COVERED,
         failures,

@@ -15,6 +15,7 @@ import { DaemonSetLoad, EKS_SYSTEM_DAEMONSETS } from "../capacity/allocatable";
 import { formatCpu, formatMemory } from "../capacity/quantity";
 import type { KubeObject } from "./kube";
 import { CONFORMANCE_LABEL } from "./nodes";
+import { VERSIONS } from "../facts/versions";
 
 /** The image stand-in pods name; kwok never pulls it. */
 export const STAND_IN_IMAGE = "registry.k8s.io/pause:3.10";
@@ -25,6 +26,7 @@ export const STAND_IN_NOTES = {
     trainingOperator: "the Kubeflow training operator stands in: its real PyTorchJob CRD (from the operator's Go module at the pinned tag) validates each PyTorchJob, and the run creates the pods the operator would create from the replica specs",
     efaDevicePlugin:
         "the EFA device plugin (a Helm release) stands in as a DaemonSet with the chart values' requests, tolerations and nodeSelector; kwok nodes of EFA pools advertise vpc.amazonaws.com/efa as the plugin would (capacity/efa.ts)",
+    prometheusOperator: `the Prometheus operator stands in: its real CRDs (from the prometheus-operator Go module at ${VERSIONS.prometheusOperator}, the release kube-prometheus-stack ${VERSIONS.kubePrometheusStack.version} ships) validate the PrometheusRule; no Prometheus loads or evaluates its rules, and no Grafana loads the dashboard ConfigMap`,
     hpa: "the HPAs' metric-driven scaling stands in: each Deployment an HPA targets is scaled to that HPA's minReplicas (min pass) or maxReplicas (max pass)",
 };
 
@@ -79,6 +81,31 @@ export function volumeForClaim(claim: KubeObject, storageClass: KubeObject | und
 }
 
 const TRAINING_OPERATOR_MODULE = "github.com/kubeflow/training-operator";
+const PROMETHEUS_OPERATOR_MODULE = "github.com/prometheus-operator/prometheus-operator";
+export const MONITORING_API_GROUP = "monitoring.coreos.com";
+
+/** The chart version the plan installs must be the one whose operator release VERSIONS records. */
+export function prometheusOperatorVersion(resources: { type: string; inputs: Record<string, unknown> }[]): string {
+    const release = resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release" && r.inputs.chart === VERSIONS.kubePrometheusStack.chart);
+    if (!release) throw new Error(`the stack has ${MONITORING_API_GROUP} objects but no ${VERSIONS.kubePrometheusStack.chart} release to take their CRDs from`);
+    if (release.inputs.version !== VERSIONS.kubePrometheusStack.version) {
+        throw new Error(`${VERSIONS.kubePrometheusStack.chart} ${String(release.inputs.version)} is not the pinned ${VERSIONS.kubePrometheusStack.version}, whose operator is ${VERSIONS.prometheusOperator}`);
+    }
+    return VERSIONS.prometheusOperator;
+}
+
+/** The operator's CRDs for the given kinds (PrometheusRule -> monitoring.coreos.com_prometheusrules.yaml), from its Go module. */
+export function prometheusOperatorCrds(version: string, kinds: string[]): KubeObject[] {
+    const out = spawnSync("go", ["mod", "download", "-json", `${PROMETHEUS_OPERATOR_MODULE}@${version}`], { encoding: "utf8", env: { ...process.env, GOFLAGS: "-mod=mod" } });
+    if (out.status !== 0) {
+        throw new Error(`could not fetch ${PROMETHEUS_OPERATOR_MODULE}@${version} from the Go module proxy for its CRDs:\n${out.stderr || out.stdout}`);
+    }
+    const dir = JSON.parse(out.stdout).Dir as string;
+    return [...new Set(kinds)].flatMap((kind) => {
+        const file = path.join(dir, "example", "prometheus-operator-crd", `${MONITORING_API_GROUP}_${kind.toLowerCase()}s.yaml`);
+        return loadAll(fs.readFileSync(file, "utf8")).filter((d): d is KubeObject => !!d && typeof d === "object");
+    });
+}
 
 /** The tag of the operator's kustomize Directory as the program registered it (…?ref=v1.9.4). */
 export function trainingOperatorTag(resources: { type: string; inputs: Record<string, unknown> }[]): string | undefined {

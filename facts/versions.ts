@@ -27,6 +27,11 @@ export const VERSIONS = {
     pytorchInitContainer: "alpine:3.10",
     /** Helm charts: repository and exact chart version. */
     kubePrometheusStack: { repo: "https://prometheus-community.github.io/helm-charts", chart: "kube-prometheus-stack", version: "87.17.0" },
+    /**
+     * The prometheus-operator release chart 87.17.0 ships (its Chart.yaml appVersion, and its CRDs): the
+     * conformance run takes the PrometheusRule CRD from this Go module version.
+     */
+    prometheusOperator: "v0.92.1",
     prometheusAdapter: { repo: "https://prometheus-community.github.io/helm-charts", chart: "prometheus-adapter", version: "5.3.0" },
     /** Chart 9.59.0 supports Kubernetes 1.34+; the image tag follows the cluster's minor (below). */
     clusterAutoscaler: { repo: "https://kubernetes.github.io/autoscaler", chart: "cluster-autoscaler", version: "9.59.0" },

@@ -10,6 +10,7 @@ import { ProgramRun, runProgram, RunOptions, StackOutput } from "./run";
 import { buildSummary, PlanSummary } from "./summary";
 import { PlanWriter } from "./writer";
 import { firstDeploySection } from "./preflight";
+import { alertsSection } from "./alertsReport";
 import { NAMES_LISTED } from "../capacity/scheduling";
 import { BudgetBasis, budgetVerdict, BudgetVerdict } from "../capacity/limits";
 import { readPolicyLimits } from "../stacks/policyLimits";
@@ -82,6 +83,7 @@ export async function planOfRun(run: ProgramRun, manifests: RenderedManifest[] =
         gpuDemandSection(capacity),
         chain ? { title: "GPU autoscaling chain", body: chain } : undefined,
         policySection(policy),
+        alertsSection(run.resources),
         firstDeploySection(run.placeholders),
     ].filter((x): x is ReportSection => x !== undefined);
     const report = renderReport({ ...summary, valid: exitCode === 0 }, sections);

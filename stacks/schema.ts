@@ -233,6 +233,16 @@ export const dataSyncSchema = z.strictObject({
     path: checkedString(claimPathProblem),
 });
 
+/** Alert thresholds of the platform's PrometheusRule (components/observability.ts); defaults in ALERT_DEFAULTS. */
+export const alertsSchema = z.strictObject({
+    gpuIdleHours: int(1, 24 * 30).default(4),
+    gpuIdleUtilizationPercent: int(1, 50).default(5),
+    gpuMemoryFullPercent: int(50, 100).default(95),
+    gpuPodPendingMinutes: int(1, 24 * 60).default(15),
+    hpaAtMaxMinutes: int(1, 24 * 60).default(30),
+});
+export const ALERT_DEFAULTS = alertsSchema.parse({});
+
 /** Every top-level key under the `ml-platform` namespace, with its schema. */
 export const configKeys = {
     /** The environment's name (tags, reports); any DNS label; defaults to the stack name. */
@@ -253,6 +263,7 @@ export const configKeys = {
     serving: z.array(servingSchema).default([]),
     training: z.array(trainingSchema).default([]),
     dataSync: z.array(dataSyncSchema).default([]),
+    alerts: alertsSchema.default(ALERT_DEFAULTS),
     mlflowTrackingUri: z.string().min(1),
 } as const;
 
@@ -267,3 +278,4 @@ export type StorageConfig = z.infer<typeof storageSchema>;
 export type ServingConfig = z.infer<typeof servingSchema>;
 export type TrainingConfig = z.infer<typeof trainingSchema>;
 export type DataSyncConfig = z.infer<typeof dataSyncSchema>;
+export type AlertThresholds = z.infer<typeof alertsSchema>;

@@ -2,7 +2,7 @@
 import { GpuFacts } from "../capacity/catalog";
 import { NodePoolShape, Taint } from "../capacity/pools";
 import { NAMESPACES } from "../facts/namespaces";
-import { ClusterConfig, StorageConfig } from "./schema";
+import { AlertThresholds, ClusterConfig, StorageConfig } from "./schema";
 import { Tier } from "./tiers";
 
 /** The stack's environment name (ml-platform:environment, default the stack name). Protections follow the tier, never this. */
@@ -86,6 +86,8 @@ export interface StackSpec {
     serving: ServingSpec[];
     training: TrainingSpec[];
     dataSync: DataSyncSpec[];
+    /** Thresholds of the platform's alerts (ml-platform:alerts). */
+    alerts: AlertThresholds;
     /** True when the tracking URI was given (as a secret); workloads then reference it. */
     hasTrackingUri: boolean;
 }

@@ -11,7 +11,7 @@ import { parseConfigKeys, toFileIndices } from "./parseConfig";
 import { checkGpuTaint, checkPolicyLimits, PolicyLimits, policyLimitsOf, readPolicyLimits } from "./policyLimits";
 import { GpuChoice, placeWorkload, servingMemory, trainingMemory } from "./placement";
 import { checkTrainingAccess, dataSyncSpecs, trainingAccessOf } from "./dataSync";
-import { NodePoolConfig, ServingConfig, TrainingConfig } from "./schema";
+import { ALERT_DEFAULTS, NodePoolConfig, ServingConfig, TrainingConfig } from "./schema";
 import { NAMESPACES, NodePoolSpec, ServingSpec, StackSpec, TrainingSpec } from "./spec";
 import { resolveTier } from "./tiers";
 
@@ -169,6 +169,7 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
         serving,
         training,
         dataSync: dataSyncSpecs(parsed.dataSync ?? [], pools),
+        alerts: parsed.alerts ?? ALERT_DEFAULTS,
         hasTrackingUri,
     };
 }

@@ -77,7 +77,8 @@ describe("GPU autoscaling chain (prod plan)", () => {
         assert.match(rule.expr, /avg by \(namespace, pod\) \(DCGM_FI_DEV_GPU_UTIL\{pod!=""\}\)/);
         assert.match(rule.expr, /group_left\(label_app\)/);
         assert.match(rule.expr, /label_replace\(.*, "app", "\$1", "label_app", "\(\.\+\)"\)$/);
-        assert.deepEqual(prometheus["kube-state-metrics"].metricLabelsAllowlist, ["pods=[app]"]);
+        // pods=[app] for this join; nodes=[node-pool] for the dashboard's per-pool series (test/observability.test.ts).
+        assert.deepEqual(prometheus["kube-state-metrics"].metricLabelsAllowlist, ["pods=[app]", "nodes=[node-pool]"]);
     });
 
     it("scrapes DCGM keeping its pod/namespace labels (honorLabels) from the DCGM Service", () => {

@@ -42,9 +42,14 @@ describe("offline plan --base: a change to dev's config against dev's plan", () 
         assert.equal(group.effects[0], "replaces and drains GPU node pool a10g");
         assert.match(group.effects.join("; "), /evicts serving recommendation-model.*restarts training bert-finetune/);
         assert.deepEqual(
-            d.kubernetes.changed.map((c: any) => [c.object, c.changes, c.replacedBecause]),
-            [["autoscaling/v2 HorizontalPodAutoscaler ml-serving/recommendation-model", [{ path: "spec.maxReplicas", before: 3, after: 5 }], []]],
+            d.kubernetes.changed.map((c: any) => [c.object, c.changes.map((x: any) => [x.before, x.after]), c.replacedBecause]),
+            [
+                ["autoscaling/v2 HorizontalPodAutoscaler ml-serving/recommendation-model", [[3, 5]], []],
+                // The a10g pool's hourly price, recorded for the cost panel, follows its instance type.
+                ["monitoring.coreos.com/v1 PrometheusRule monitoring/ml-platform", [["vector(1.006)", "vector(1.212)"], ["g5.xlarge", "g5.2xlarge"]], []],
+            ],
         );
+        assert.deepEqual(d.kubernetes.changed[0].changes, [{ path: "spec.maxReplicas", before: 3, after: 5 }]);
         assert.deepEqual(d.risks, []);
     });
 

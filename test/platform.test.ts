@@ -74,7 +74,11 @@ for (const stack of ["dev", "prod"] as const) {
         it("gives DCGM only SYS_ADMIN and a read-only pod-resources mount", () => {
             const c = k8sObject(run, "DaemonSet", "dcgm-exporter").spec.template.spec.containers[0];
             assert.deepEqual(c.securityContext.capabilities.add, ["SYS_ADMIN"]);
-            assert.deepEqual(c.volumeMounts, [{ name: "pod-resources", mountPath: "/var/lib/kubelet/pod-resources", readOnly: true }]);
+            assert.deepEqual(c.volumeMounts, [
+                { name: "pod-resources", mountPath: "/var/lib/kubelet/pod-resources", readOnly: true },
+                // The counters file (a ConfigMap) the platform's alerts are checked against.
+                { name: "counters", mountPath: "/etc/ml-platform/dcgm", readOnly: true },
+            ]);
         });
 
         describe("upstream's advice (issue 18)", () => {

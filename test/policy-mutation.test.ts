@@ -157,6 +157,8 @@ const MUTATIONS: Mutation[] = [
             deny.spec.podSelector = { matchLabels: { app: "bert-finetune" } };
         },
     },
+    { rule: "container-resources-set", change: "data-sync container without limits", apply: (rs) => delete podOf(rs, "Job", "sync-domain-corpus").containers[0].resources.limits },
+    { rule: "training-own-service-account", change: "data-sync Job on the namespace's default service account", apply: (rs) => (podOf(rs, "Job", "sync-domain-corpus").serviceAccountName = "default") },
     { rule: "training-own-service-account", change: "PyTorchJob worker without a service account (the namespace default)", apply: (rs) => delete k8s(rs, "PyTorchJob", "llm-distributed").spec.pytorchReplicaSpecs.Worker.template.spec.serviceAccountName },
     {
         rule: "s3-grants-within-declared-prefixes",

@@ -155,6 +155,17 @@ describe("conformance on a real control plane", function () {
             assert.ok(result.failures.some((f) => f.includes("rejected Deployment ml-serving/recommendation-model") && f.includes("gpuCount: field not declared in schema")), result.failures.join("\n"));
         });
 
+        it("an alert whose duration Prometheus cannot parse: the operator's PrometheusRule CRD refuses the rule", async () => {
+            const dir = brokenPlan(devPlan, "bad-alert-for", (objects) => {
+                const rule = find(objects, "PrometheusRule", "ml-platform");
+                rule.spec.groups.flatMap((g: any) => g.rules).find((r: any) => r.alert === "GpuPodPendingTooLong").for = "15 minutes";
+            });
+            const { code, result } = await conform("dev", dir);
+            assert.equal(code, 1);
+            assert.ok(result.failures.some((f) => f.includes("rejected PrometheusRule monitoring/ml-platform") && f.includes("15 minutes")), result.failures.join("\n"));
+            assert.ok(result.standIns.some((s) => s.includes("prometheus-operator Go module at v0.92.1")));
+        });
+
         it("a pod that breaks the restricted Pod Security level: admission refuses its pods", async () => {
             const dir = brokenPlan(devPlan, "privileged", (objects) => {
                 find(objects, "Job", "bert-finetune").spec.template.spec.hostNetwork = true;
