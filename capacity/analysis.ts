@@ -6,6 +6,7 @@
  */
 import { EKS_SYSTEM_DAEMONSETS, DaemonSetLoad, nodeAllocatable } from "./allocatable";
 import { INSTANCE_CATALOG, GpuModel } from "./catalog";
+import { efaDevicePluginLoad } from "./efa";
 import { costSummary, CostSummary, dedicatedBaselineMonthly, gpuAllocation } from "./cost";
 import { nodePoolOf } from "./nodeGroups";
 import { hpasByTarget, podTemplates, PodTemplate, Props, scaleTargetKey } from "./podTemplates";
@@ -117,6 +118,10 @@ function workloadsOf(resources: CapacityResource[]): WorkloadShape[] {
 function daemonSetsOf(resources: CapacityResource[]): DaemonSetLoad[] {
     const out: DaemonSetLoad[] = [...EKS_SYSTEM_DAEMONSETS];
     for (const r of resources) {
+        const chart = efaDevicePluginLoad(r.type, r.props);
+        if (chart) {
+            out.push(chart);
+        }
         for (const t of podTemplates(r.type, r.props, r.name)) {
             if (t.workload.kind === "DaemonSet") {
                 out.push({ name: t.workload.name, requests: podRequests(t.spec), tolerations: t.spec.tolerations ?? [], nodeSelector: t.spec.nodeSelector ?? {}, ...affinityOf(t) });

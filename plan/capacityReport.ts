@@ -1,8 +1,12 @@
 /** report.md sections for the capacity simulation: placement, cost, and GPU demand against capacity. */
 import type { CapacityAnalysis } from "../capacity/analysis";
+import { EFA_RESOURCE } from "../capacity/pools";
 import { gpusOf } from "../capacity/resources";
 import { table, type ReportSection } from "./report";
 import type { PlanSummary } from "./summary";
+
+/** EFA devices per node, shown only on EFA pools (capacity/efa.ts). */
+const efaOf = (r: { extended: Record<string, number> }) => (r.extended[EFA_RESOURCE] ? `, ${r.extended[EFA_RESOURCE]} EFA` : "");
 
 const usd = (n: number) => `$${n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 
@@ -14,7 +18,7 @@ export function placementSection(s: PlanSummary, a: CapacityAnalysis): ReportSec
         `${w.gpusRequested.min} / ${w.gpusRequested.max}`,
         w.schedulable ? "yes" : `**no**: ${w.reason}`,
     ]);
-    const nodes = a.pools.map((p) => [p.name, p.instanceType, a.nodes.min[p.name] ?? 0, a.nodes.max[p.name] ?? 0, `${p.minSize}..${p.maxSize}`, `${(p.allocatable.cpuMillis / 1000).toFixed(2)} CPU, ${(p.allocatable.memoryBytes / 2 ** 30).toFixed(1)} GiB, ${gpusOf(p.allocatable)} GPU, ${p.allocatable.pods} pods`]);
+    const nodes = a.pools.map((p) => [p.name, p.instanceType, a.nodes.min[p.name] ?? 0, a.nodes.max[p.name] ?? 0, `${p.minSize}..${p.maxSize}`, `${(p.allocatable.cpuMillis / 1000).toFixed(2)} CPU, ${(p.allocatable.memoryBytes / 2 ** 30).toFixed(1)} GiB, ${gpusOf(p.allocatable)} GPU${efaOf(p.allocatable)}, ${p.allocatable.pods} pods`]);
     const body = [
         "Each workload is placed as kube-scheduler would (resources after kube-reserved, eviction threshold and every DaemonSet that lands on the node; taints; nodeSelector; node affinity), at minimum scale (serving at HPA min) and at maximum scale (serving at HPA max), with every training job's pods at once.",
         "",

@@ -103,6 +103,7 @@ export function summarizeWorkloads(spec: StackSpec, capacity: CapacityAnalysis):
             ...est(t.gpuMemoryEstimateBytes),
             ...fit(t.name),
         })),
+        ...spec.dataSync.map((d) => ({ name: d.name, kind: "Job" as const, namespace: d.namespace, pool: d.pool, gpusPerPod: 0, pods: 1, ...fit(d.name) })),
     ];
 }
 

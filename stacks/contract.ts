@@ -9,7 +9,7 @@
  */
 import { z } from "zod";
 
-export const CONTRACT_VERSION = "1.2.0";
+export const CONTRACT_VERSION = "1.4.0";
 
 /** Outputs whose values are Pulumi secrets; every other contract output is plain. */
 export const SECRET_OUTPUTS = ["kubeconfig"] as const;
@@ -35,6 +35,11 @@ const gpuPool = z.object({
     /** Usable memory of one GPU, as EC2 reports it. */
     gpuMemoryMiB: z.number().int().min(1),
     instanceType: nonEmpty,
+    /**
+     * EFA devices per node when the pool has EFA (added in 1.4): a multi-node job's pods request
+     * `vpc.amazonaws.com/efa` equal to this (request == limit) and set FI_PROVIDER=efa for NCCL.
+     */
+    efaInterfacesPerNode: z.number().int().min(1).optional(),
 });
 
 export const contractSchema = z.object({
@@ -67,6 +72,11 @@ export const contractSchema = z.object({
         kind: nonEmpty,
         /** The Kubeflow Training Operator is installed only where the platform itself runs a PyTorchJob. */
         operatorInstalled: z.boolean(),
+        /**
+         * Each of the platform's training runs (added in 1.3): the service account its pods run as in the
+         * training namespace and the IAM role behind it, e.g. to name the role in a data bucket's policy.
+         */
+        identities: z.record(z.string(), z.object({ serviceAccount: nonEmpty, roleArn: z.string().startsWith("arn:", "must be an ARN") })),
     }),
     /** Running a model server in the serving namespace (added in 1.2). */
     serving: z.object({

@@ -6,9 +6,11 @@
 import { instanceType } from "../capacity/catalog";
 import { checkAccess, checkEndpoint, checkPools, checkRegion, checkServing, checkTrackingUri, checkTraining, checkUniqueNames, checkZones } from "./crossChecks";
 import { ConfigError, NAMESPACE } from "./errors";
+import { checkPoolPlacement } from "./poolChecks";
 import { parseConfigKeys, toFileIndices } from "./parseConfig";
 import { checkGpuTaint, checkPolicyLimits, PolicyLimits, policyLimitsOf, readPolicyLimits } from "./policyLimits";
 import { GpuChoice, placeWorkload, servingMemory, trainingMemory } from "./placement";
+import { checkTrainingAccess, dataSyncSpecs, trainingAccessOf } from "./dataSync";
 import { NodePoolConfig, ServingConfig, TrainingConfig } from "./schema";
 import { NAMESPACES, NodePoolSpec, ServingSpec, StackSpec, TrainingSpec } from "./spec";
 import { resolveTier } from "./tiers";
@@ -36,6 +38,8 @@ function poolSpecs(pools: Record<string, NodePoolConfig>): NodePoolSpec[] {
         capacityType: p.capacityType,
         diskSizeGiB: p.diskSizeGiB,
         gpu: instanceType(p.instanceType).gpu,
+        ...(p.availabilityZones ? { availabilityZones: p.availabilityZones } : {}),
+        ...(p.efa ? { efa: true } : {}),
     }));
 }
 
@@ -102,6 +106,7 @@ function trainingSpecs(entries: TrainingConfig[], pools: NodePoolSpec[], problem
                 memoryLimit: t.memoryLimit ?? t.memory,
                 backoffLimit: t.backoffLimit,
                 activeDeadlineSeconds: t.activeDeadlineSeconds,
+                ...trainingAccessOf(t),
                 ...estimateOf(choice),
             },
         ];
@@ -120,6 +125,7 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
     const judgedTier = tier ?? "dev";
     if (parsed.nodePools) {
         checkPools(parsed.nodePools, parsed.cluster?.name, problems, brokenPools.length === 0);
+        checkPoolPlacement(parsed.nodePools, parsed.cluster?.availabilityZones, problems);
     }
     if (parsed.cluster) {
         checkZones(raw.region, parsed.cluster, problems);
@@ -137,6 +143,7 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
     }
     checkTraining(trainingCfg, problems);
     checkUniqueNames(servingCfg, trainingCfg, problems);
+    checkTrainingAccess(trainingCfg, parsed.dataSync ?? [], problems);
     const hasTrackingUri = parsed.mlflowTrackingUri !== undefined;
     checkTrackingUri(hasTrackingUri, servingCfg.length + trainingCfg.length, problems);
     const pools = parsed.nodePools ? poolSpecs(parsed.nodePools) : [];
@@ -161,6 +168,7 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
         namespaces: { ...NAMESPACES },
         serving,
         training,
+        dataSync: dataSyncSpecs(parsed.dataSync ?? [], pools),
         hasTrackingUri,
     };
 }
