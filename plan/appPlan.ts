@@ -113,7 +113,7 @@ function renderAppReport(s: AppPlanSummary, policy: PolicyGateResult): string {
     const out = [
         `# Offline plan: project \`${s.project}\`, stack \`${s.stack}\``,
         "",
-        `On platform ${s.platformStacks.map((n) => `\`${n}\``).join(", ") || "(no StackReference)"} (${s.environment}), answered from \`${s.platformPlan}\`.`,
+        `On platform ${s.platformStacks.map((n) => `\`${n}\``).join(", ") || "(no StackReference)"} (tier ${s.environment}), answered from \`${s.platformPlan}\`.`,
         "",
         ...s.warnings.flatMap((w) => [`**Warning**: ${w}`, ""]),
         `Verdict: **${s.valid ? "valid" : "INVALID"}**. ${s.resourceCount} resources, ${s.manifestCount} Kubernetes objects.`,

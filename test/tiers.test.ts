@@ -174,6 +174,10 @@ describe("every stack file is covered where stacks are iterated", () => {
         assert.equal(jobs.staging.needs, "dev");
     });
 
+    it("the app-team example has a stack file for each platform stack, so offline.yml plans it on each", () => {
+        assert.deepEqual(projectStacks(path.join(ROOT, "examples", "app-team")), projectStacks(ROOT));
+    });
+
     it("offline.yml plans every Pulumi.*.yaml, not a fixed list", () => {
         const text = readFileSync(path.join(ROOT, ".github", "workflows", "offline.yml"), "utf8");
         assert.doesNotMatch(text, /for stack in dev prod/);

@@ -10,7 +10,7 @@ import * as k8s from "@pulumi/kubernetes";
 import { readPlatformContract } from "../../stacks/contractReader";
 import { gpuPodSpec } from "../../stacks/gpuPodSpec";
 import { workloadRoleTrustPolicy } from "../../stacks/workloadIdentity";
-import { loadAppConfig } from "./config";
+import { invalidConfig, loadAppConfig, platformProblems } from "./config";
 
 const HEALTH_PATH = "/healthz";
 const STARTUP_PERIOD_SECONDS = 10;
@@ -24,6 +24,11 @@ export = async () => {
     const cfg = loadAppConfig();
     // Checks the platform's contractVersion and every field before anything is created.
     const platform = await readPlatformContract(cfg.platformStack);
+    // What the config asks of the platform (a GPU pool it has, GPUs its nodes hold): a clean stop, never a crash.
+    const mismatch = platformProblems(new pulumi.Config().name, cfg, platform, platform.stack);
+    if (mismatch.length > 0) {
+        throw invalidConfig(mismatch);
+    }
     const gpu = gpuPodSpec(platform, cfg.gpuPool, { gpus: cfg.gpus, cpu: cfg.cpu, memory: cfg.memory });
 
     const namespace = platform.namespaces.serving;

@@ -13,7 +13,8 @@ import { GPU_RESOURCE } from "../../../capacity/pools";
 import { runPolicyGate } from "../../../plan/policy";
 import { RecordedResource } from "../../../plan/recorder";
 import { ProjectRun, runProject, StackOutput } from "../../../plan/run";
-import { platformRun } from "../../../test/fixtures";
+import { projectStacks } from "../../../plan/siblings";
+import { platformRun, Stack } from "../../../test/fixtures";
 import { readStackConfigFile } from "../../../plan/stackConfig";
 import { CONTRACT_VERSION, parseContract, PlatformContractValues } from "../../../stacks/contract";
 
@@ -70,7 +71,8 @@ function platformFacts(c: PlatformContractValues): string[] {
     ].filter((s) => s !== "");
 }
 
-for (const stack of ["dev", "prod"] as const) {
+// Every stack file of the example (dev, prod, staging), each on the platform stack of the same name.
+for (const stack of projectStacks(APP) as Stack[]) {
     describe(`app-team example on the ${stack} platform (mocked StackReference)`, () => {
         let contract: PlatformContractValues;
         let platformOutputs: Record<string, StackOutput>;
