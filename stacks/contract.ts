@@ -40,6 +40,8 @@ const gpuPool = z.object({
      * `vpc.amazonaws.com/efa` equal to this (request == limit) and set FI_PROVIDER=efa for NCCL.
      */
     efaInterfacesPerNode: z.number().int().min(1).optional(),
+    /** How the pool buys instances (added in 1.3): on SPOT a pod may get two minutes' notice of interruption. */
+    capacityType: z.enum(["ON_DEMAND", "SPOT", "CAPACITY_BLOCK"]).optional(),
 });
 
 export const contractSchema = z.object({

@@ -1,4 +1,5 @@
 /** The validated, resolved description of one stack. Components and the plan consume only this. */
+import { CapacityReservation, CapacityType } from "../capacity/capacityTypes";
 import { GpuFacts } from "../capacity/catalog";
 import { NodePoolShape, Taint } from "../capacity/pools";
 import { NAMESPACES } from "../facts/namespaces";
@@ -10,7 +11,9 @@ export interface NodePoolSpec extends NodePoolShape {
     minSize: number;
     maxSize: number;
     desiredSize: number;
-    capacityType: "ON_DEMAND" | "SPOT";
+    capacityType: CapacityType;
+    /** Capacity reservation (ODCR or Capacity Block) the pool launches into. */
+    capacityReservation?: CapacityReservation;
     diskSizeGiB: number;
     /** From the catalog; undefined for CPU pools. */
     gpu?: GpuFacts;

@@ -8,7 +8,7 @@ import { instanceType } from "../capacity/catalog";
 import { credentialShape } from "./credentials";
 import { checkAccess, checkEndpoint, checkPools, checkRegion, checkServing, checkTrackingUri, checkTraining, checkUniqueNames, checkZones } from "./crossChecks";
 import { ConfigError, formatIssue, keyPath, NAMESPACE } from "./errors";
-import { checkPoolPlacement } from "./poolChecks";
+import { checkPoolCapacity, checkPoolPlacement, checkServingOnSpot, gpuSpotOf } from "./poolChecks";
 import { checkPolicyLimits, PolicyLimits, policyLimitsOf, readPolicyLimits } from "./policyLimits";
 import { GpuChoice, placeWorkload, servingMemory, trainingMemory } from "./placement";
 import { configKeys, NodePoolConfig, REQUIRED_KEYS, SECRET_KEYS, ServingConfig, TrainingConfig } from "./schema";
@@ -96,6 +96,7 @@ function poolSpecs(pools: Record<string, NodePoolConfig>): NodePoolSpec[] {
         gpu: instanceType(p.instanceType).gpu,
         ...(p.availabilityZones ? { availabilityZones: p.availabilityZones } : {}),
         ...(p.efa ? { efa: true } : {}),
+        ...(p.capacityReservation ? { capacityReservation: p.capacityReservation } : {}),
     }));
 }
 
@@ -168,6 +169,7 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
     if (parsed.nodePools) {
         checkPools(parsed.nodePools, parsed.cluster?.name, problems);
         checkPoolPlacement(parsed.nodePools, parsed.cluster?.availabilityZones, problems);
+        checkPoolCapacity(parsed.nodePools, gpuSpotOf(parsed.gpuSpot, env), problems);
     }
     if (parsed.cluster) {
         checkZones(raw.region, parsed.cluster, problems);
@@ -186,6 +188,7 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
     // Workloads are placed on pools: when the pools themselves are invalid, that is the error to show.
     const serving = parsed.nodePools ? servingSpecs(servingCfg, pools, problems) : [];
     const training = parsed.nodePools ? trainingSpecs(trainingCfg, pools, problems) : [];
+    checkServingOnSpot(serving, pools, gpuSpotOf(parsed.gpuSpot, env), problems);
     if (problems.length > 0 || !parsed.cluster || !parsed.environment || !parsed.gpuTaint || !parsed.storage) {
         throw new ConfigError(problems.length > 0 ? problems : ["configuration incomplete"]);
     }

@@ -169,6 +169,8 @@ const MUTATIONS: Mutation[] = [
             }
         },
     },
+    { rule: "gpu-serving-not-on-spot", change: "a10g node group (serving) on SPOT", apply: (rs) => (pool(rs, "a10g").capacityType = "SPOT") },
+    { rule: "capacity-reservation-one-zone", change: "a100 launch template: capacity-block market without a reservation", apply: (rs) => (ofType(rs, LT, "-a100-lt").instanceMarketOptions = { marketType: "capacity-block" }) },
     { rule: "namespace-pod-security-restricted", change: "ml-serving namespace on baseline", apply: (rs) => (k8s(rs, "Namespace", "ml-serving").metadata.labels["pod-security.kubernetes.io/enforce"] = "baseline") },
 ];
 
