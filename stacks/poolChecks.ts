@@ -92,3 +92,22 @@ export function checkServingOnSpot(serving: ServingSpec[], pools: NodePoolSpec[]
         }
     });
 }
+
+/**
+ * What this platform's Karpenter NodePools do not express yet: EFA interfaces and placement groups,
+ * and capacity reservations (Capacity Blocks, ODCRs). Such GPU pools stay managed node groups' business.
+ */
+export function checkKarpenterPools(pools: Record<string, NodePoolConfig>, problems: string[]) {
+    for (const [name, p] of Object.entries(pools)) {
+        if (!instanceType(p.instanceType).gpu) {
+            continue;
+        }
+        const where = `${NAMESPACE}:nodePools.${name}`;
+        if (p.efa) {
+            problems.push(problemLine(`${where}.efa`, `is true, but with ${NAMESPACE}:nodeProvisioner karpenter the platform does not derive EFA interfaces or placement groups yet`, p.efa, `efa: false, or ${NAMESPACE}:nodeProvisioner: cluster-autoscaler`));
+        }
+        if (p.capacityType === "CAPACITY_BLOCK" || p.capacityReservation) {
+            problems.push(problemLine(`${where}.capacityReservation`, `is set, but with ${NAMESPACE}:nodeProvisioner karpenter the platform does not target reservations yet`, p.capacityReservation?.id ?? p.capacityType, `ON_DEMAND or SPOT without a reservation, or ${NAMESPACE}:nodeProvisioner: cluster-autoscaler`));
+        }
+    }
+}

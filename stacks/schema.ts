@@ -246,6 +246,8 @@ export const configKeys = {
     mlflowTrackingUri: z.string().min(1),
     /** Where GPU pools may buy Spot: never, for training only, or for serving too (default: prod training, dev any). */
     gpuSpot: z.enum(["never", "training", "any"]).optional(),
+    /** Who provisions GPU nodes: Cluster Autoscaler scaling managed node groups, or Karpenter NodePools. */
+    nodeProvisioner: z.enum(["cluster-autoscaler", "karpenter"]).default("cluster-autoscaler"),
 } as const;
 
 export const REQUIRED_KEYS = ["environment", "cluster", "nodePools"] as const;

@@ -67,6 +67,8 @@ export interface StackSpec {
     namespaces: { serving: string; training: string };
     serving: ServingSpec[];
     training: TrainingSpec[];
+    /** Who provisions GPU nodes (the system pool is a managed node group either way); default cluster-autoscaler. */
+    nodeProvisioner?: "cluster-autoscaler" | "karpenter";
     /** True when the tracking URI was given (as a secret); workloads then reference it. */
     hasTrackingUri: boolean;
 }

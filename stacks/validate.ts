@@ -8,7 +8,7 @@ import { instanceType } from "../capacity/catalog";
 import { credentialShape } from "./credentials";
 import { checkAccess, checkEndpoint, checkPools, checkRegion, checkServing, checkTrackingUri, checkTraining, checkUniqueNames, checkZones } from "./crossChecks";
 import { ConfigError, formatIssue, keyPath, NAMESPACE } from "./errors";
-import { checkPoolCapacity, checkPoolPlacement, checkServingOnSpot, gpuSpotOf } from "./poolChecks";
+import { checkKarpenterPools, checkPoolCapacity, checkPoolPlacement, checkServingOnSpot, gpuSpotOf } from "./poolChecks";
 import { checkPolicyLimits, PolicyLimits, policyLimitsOf, readPolicyLimits } from "./policyLimits";
 import { GpuChoice, placeWorkload, servingMemory, trainingMemory } from "./placement";
 import { configKeys, NodePoolConfig, REQUIRED_KEYS, SECRET_KEYS, ServingConfig, TrainingConfig } from "./schema";
@@ -189,6 +189,9 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
     const serving = parsed.nodePools ? servingSpecs(servingCfg, pools, problems) : [];
     const training = parsed.nodePools ? trainingSpecs(trainingCfg, pools, problems) : [];
     checkServingOnSpot(serving, pools, gpuSpotOf(parsed.gpuSpot, env), problems);
+    if (parsed.nodePools && parsed.nodeProvisioner === "karpenter") {
+        checkKarpenterPools(parsed.nodePools, problems);
+    }
     if (problems.length > 0 || !parsed.cluster || !parsed.environment || !parsed.gpuTaint || !parsed.storage) {
         throw new ConfigError(problems.length > 0 ? problems : ["configuration incomplete"]);
     }
@@ -205,5 +208,6 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
         serving,
         training,
         hasTrackingUri,
+        nodeProvisioner: parsed.nodeProvisioner ?? "cluster-autoscaler",
     };
 }
