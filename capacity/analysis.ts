@@ -170,13 +170,12 @@ export function analyzeCapacity(resources: CapacityResource[]): CapacityAnalysis
             unknownPools.push(view.pool);
             continue;
         }
-        const scaling = r.props.scalingConfig ?? {};
         const taints = view.taints;
         pools.push({
             name: view.pool,
             instanceType: instance.name,
-            minSize: Number(scaling.minSize ?? 0),
-            maxSize: Number(scaling.maxSize ?? 0),
+            minSize: view.minSize,
+            maxSize: view.maxSize,
             taints,
             labels: view.labels,
             allocatable: nodeAllocatable(instance, taints, view.labels, daemonSets),

@@ -3,7 +3,10 @@
  * eks:index:ManagedNodeGroup; a real preview also sees its child aws:eks/nodeGroup:NodeGroup. Both use
  * the same field names (instanceTypes, amiType, labels, taints with EKS effects such as NO_SCHEDULE).
  */
-import { LABEL_NODE_POOL } from "./pools";
+import { INSTANCE_CATALOG } from "./catalog";
+import { KARPENTER_NODEPOOL_TYPE, LABEL_INSTANCE_TYPE } from "./karpenter";
+import { GPU_RESOURCE, LABEL_NODE_POOL } from "./pools";
+import { parseCpu } from "./quantity";
 import type { Props } from "./podTemplates";
 import type { NodeTaint } from "./predicates";
 
@@ -20,6 +23,9 @@ export interface NodePoolView {
     readonly amiType: string | undefined;
     readonly labels: Record<string, string>;
     readonly taints: NodeTaint[];
+    /** Nodes the pool keeps at least / may grow to (a Karpenter NodePool: none / what its limits allow). */
+    readonly minSize: number;
+    readonly maxSize: number;
 }
 
 const EKS_EFFECTS: Record<string, string> = { NO_SCHEDULE: "NoSchedule", NO_EXECUTE: "NoExecute", PREFER_NO_SCHEDULE: "PreferNoSchedule" };
@@ -38,6 +44,9 @@ export function eksEffect(effect: string): string {
  * ManagedNodeGroup component shows its outputs (no instanceTypes), so only its NodeGroup child counts.
  */
 export function nodePoolOf(type: string, props: Props, resourceName: string): NodePoolView | undefined {
+    if (type === KARPENTER_NODEPOOL_TYPE) {
+        return karpenterPoolOf(type, props, resourceName);
+    }
     if (!NODE_GROUP_TYPES.includes(type) || !props || !Array.isArray(props.instanceTypes)) {
         return undefined;
     }
@@ -58,6 +67,52 @@ export function nodePoolOf(type: string, props: Props, resourceName: string): No
         },
         get taints(): NodeTaint[] {
             return (props.taints ?? []).map((t: NodeTaint) => ({ key: t.key, value: t.value ?? "", effect: kubernetesEffect(t.effect) }));
+        },
+        get minSize() {
+            return Number(props.scalingConfig?.minSize ?? 0);
+        },
+        get maxSize() {
+            return Number(props.scalingConfig?.maxSize ?? 0);
+        },
+    };
+}
+
+/**
+ * A Karpenter NodePool (karpenter.sh/v1) as a pool: its template's labels and taints, the instance types
+ * its requirements allow, no minimum (Karpenter keeps a node only while pods need it) and as many nodes
+ * as its limits allow (capacity/karpenter.ts nodePoolLimits: maxSize times each node's resources).
+ */
+function karpenterPoolOf(type: string, props: Props, resourceName: string): NodePoolView | undefined {
+    const template = props?.spec?.template;
+    const requirement = (template?.spec?.requirements ?? []).find((r: Props) => r.key === LABEL_INSTANCE_TYPE && r.operator === "In");
+    if (!requirement) {
+        return undefined;
+    }
+    const instanceTypes: string[] = [...(requirement.values ?? [])].map(String);
+    return {
+        type,
+        resourceName,
+        instanceTypes,
+        get pool() {
+            return this.labels[LABEL_NODE_POOL] ?? props.metadata?.name ?? resourceName;
+        },
+        amiType: undefined,
+        get labels(): Record<string, string> {
+            return { ...(template.metadata?.labels ?? {}) };
+        },
+        get taints(): NodeTaint[] {
+            return (template.spec?.taints ?? []).map((t: NodeTaint) => ({ key: t.key, value: t.value ?? "", effect: t.effect }));
+        },
+        minSize: 0,
+        get maxSize() {
+            const it = INSTANCE_CATALOG.get(instanceTypes[0] ?? "");
+            const limits: Props = props.spec?.limits ?? {};
+            if (!it) {
+                return 0;
+            }
+            const bounds = [it.gpu && limits[GPU_RESOURCE] !== undefined ? Math.floor(Number(limits[GPU_RESOURCE]) / it.gpu.count) : Infinity, limits.cpu !== undefined ? Math.floor(parseCpu(String(limits.cpu)) / (it.vcpu * 1000)) : Infinity];
+            const max = Math.min(...bounds);
+            return Number.isFinite(max) ? max : 0;
         },
     };
 }

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as eks from "@pulumi/eks";
+import { reservationLaunchTemplateFields } from "../capacity/capacityTypes";
 import { efaNetworkInterfaces, poolEfa } from "../capacity/efa";
 import { GPU_RESOURCE, LABEL_NODE_POOL, poolLabels, poolTaints, Taint } from "../capacity/pools";
 import { NodePoolSpec } from "../stacks/spec";
@@ -77,6 +78,8 @@ export class NodePool extends pulumi.ComponentResource {
                 ],
                 tagSpecifications: [{ resourceType: "instance", tags: { ...args.tags, [LABEL_NODE_POOL]: pool.name } }],
                 ...(efa ?? {}),
+                // An ODCR or Capacity Block: target it (and, for a block, the capacity-block market).
+                ...reservationLaunchTemplateFields(pool),
                 tags: args.tags,
             },
             { parent: this },

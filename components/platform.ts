@@ -10,6 +10,7 @@ import { AppTeamAccess } from "./appTeams";
 import { Cluster } from "./cluster";
 import { ClusterAutoscaler, poolPriorities } from "./clusterAutoscaler";
 import { EfaDevicePlugin } from "./efa";
+import { Karpenter } from "./karpenter";
 import { prometheusVolume } from "./metricsChain";
 import { Monitoring } from "./monitoring";
 import { Namespaces } from "./namespaces";
@@ -45,6 +46,8 @@ export class MlPlatform extends pulumi.ComponentResource {
     public readonly serving: Record<string, ModelServing> = {};
     public readonly monitoring: Monitoring;
     public readonly clusterAutoscaler: ClusterAutoscaler;
+    /** Present with ml-platform:nodeProvisioner karpenter: the GPU pools' NodePools. */
+    public readonly karpenter?: Karpenter;
     public readonly training: Record<string, TrainingJob | DistributedTraining> = {};
     /** Each training run's own service account and IAM role (S3 read on data, write on output). */
     public readonly trainingIdentities: Record<string, WorkloadIdentity> = {};
@@ -90,7 +93,9 @@ export class MlPlatform extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        for (const pool of spec.nodePools) {
+        // With Karpenter, GPU pools are NodePools (below); the system pool stays a managed node group.
+        const karpenterPools = spec.nodeProvisioner === "karpenter" ? gpuPools(spec) : [];
+        for (const pool of spec.nodePools.filter((p) => !karpenterPools.includes(p))) {
             this.nodePools[pool.name] = new NodePool(
                 `${name}-pool-${pool.name}`,
                 {
@@ -278,12 +283,35 @@ export class MlPlatform extends pulumi.ComponentResource {
                 accountId: aws.getCallerIdentityOutput({}, { parent: this }).accountId,
                 oidcProviderArn: this.cluster.oidcProviderArn,
                 oidcIssuer: this.cluster.oidcIssuer,
-                poolPriorities: poolPriorities(spec.nodePools.map((p) => ({ nodeGroupName: nodeGroupNameFor(clusterName, p.name), instanceType: p.instanceType }))),
+                poolPriorities: poolPriorities(spec.nodePools.filter((p) => !karpenterPools.includes(p)).map((p) => ({ nodeGroupName: nodeGroupNameFor(clusterName, p.name), instanceType: p.instanceType }))),
                 systemNodeSelector: poolNodeSelector(systemPool),
                 tags,
             },
             { ...k8sOpts, dependsOn: Object.values(this.nodePools) },
         );
+
+        if (karpenterPools.length > 0) {
+            this.karpenter = new Karpenter(
+                `${name}-karpenter`,
+                {
+                    clusterName,
+                    region: spec.region,
+                    accountId: aws.getCallerIdentityOutput({}, { parent: this }).accountId,
+                    oidcProviderArn: this.cluster.oidcProviderArn,
+                    oidcIssuer: this.cluster.oidcIssuer,
+                    clusterSecurityGroupId: this.cluster.clusterSecurityGroupId,
+                    pools: karpenterPools.map((pool) => ({
+                        ...pool,
+                        runsTraining: spec.training.some((t) => t.pool === pool.name),
+                        subnetIds: subnetsInZones(this.network.privateSubnetIds, spec.cluster.availabilityZones, pool.availabilityZones),
+                    })),
+                    gpuTaint: spec.gpuTaint,
+                    systemNodeSelector: poolNodeSelector(systemPool),
+                    tags,
+                },
+                { ...k8sOpts, dependsOn: Object.values(this.nodePools) },
+            );
+        }
 
         this.registerOutputs({});
     }

@@ -44,9 +44,9 @@ export function poolsOf(resources: RecordedResource[]): ConformancePool[] {
         pools.push({
             name: view.pool,
             instance,
-            nodeGroupName: String(r.inputs.nodeGroupName ?? r.name),
-            minSize: Number(r.inputs.scalingConfig?.minSize ?? 0),
-            maxSize: Number(r.inputs.scalingConfig?.maxSize ?? 0),
+            nodeGroupName: String(r.inputs.nodeGroupName ?? r.inputs.metadata?.name ?? r.name),
+            minSize: view.minSize,
+            maxSize: view.maxSize,
             labels: view.labels,
             taints: view.taints.map((t) => ({ key: t.key, ...(t.value ? { value: t.value } : {}), effect: kubernetesEffect(t.effect) })),
             capacityType: String(r.inputs.capacityType ?? "ON_DEMAND"),

@@ -25,6 +25,7 @@ import {
 import { Kube, KubeError, KubeObject, sleep, waitFor, waitForReadyNodes } from "./kube";
 import { CONFORMANCE_LABEL, ConformancePool, kwokNodes, poolsOf, RecordedResource } from "./nodes";
 import { efaDevicePluginLoad } from "../capacity/efa";
+import { karpenterCrds, karpenterVersion } from "./standIns";
 import {
     eksSystemDaemonSets,
     MONITORING_API_GROUP,
@@ -234,6 +235,25 @@ async function runPass(cp: ControlPlane, opts: RunOptions, scale: Scale): Promis
         }
     }
 
+    if (plan.objects.some((o) => o.apiVersion === "karpenter.sh/v1" || o.apiVersion === "karpenter.k8s.aws/v1")) {
+        const version = karpenterVersion(plan.resources);
+        if (!version) {
+            rejected.push({ object: "Karpenter CRDs", message: "the stack has NodePools but no Karpenter Helm release whose chart version names the CRDs" });
+        } else {
+            applied += await applyAll(kube, karpenterCrds(version), rejected, log);
+            for (const [apiVersion, kind] of [["karpenter.sh/v1", "NodePool"], ["karpenter.k8s.aws/v1", "EC2NodeClass"]]) {
+                await waitFor(`the ${kind} CRD to be served`, 30_000, async () => {
+                    try {
+                        await kube.resourceFor(apiVersion, kind, true);
+                        return true;
+                    } catch {
+                        return undefined;
+                    }
+                });
+            }
+        }
+    }
+
     // The chart installs the Prometheus operator's CRDs; here they come from the operator's Go module.
     const monitoringObjects = plan.objects.filter((o) => o.apiVersion.startsWith(`${MONITORING_API_GROUP}/`));
     if (monitoringObjects.length > 0) {
@@ -409,6 +429,7 @@ export async function runConformance(opts: RunOptions): Promise<ConformanceResul
         standIns: [STAND_IN_NOTES.eksDaemonSets, STAND_IN_NOTES.efs, STAND_IN_NOTES.hpa, ...(opts.plan.objects.some((o) => o.kind === "PyTorchJob") ? [STAND_IN_NOTES.trainingOperator] : []),
             ...(opts.plan.resources.some((r) => efaDevicePluginLoad(r.type, r.inputs)) ? [STAND_IN_NOTES.efaDevicePlugin] : []),
             ...(opts.plan.objects.some((o) => o.apiVersion.startsWith(`${MONITORING_API_GROUP}/`)) ? [STAND_IN_NOTES.prometheusOperator] : []),
+            ...(karpenterVersion(opts.plan.resources) ? [STAND_IN_NOTES.karpenter] : []),
         ],
         notCovered: NOT_COVERED,
         failures,

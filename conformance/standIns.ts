@@ -27,6 +27,8 @@ export const STAND_IN_NOTES = {
     efaDevicePlugin:
         "the EFA device plugin (a Helm release) stands in as a DaemonSet with the chart values' requests, tolerations and nodeSelector; kwok nodes of EFA pools advertise vpc.amazonaws.com/efa as the plugin would (capacity/efa.ts)",
     prometheusOperator: `the Prometheus operator stands in: its real CRDs (from the prometheus-operator Go module at ${VERSIONS.prometheusOperator}, the release kube-prometheus-stack ${VERSIONS.kubePrometheusStack.version} ships) validate the PrometheusRule; no Prometheus loads or evaluates its rules, and no Grafana loads the dashboard ConfigMap`,
+    karpenter:
+        "Karpenter stands in: its real NodePool and EC2NodeClass CRDs (from its Go module at the pinned chart version) validate the objects, and kwok nodes made from each NodePool (its template's labels and taints, as many as its limits allow) stand in for the nodes it would launch",
     hpa: "the HPAs' metric-driven scaling stands in: each Deployment an HPA targets is scaled to that HPA's minReplicas (min pass) or maxReplicas (max pass)",
 };
 
@@ -127,6 +129,25 @@ export function trainingOperatorCrds(tag: string): KubeObject[] {
     const dir = JSON.parse(out.stdout).Dir as string;
     const file = path.join(dir, "manifests", "base", "crds", "kubeflow.org_pytorchjobs.yaml");
     return loadAll(fs.readFileSync(file, "utf8")).filter((d): d is KubeObject => !!d && typeof d === "object");
+}
+
+const KARPENTER_MODULE = "github.com/aws/karpenter-provider-aws";
+const KARPENTER_CRDS = ["karpenter.sh_nodepools.yaml", "karpenter.k8s.aws_ec2nodeclasses.yaml"];
+
+/** The chart version of the Karpenter release as the program registered it (components/karpenter.ts). */
+export function karpenterVersion(resources: { type: string; inputs: Record<string, unknown> }[]): string | undefined {
+    const release = resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release" && String(r.inputs.chart ?? "").endsWith("/karpenter"));
+    return release ? String(release.inputs.version) : undefined;
+}
+
+/** Karpenter's own NodePool and EC2NodeClass CRDs at that version, from its Go module (pkg/apis/crds). */
+export function karpenterCrds(version: string): KubeObject[] {
+    const out = spawnSync("go", ["mod", "download", "-json", `${KARPENTER_MODULE}@v${version.replace(/^v/, "")}`], { encoding: "utf8", env: { ...process.env, GOFLAGS: "-mod=mod" } });
+    if (out.status !== 0) {
+        throw new Error(`could not fetch ${KARPENTER_MODULE}@v${version} from the Go module proxy for its CRDs:\n${out.stderr || out.stdout}`);
+    }
+    const dir = JSON.parse(out.stdout).Dir as string;
+    return KARPENTER_CRDS.flatMap((f) => loadAll(fs.readFileSync(path.join(dir, "pkg", "apis", "crds", f), "utf8")).filter((d): d is KubeObject => !!d && typeof d === "object"));
 }
 
 const OPERATOR_LABELS = {

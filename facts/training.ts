@@ -6,7 +6,9 @@ export const PYTORCHJOB_TYPE = { apiVersion: "kubeflow.org/v1", kind: "PyTorchJo
  * under the scale-down utilisation threshold, so without it the autoscaler may drain a running job.
  */
 export const SAFE_TO_EVICT_ANNOTATION = "cluster-autoscaler.kubernetes.io/safe-to-evict";
-export const TRAINING_POD_ANNOTATIONS: Readonly<Record<string, string>> = { [SAFE_TO_EVICT_ANNOTATION]: "false" };
+/** Karpenter's counterpart: it never disrupts (consolidates, drifts) a node running a pod annotated "true". */
+export const DO_NOT_DISRUPT_ANNOTATION = "karpenter.sh/do-not-disrupt";
+export const TRAINING_POD_ANNOTATIONS: Readonly<Record<string, string>> = { [SAFE_TO_EVICT_ANNOTATION]: "false", [DO_NOT_DISRUPT_ANNOTATION]: "true" };
 
 /** A data-sync Job's container (the AWS CLI copying S3 into the training-data claim): requests and limits. */
 export const DATA_SYNC_RESOURCES = {

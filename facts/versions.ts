@@ -39,6 +39,11 @@ export const VERSIONS = {
      * aws/eks-charts stable/aws-efa-k8s-device-plugin/Chart.yaml at 5239609 (2026-08-03): chart v0.5.30,
      * image v0.5.20; lists p4d/p4de/p5 and the EFA-capable g5/g6 types in its instance-type affinity.
      */
+    /**
+     * Karpenter's OCI chart; charts/karpenter/Chart.yaml of aws/karpenter-provider-aws at v1.14.1
+     * (2026-08-20). Its compatibility matrix lists Kubernetes 1.34 from Karpenter 1.6 and 1.35 from 1.9.
+     */
+    karpenter: { chart: "oci://public.ecr.aws/karpenter/karpenter", version: "1.14.1" },
     efaDevicePlugin: { repo: "https://aws.github.io/eks-charts", chart: "aws-efa-k8s-device-plugin", version: "v0.5.30" },
 } as const;
 

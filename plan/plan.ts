@@ -4,6 +4,7 @@ import { PolicyGateResult, policySection, runPolicyGate, sharedStackArgs } from 
 import { analyzeCapacity } from "../capacity/analysis";
 import { chainDiagram } from "./chain";
 import { costSection, gpuDemandSection, placementSection } from "./capacityReport";
+import { capacityTypesSection } from "./capacityTypesReport";
 import { renderReport, ReportSection } from "./report";
 import { RecordedResource } from "./recorder";
 import { ProgramRun, runProgram, RunOptions, StackOutput } from "./run";
@@ -80,6 +81,7 @@ export async function planOfRun(run: ProgramRun, manifests: RenderedManifest[] =
     const sections = [
         placementSection(summary, capacity),
         costSection(summary),
+        capacityTypesSection(run.spec.nodePools, summary),
         gpuDemandSection(capacity),
         chain ? { title: "GPU autoscaling chain", body: chain } : undefined,
         policySection(policy),

@@ -9,7 +9,7 @@
  */
 import { z } from "zod";
 
-export const CONTRACT_VERSION = "1.4.0";
+export const CONTRACT_VERSION = "1.5.0";
 
 /** Outputs whose values are Pulumi secrets; every other contract output is plain. */
 export const SECRET_OUTPUTS = ["kubeconfig"] as const;
@@ -40,6 +40,8 @@ const gpuPool = z.object({
      * `vpc.amazonaws.com/efa` equal to this (request == limit) and set FI_PROVIDER=efa for NCCL.
      */
     efaInterfacesPerNode: z.number().int().min(1).optional(),
+    /** How the pool buys instances (added in 1.5): on SPOT a pod may get two minutes' notice of interruption. */
+    capacityType: z.enum(["ON_DEMAND", "SPOT", "CAPACITY_BLOCK"]).optional(),
 });
 
 export const contractSchema = z.object({

@@ -22,6 +22,7 @@ export function gpuPoolContracts(spec: StackSpec): Record<string, GpuPoolContrac
             gpuMemoryMiB: pool.gpu!.memoryMiB,
             instanceType: pool.instanceType,
             ...(efa ? { efaInterfacesPerNode: efa.interfaces } : {}),
+            capacityType: pool.capacityType,
         };
     }
     return out;

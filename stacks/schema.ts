@@ -121,7 +121,14 @@ export const nodePoolSchema = z.strictObject({
     minSize: int(0, 100),
     maxSize: int(1, 100),
     desiredSize: int(0, 100).optional(),
-    capacityType: z.enum(["ON_DEMAND", "SPOT"]).default("ON_DEMAND"),
+    capacityType: z.enum(["ON_DEMAND", "SPOT", "CAPACITY_BLOCK"]).default("ON_DEMAND"),
+    /** An On-Demand Capacity Reservation (ON_DEMAND) or a Capacity Block (CAPACITY_BLOCK) the pool launches into. */
+    capacityReservation: z
+        .strictObject({
+            id: z.string().regex(/^cr-[0-9a-f]{8,17}$/, "must be a capacity reservation ID such as cr-0123456789abcdef0"),
+            hourlyPriceUsd: z.number().positive("must be a positive price in USD per instance-hour").optional(),
+        })
+        .optional(),
     diskSizeGiB: int(20, 16384).default(100),
     /** Zones of cluster.availabilityZones this pool launches in; default all of them (stacks/poolChecks.ts). */
     availabilityZones: z
@@ -265,6 +272,10 @@ export const configKeys = {
     dataSync: z.array(dataSyncSchema).default([]),
     alerts: alertsSchema.default(ALERT_DEFAULTS),
     mlflowTrackingUri: z.string().min(1),
+    /** Where GPU pools may buy Spot: never, for training only, or for serving too (default: prod training, dev any). */
+    gpuSpot: z.enum(["never", "training", "any"]).optional(),
+    /** Who provisions GPU nodes: Cluster Autoscaler scaling managed node groups, or Karpenter NodePools. */
+    nodeProvisioner: z.enum(["cluster-autoscaler", "karpenter"]).default("cluster-autoscaler"),
 } as const;
 
 export const REQUIRED_KEYS = ["cluster", "nodePools"] as const;

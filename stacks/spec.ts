@@ -1,4 +1,5 @@
 /** The validated, resolved description of one stack. Components and the plan consume only this. */
+import { CapacityReservation, CapacityType } from "../capacity/capacityTypes";
 import { GpuFacts } from "../capacity/catalog";
 import { NodePoolShape, Taint } from "../capacity/pools";
 import { NAMESPACES } from "../facts/namespaces";
@@ -13,7 +14,9 @@ export interface NodePoolSpec extends NodePoolShape {
     minSize: number;
     maxSize: number;
     desiredSize: number;
-    capacityType: "ON_DEMAND" | "SPOT";
+    capacityType: CapacityType;
+    /** Capacity reservation (ODCR or Capacity Block) the pool launches into. */
+    capacityReservation?: CapacityReservation;
     diskSizeGiB: number;
     /** From the catalog; undefined for CPU pools. */
     gpu?: GpuFacts;
@@ -88,6 +91,8 @@ export interface StackSpec {
     dataSync: DataSyncSpec[];
     /** Thresholds of the platform's alerts (ml-platform:alerts). */
     alerts: AlertThresholds;
+    /** Who provisions GPU nodes (the system pool is a managed node group either way); default cluster-autoscaler. */
+    nodeProvisioner?: "cluster-autoscaler" | "karpenter";
     /** True when the tracking URI was given (as a secret); workloads then reference it. */
     hasTrackingUri: boolean;
 }

@@ -6,7 +6,7 @@
 import { instanceType } from "../capacity/catalog";
 import { checkAccess, checkEndpoint, checkPools, checkRegion, checkServing, checkTrackingUri, checkTraining, checkUniqueNames, checkZones } from "./crossChecks";
 import { ConfigError, NAMESPACE } from "./errors";
-import { checkPoolPlacement } from "./poolChecks";
+import { checkKarpenterPools, checkPoolCapacity, checkPoolPlacement, checkServingOnSpot, gpuSpotOf } from "./poolChecks";
 import { parseConfigKeys, toFileIndices } from "./parseConfig";
 import { checkGpuTaint, checkPolicyLimits, PolicyLimits, policyLimitsOf, readPolicyLimits } from "./policyLimits";
 import { GpuChoice, placeWorkload, servingMemory, trainingMemory } from "./placement";
@@ -40,6 +40,7 @@ function poolSpecs(pools: Record<string, NodePoolConfig>): NodePoolSpec[] {
         gpu: instanceType(p.instanceType).gpu,
         ...(p.availabilityZones ? { availabilityZones: p.availabilityZones } : {}),
         ...(p.efa ? { efa: true } : {}),
+        ...(p.capacityReservation ? { capacityReservation: p.capacityReservation } : {}),
     }));
 }
 
@@ -126,6 +127,7 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
     if (parsed.nodePools) {
         checkPools(parsed.nodePools, parsed.cluster?.name, problems, brokenPools.length === 0);
         checkPoolPlacement(parsed.nodePools, parsed.cluster?.availabilityZones, problems);
+        checkPoolCapacity(parsed.nodePools, gpuSpotOf(parsed.gpuSpot, judgedTier), problems);
     }
     if (parsed.cluster) {
         checkZones(raw.region, parsed.cluster, problems);
@@ -151,6 +153,10 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
     const skip: SkipPlacement = (pool) => brokenPools.includes(pool) || (pool === "auto" && brokenPools.length > 0);
     const serving = parsed.nodePools ? servingSpecs(servingCfg, pools, problems, skip) : [];
     const training = parsed.nodePools ? trainingSpecs(trainingCfg, pools, problems, skip) : [];
+    checkServingOnSpot(serving, pools, gpuSpotOf(parsed.gpuSpot, judgedTier), problems);
+    if (parsed.nodePools && parsed.nodeProvisioner === "karpenter") {
+        checkKarpenterPools(parsed.nodePools, problems);
+    }
     problems.splice(structural, problems.length - structural, ...toFileIndices(problems.slice(structural), indices));
     if (problems.length > 0 || !parsed.cluster || !tier || !parsed.gpuTaint || !parsed.storage) {
         throw new ConfigError(problems.length > 0 ? problems : ["configuration incomplete"]);
@@ -171,5 +177,6 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
         dataSync: dataSyncSpecs(parsed.dataSync ?? [], pools),
         alerts: parsed.alerts ?? ALERT_DEFAULTS,
         hasTrackingUri,
+        nodeProvisioner: parsed.nodeProvisioner ?? "cluster-autoscaler",
     };
 }

@@ -184,6 +184,17 @@ const MUTATIONS: Mutation[] = [
             }
         },
     },
+    { rule: "gpu-serving-not-on-spot", change: "a10g node group (serving) on SPOT", apply: (rs) => (pool(rs, "a10g").capacityType = "SPOT") },
+    { rule: "capacity-reservation-one-zone", change: "a100 launch template: capacity-block market without a reservation", apply: (rs) => (ofType(rs, LT, "-a100-lt").instanceMarketOptions = { marketType: "capacity-block" }) },
+    {
+        // Prod runs Cluster Autoscaler: the mutation adds the EC2NodeClass a Karpenter stack would have, unpinned.
+        rule: "karpenter-nodeclass-hardened",
+        change: "an EC2NodeClass on al2023@latest",
+        apply: (rs) => {
+            const spec = { amiSelectorTerms: [{ alias: "al2023@latest" }], metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 1 }, blockDeviceMappings: [{ deviceName: "/dev/xvda", rootVolume: true, ebs: { encrypted: true } }] };
+            rs.push({ ...rs[0], type: "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", name: "prod-karpenter-a100-nodeclass", urn: "urn:pulumi:prod::ml-platform::x::nc", inputs: { metadata: { name: "a100" }, spec } } as RecordedResource);
+        },
+    },
     { rule: "namespace-pod-security-restricted", change: "ml-serving namespace on baseline", apply: (rs) => (k8s(rs, "Namespace", "ml-serving").metadata.labels["pod-security.kubernetes.io/enforce"] = "baseline") },
 ];
 

@@ -44,7 +44,7 @@ describe("policy rules (direct): config and node pools", () => {
     });
 
     it("GPU pools: any GPU type makes one; describePool names it", () => {
-        const pool = (instanceTypes: string[]): NodePoolView => ({ type: "eks:index:ManagedNodeGroup", resourceName: "gpu-ng", instanceTypes, pool: "gpu", amiType: undefined, labels: {}, taints: [] });
+        const pool = (instanceTypes: string[]): NodePoolView => ({ type: "eks:index:ManagedNodeGroup", resourceName: "gpu-ng", instanceTypes, pool: "gpu", amiType: undefined, labels: {}, taints: [], minSize: 0, maxSize: 1 });
         assert.equal(isGpuNodePool(pool(["m6i.2xlarge", "g5.12xlarge"])), true);
         assert.equal(isGpuNodePool(pool(["m6i.2xlarge"])), false);
         assert.equal(describePool(pool(["g5.12xlarge", "g5.24xlarge"])), 'node group "gpu-ng" (pool gpu, g5.12xlarge/g5.24xlarge)');

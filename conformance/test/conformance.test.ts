@@ -85,6 +85,26 @@ describe("conformance on a real control plane", function () {
         });
     }
 
+    it("dev with nodeProvisioner karpenter: NodePools and EC2NodeClasses pass Karpenter's own CRDs, and its pools' kwok nodes run what the plan says", async () => {
+        const configDir = path.join(TMP, "karpenter-config");
+        fs.mkdirSync(configDir, { recursive: true });
+        const config = path.join(configDir, "Pulumi.dev.yaml");
+        fs.writeFileSync(config, fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8").replace("  ml-platform:environment: dev\n", "  ml-platform:environment: dev\n  ml-platform:nodeProvisioner: karpenter\n"));
+        const dir = path.join(TMP, "dev-karpenter");
+        const r = spawnSync(process.execPath, [...CLI_NODE_ARGS, path.join(ROOT, "plan", "cli.ts"), "--stack", "dev", "--config", config, "--out", dir], { cwd: ROOT, encoding: "utf8" });
+        assert.equal(r.status, 0, r.stderr + r.stdout);
+        const objects = loadAll(fs.readFileSync(path.join(dir, "manifests", "all.yaml"), "utf8")) as any[];
+        assert.deepEqual(objects.filter((o) => o.kind === "NodePool" || o.kind === "EC2NodeClass").map((o) => `${o.kind}/${o.metadata.name}`).sort(), ["EC2NodeClass/a100", "EC2NodeClass/a10g", "NodePool/a100", "NodePool/a10g"]);
+        const { code, result } = await conform("dev", dir);
+        assert.deepEqual(result.failures, []);
+        assert.equal(code, 0);
+        for (const p of result.passes) {
+            assert.deepEqual(p.rejected, []);
+            for (const w of p.workloads) assert.ok(w.agrees && w.observed, `${p.scale} ${w.workload}: ${w.observedDetail}`);
+        }
+        assert.ok(result.standIns.some((n) => n.startsWith("Karpenter stands in")));
+    });
+
     it("--kubeconfig: runs against an existing cluster (kwok started against it), one pass, and removes what it made", async () => {
         const dir = path.join(TMP, "existing");
         planInto("dev", dir);

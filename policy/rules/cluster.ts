@@ -9,6 +9,7 @@ import { UnknownValueError } from "@pulumi/policy";
 import { NAMESPACES } from "../../facts/namespaces";
 import { configOf } from "./config";
 import { Props } from "./k8s";
+import { KARPENTER_NODEPOOL_TYPE } from "../../capacity/karpenter";
 import { LAUNCH_TEMPLATE, MANAGED_NODE_GROUP, AWS_NODE_GROUP, nodePoolOf, describePool } from "./nodepools";
 
 export const EKS_COMPONENT = "eks:index:Cluster";
@@ -314,7 +315,8 @@ export const nodeGroupUsesLaunchTemplate: ResourceValidationPolicy = {
     severity: "high",
     validateResource: (args, report) => {
         const pool = nodePoolOf(args.type, args.props, args.name);
-        if (!pool) {
+        // Karpenter NodePools launch from their EC2NodeClass (karpenter-nodeclass-hardened), not a launch template.
+        if (!pool || pool.type === KARPENTER_NODEPOOL_TYPE) {
             return;
         }
         const lt: Props = args.props.launchTemplate ?? {};

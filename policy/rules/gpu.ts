@@ -3,6 +3,7 @@
  * fact (labels, GPU counts, instance types) taken from capacity/ rather than retyped here.
  */
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { KARPENTER_NODEPOOL_TYPE } from "../../capacity/karpenter";
 import { carriesTaint, DEFAULT_ALLOWED_INSTANCE_TYPES, disallowedInstanceTypes } from "../../capacity/limits";
 import { GPU_RESOURCE, LABEL_ACCELERATOR, LABEL_CA_ACCELERATOR, LABEL_GPU_COUNT, LABEL_GPU_PRESENT, poolLabels } from "../../capacity/pools";
 import { configOf, daemonSetListProperty, gpuTaintProperty, NVIDIA_DAEMONSETS } from "./config";
@@ -141,7 +142,8 @@ export const gpuPoolNvidiaAmi: ResourceValidationPolicy = {
     configSchema: nvidiaAmiSchema,
     validateResource: (args, report) => {
         const pool = nodePoolOf(args.type, args.props, args.name);
-        if (!pool || !isGpuNodePool(pool)) {
+        // A Karpenter NodePool has no amiType: its EC2NodeClass's AMI is judged by karpenter-nodeclass-hardened.
+        if (!pool || !isGpuNodePool(pool) || pool.type === KARPENTER_NODEPOOL_TYPE) {
             return;
         }
         const { nvidiaAmiTypes } = configOf<{ nvidiaAmiTypes: string[] }>(args, nvidiaAmiSchema);
