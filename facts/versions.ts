@@ -30,6 +30,15 @@ export const VERSIONS = {
     prometheusAdapter: { repo: "https://prometheus-community.github.io/helm-charts", chart: "prometheus-adapter", version: "5.3.0" },
     /** Chart 9.59.0 supports Kubernetes 1.34+; the image tag follows the cluster's minor (below). */
     clusterAutoscaler: { repo: "https://kubernetes.github.io/autoscaler", chart: "cluster-autoscaler", version: "9.59.0" },
+    /**
+     * argoproj/argo-helm charts/argo-workflows 1.0.14 (appVersion v4.0.5), read at the repository's commit
+     * b03a459f. Newer charts (1.0.15+) ship v4.0.6, which the Go module proxy does not serve (403), so the
+     * conformance run could not take its CRDs from the same release; 1.0.14 keeps chart, images and CRDs
+     * on one version.
+     */
+    argoWorkflows: { repo: "https://argoproj.github.io/argo-helm", chart: "argo-workflows", version: "1.0.14" },
+    /** The chart's appVersion: controller, executor (argoexec) and CRDs (github.com/argoproj/argo-workflows/v4@v4.0.5). */
+    argoWorkflowsApp: "v4.0.5",
 } as const;
 
 /**

@@ -11,6 +11,7 @@ import { buildSummary, PlanSummary } from "./summary";
 import { PlanWriter } from "./writer";
 import { firstDeploySection } from "./preflight";
 import { NAMES_LISTED } from "../capacity/scheduling";
+import { pipelinesSection } from "./pipelinesReport";
 
 export interface PlanResult {
     resources: RecordedResource[];
@@ -50,6 +51,10 @@ export async function planOfRun(run: ProgramRun, manifests: RenderedManifest[] =
         const more = unschedulable.length > NAMES_LISTED ? `; and ${unschedulable.length - NAMES_LISTED} more (see report.md)` : "";
         problems.push(`${unschedulable.length} unschedulable workload(s): ${shown.join("; ")}${more}`);
     }
+    const stuckPipelines = capacity.pipelines.filter((p) => !p.schedulable);
+    if (stuckPipelines.length > 0) {
+        problems.push(`${stuckPipelines.length} unschedulable pipeline(s): ${stuckPipelines.map((p) => `${p.name} (${p.reason})`).join("; ")}`);
+    }
     if (policy.mandatory > 0) {
         problems.push(`${policy.mandatory} mandatory policy violation(s)`);
     }
@@ -64,6 +69,10 @@ export async function planOfRun(run: ProgramRun, manifests: RenderedManifest[] =
         placementSection(summary, capacity),
         costSection(summary),
         gpuDemandSection(capacity),
+        pipelinesSection(
+            capacity.pipelines,
+            Object.fromEntries((run.spec.pipelines ?? []).map((p) => [p.name, Object.fromEntries(p.steps.filter((s) => s.placedBy).map((s) => [s.name, s.placedBy!]))])),
+        ),
         chain ? { title: "GPU autoscaling chain", body: chain } : undefined,
         policySection(policy),
         firstDeploySection(run.placeholders),

@@ -1,5 +1,7 @@
 /** summary.json: the machine-readable digest of a plan, derived from the spec and what was registered. */
 import type { CapacityAnalysis, ScaleVerdict } from "../capacity/analysis";
+import type { PipelineCapacity } from "../capacity/pipelines";
+import { PIPELINES_NAMESPACE } from "../facts/pipelines";
 import { NodePoolView, nodePoolOf } from "../capacity/nodeGroups";
 import { poolLabels } from "../capacity/pools";
 import type { NodeTaint } from "../capacity/predicates";
@@ -68,6 +70,8 @@ export interface PlanSummary {
     /** GPUs requested / GPUs provisioned, at minimum and maximum scale. */
     gpuAllocation: { min: number; max: number };
     gpus: { requested: { min: number; max: number }; provisioned: { min: number; max: number } };
+    /** One run of each pipeline: steps per pool, what can run at once, schedulability, GPU-hours and cost. */
+    pipelines?: PipelineCapacity[];
 }
 
 export function summarizeWorkloads(spec: StackSpec, capacity: CapacityAnalysis): WorkloadSummary[] {
@@ -148,7 +152,7 @@ export function buildSummary(spec: StackSpec, resources: RecordedResource[], man
             taints: registered.get(p.name)?.taints ?? [],
             labels: registeredLabels(poolLabels(p), registered.get(p.name)?.labels ?? {}),
         })),
-        namespaces: [spec.namespaces.serving, spec.namespaces.training],
+        namespaces: [spec.namespaces.serving, spec.namespaces.training, ...((spec.pipelines ?? []).length > 0 ? [PIPELINES_NAMESPACE] : [])],
         storage: {
             storageClass: STORAGE_CLASS_NAME,
             pvcs: storageClaims(spec).map((c) => {
@@ -180,5 +184,6 @@ export function buildSummary(spec: StackSpec, resources: RecordedResource[], man
         },
         gpuAllocation: capacity.gpuAllocation,
         gpus: capacity.gpus,
+        ...(capacity.pipelines.length > 0 ? { pipelines: capacity.pipelines } : {}),
     };
 }

@@ -10,6 +10,7 @@ import { labelValueProblem, NameProblem, qualifiedNameProblem } from "../capacit
 import { DEFAULT_GPU_TAINT } from "../capacity/pools";
 import { isCpuQuantity, isMemoryQuantity } from "../capacity/quantity";
 import { s3UriProblem } from "./s3Uri";
+import { pipelinesSchemaOf } from "./pipelineSchema";
 // The supported minors are those every pinned component (Cluster Autoscaler) has a build for.
 import { SUPPORTED_KUBERNETES_VERSIONS } from "../facts/versions";
 
@@ -228,6 +229,7 @@ export const configKeys = {
     }),
     serving: z.array(servingSchema).default([]),
     training: z.array(trainingSchema).default([]),
+    pipelines: pipelinesSchemaOf({ image, cpu, memory, int, dnsLabel }),
     mlflowTrackingUri: z.string().min(1),
 } as const;
 
@@ -241,3 +243,4 @@ export type NodePoolConfig = z.infer<typeof nodePoolSchema>;
 export type StorageConfig = z.infer<typeof storageSchema>;
 export type ServingConfig = z.infer<typeof servingSchema>;
 export type TrainingConfig = z.infer<typeof trainingSchema>;
+export type PipelineConfig = z.infer<typeof configKeys.pipelines>[number];

@@ -10,6 +10,7 @@ import { checkAccess, checkEndpoint, checkPools, checkRegion, checkServing, chec
 import { ConfigError, formatIssue, keyPath, NAMESPACE } from "./errors";
 import { checkPolicyLimits, PolicyLimits, policyLimitsOf, readPolicyLimits } from "./policyLimits";
 import { GpuChoice, placeWorkload, servingMemory, trainingMemory } from "./placement";
+import { pipelineSpecs } from "./pipelines";
 import { configKeys, NodePoolConfig, REQUIRED_KEYS, SECRET_KEYS, ServingConfig, TrainingConfig } from "./schema";
 import { NAMESPACES, NodePoolSpec, ServingSpec, StackSpec, TrainingSpec } from "./spec";
 
@@ -177,11 +178,13 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
     checkTraining(trainingCfg, problems);
     checkUniqueNames(servingCfg, trainingCfg, problems);
     const hasTrackingUri = parsed.mlflowTrackingUri !== undefined;
-    checkTrackingUri(hasTrackingUri, servingCfg.length + trainingCfg.length, problems);
+    const pipelinesCfg = parsed.pipelines ?? [];
+    checkTrackingUri(hasTrackingUri, servingCfg.length + trainingCfg.length + pipelinesCfg.length, problems);
     const pools = parsed.nodePools ? poolSpecs(parsed.nodePools) : [];
     // Workloads are placed on pools: when the pools themselves are invalid, that is the error to show.
     const serving = parsed.nodePools ? servingSpecs(servingCfg, pools, problems) : [];
     const training = parsed.nodePools ? trainingSpecs(trainingCfg, pools, problems) : [];
+    const pipelines = parsed.nodePools && parsed.gpuTaint ? pipelineSpecs(pipelinesCfg, pools, parsed.gpuTaint, problems) : [];
     if (problems.length > 0 || !parsed.cluster || !parsed.environment || !parsed.gpuTaint || !parsed.storage) {
         throw new ConfigError(problems.length > 0 ? problems : ["configuration incomplete"]);
     }
@@ -197,6 +200,7 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
         namespaces: { ...NAMESPACES },
         serving,
         training,
+        pipelines,
         hasTrackingUri,
     };
 }

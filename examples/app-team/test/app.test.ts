@@ -122,7 +122,7 @@ for (const stack of ["dev", "prod"] as const) {
             const old = { ...platformOutputs, contractVersion: { value: "1.1.0", secret: false } };
             await assert.rejects(runProject(APP, stack, path.join(APP, `Pulumi.${stack}.yaml`), { stackReferences: { "*/ml-platform/*": old } }), {
                 name: "ContractError",
-                message: /exports contract 1\.1\.0; this consumer was built against 1\.x \(>= 1\.2\) and reads fields added in 1\.2/,
+                message: /exports contract 1\.1\.0; this consumer was built against 1\.x \(>= 1\.3\) and reads fields added in 1\.3/,
             });
         });
 
@@ -158,7 +158,7 @@ for (const stack of ["dev", "prod"] as const) {
             const v2 = { ...platformOutputs, contractVersion: { value: "2.0.0", secret: false } };
             await assert.rejects(runProject(APP, stack, path.join(APP, `Pulumi.${stack}.yaml`), { stackReferences: { "*/ml-platform/*": v2 } }), {
                 name: "ContractError",
-                message: `platform stack acme/ml-platform/${stack} exports contract 2.0.0; this consumer was built against 1.x (>= 1.2). Upgrade the consumer to a 2.x contract reader.`,
+                message: `platform stack acme/ml-platform/${stack} exports contract 2.0.0; this consumer was built against 1.x (>= 1.3). Upgrade the consumer to a 2.x contract reader.`,
             });
         });
 
