@@ -343,12 +343,17 @@ describe("pipelines: the planner says no when a run does not fit", () => {
     });
     const train = (rs: RecordedResource[]) => (rs.find((r) => r.type.endsWith(":WorkflowTemplate"))!.inputs as Obj).spec.templates.find((t: Obj) => t.name === "step-train");
 
-    it("a step bigger than any node of its pool", () => {
+    it("a step bigger than any node of its pool (and the policy pack's workloads-schedulable says so too)", async () => {
         const rs = structuredClone(clean.resources) as RecordedResource[];
         train(rs).container.resources.requests.memory = "2000Gi";
         const [p] = analyzeCapacity(sharedStackArgs(rs, "dev").resources).pipelines;
         assert.equal(p.schedulable, false);
         assert.match(p.reason!, /step train fits no pool/);
+        const violations = await runPolicies(rs, readPolicyConfig(policyConfigFile("dev")), allPolicies, "dev");
+        assert.ok(
+            violations.some((v) => v.policy === "workloads-schedulable" && v.enforcementLevel === "mandatory" && v.message.includes("WorkflowTemplate ml-pipelines/recsys-retrain")),
+            violations.map((v) => `${v.policy}: ${v.message}`).join("\n"),
+        );
     });
 
     it("concurrent steps that together exceed the pools at maxSize", () => {
