@@ -13,6 +13,7 @@ import {
 } from "./facts/serving";
 import { PYTORCHJOB_TYPE } from "./facts/training";
 import { buildContract } from "./stacks/contractBuilder";
+import { PIPELINE_SERVICE_ACCOUNT, PIPELINES_NAMESPACE, WORKFLOW_TYPE } from "./facts/pipelines";
 
 // Validation runs first: bad config throws here, before any resource is registered.
 const spec = loadStackSpec();
@@ -33,6 +34,7 @@ export const {
     metrics,
     training,
     serving,
+    pipelines,
     workloadIdentity,
 } = buildContract(spec, {
     clusterName: platform.cluster.name,
@@ -52,5 +54,11 @@ export const {
         modelLoadAnnotation: MODEL_LOAD_ANNOTATION,
         startupHeadroom: LOAD_HEADROOM,
         clientNamespaceLabels: SERVING_CLIENT_LABEL,
+    },
+    pipelines: {
+        installed: platform.argoWorkflows !== undefined,
+        namespace: PIPELINES_NAMESPACE,
+        serviceAccountName: PIPELINE_SERVICE_ACCOUNT,
+        workflow: { ...WORKFLOW_TYPE },
     },
 });

@@ -10,6 +10,8 @@ import { INSTANCE_CATALOG, GpuModel } from "./catalog";
 import { efaDevicePluginLoad } from "./efa";
 import { costSummary, CostSummary, dedicatedBaselineMonthly, gpuAllocation } from "./cost";
 import { nodePoolOf } from "./nodeGroups";
+import { ARGO_WORKFLOW_KIND } from "../facts/pipelines";
+import { analyzePipelines, PipelineCapacity, pipelinesOf } from "./pipelines";
 import { hpasByTarget, podTemplates, PodTemplate, Props, scaleTargetKey } from "./podTemplates";
 import type { RequiredNodeAffinity } from "./predicates";
 import { gpusOf, podRequests } from "./resources";
@@ -60,6 +62,8 @@ export interface CapacityAnalysis {
     gpuAllocation: { min: number; max: number };
     /** Pools whose instance type the catalog does not know: no simulation for them. */
     unknownPools: string[];
+    /** One run of each pipeline (Argo WorkflowTemplate): steps per pool, concurrent demand, cost per run. */
+    pipelines: PipelineCapacity[];
 }
 
 /** The whole required node affinity (every term), or nothing when the pod sets none. */
@@ -86,6 +90,10 @@ function workloadsOf(resources: CapacityResource[]): WorkloadShape[] {
     const hpas = hpasByTarget(resources);
     const out: WorkloadShape[] = [];
     for (const r of resources) {
+        // A pipeline's steps run one DAG level at a time, not all at once: capacity/pipelines.ts counts them.
+        if (ARGO_WORKFLOW_KIND.test(r.type)) {
+            continue;
+        }
         const templates = podTemplates(r.type, r.props, r.name);
         if (templates.length === 0 || templates[0].workload.kind === "DaemonSet") {
             continue;
@@ -186,11 +194,15 @@ export function analyzeCapacity(resources: CapacityResource[]): CapacityAnalysis
 
     const workloads = workloadsOf(resources);
     const infra = infrastructureOf(resources);
-    const key = JSON.stringify([pools, unknownPools, workloads, infra]);
+    const pipelines = pipelinesOf(resources);
+    const key = JSON.stringify([pools, unknownPools, workloads, infra, pipelines]);
     if (last?.key === key) {
         return last.analysis;
     }
-    const analysis = simulate(pools, unknownPools, workloads, infra);
+    const analysis = {
+        ...simulate(pools, unknownPools, workloads, infra),
+        pipelines: analyzePipelines(pipelines, pools, workloads.flatMap((w) => w.groups.max)),
+    };
     last = { key, analysis };
     return analysis;
 }
@@ -200,7 +212,7 @@ function simulate(
     unknownPools: string[],
     workloads: WorkloadShape[],
     infra: { infrastructure: Infrastructure; unread: string[] },
-): CapacityAnalysis {
+): Omit<CapacityAnalysis, "pipelines"> {
     const atMin = placeWorkloads(workloads.flatMap((w) => w.groups.min), pools);
     const atMax = placeWorkloads(workloads.flatMap((w) => w.groups.max), pools);
     const byName = (p: PlacementResult) => new Map(p.placements.map((x) => [x.workload, x]));

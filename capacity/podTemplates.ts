@@ -1,5 +1,6 @@
 import type { NodeSelectorRequirement, PodToleration, RequiredNodeAffinity } from "./predicates";
 import type { Quantity } from "./resources";
+import { ARGO_MAIN_CONTAINER, ARGO_WORKFLOW_KIND } from "../facts/pipelines";
 
 /**
  * Pod templates out of whatever registers them: the built-in controllers, CronJobs, bare Pods and Kubeflow
@@ -82,7 +83,7 @@ export interface PodTemplate {
     workload: WorkloadRef;
     /** Where the template sits in the object, e.g. spec.pytorchReplicaSpecs.Worker.template. */
     path: string;
-    /** The replica role of a Kubeflow job (Master, Worker), if any. */
+    /** The replica role of a Kubeflow job (Master, Worker), or the Argo template a step pod runs, if any. */
     role?: string;
     metadata: ObjectMeta;
     spec: PodSpec;
@@ -100,6 +101,50 @@ const CRON_JOB = /^kubernetes:batch\/v1(beta1)?:CronJob$/;
 /** Kubeflow training jobs (PyTorchJob, TFJob, ...): pod templates under spec.<x>ReplicaSpecs.<role>. */
 export const KUBEFLOW_JOB = /^kubernetes:kubeflow\.org\/v1:[A-Za-z]+Job$/;
 
+/**
+ * The pod spec Argo's controller builds for one container template of a workflow spec: the template's
+ * container as the main container; the workflow's nodeSelector under the template's keys, the workflow's
+ * tolerations and volumes before the template's; the template's securityContext, priority class, service
+ * account and token setting over the workflow's (workflow/controller/workflowpod.go at v4.0.5). The
+ * executor's own init and wait containers come from the controller's config, not from the template.
+ */
+function argoPodSpec(wf: Props, t: Props): PodSpec {
+    const pick = (field: string, wfField = field) => (t[field] !== undefined ? { [field]: t[field] } : wf[wfField] !== undefined ? { [field]: wf[wfField] } : {});
+    const nodeSelector = { ...(wf.nodeSelector ?? {}), ...(t.nodeSelector ?? {}) };
+    const tolerations = [...(wf.tolerations ?? []), ...(t.tolerations ?? [])];
+    const volumes = [...(wf.volumes ?? []), ...(t.volumes ?? [])];
+    return {
+        containers: [{ ...t.container, name: ARGO_MAIN_CONTAINER }],
+        ...(t.initContainers ? { initContainers: t.initContainers } : {}),
+        ...(Object.keys(nodeSelector).length > 0 ? { nodeSelector } : {}),
+        ...(tolerations.length > 0 ? { tolerations } : {}),
+        ...(volumes.length > 0 ? { volumes } : {}),
+        ...pick("affinity"),
+        ...pick("securityContext"),
+        ...pick("automountServiceAccountToken"),
+        ...pick("serviceAccountName"),
+        ...pick("priorityClassName", "podPriorityClassName"),
+    } as PodSpec;
+}
+
+/** Every container template of an Argo workflow spec (Workflow, WorkflowTemplate, or a CronWorkflow's workflowSpec). */
+function argoTemplates(props: Props, workload: WorkloadRef): PodTemplate[] {
+    const cron = workload.kind === "CronWorkflow";
+    const wf: Props = (cron ? props.spec?.workflowSpec : props.spec) ?? {};
+    const at = cron ? "spec.workflowSpec" : "spec";
+    const templates: Props[] = Array.isArray(wf.templates) ? wf.templates : [];
+    return templates.flatMap((t, i) => {
+        if (!t?.container) {
+            return [];
+        }
+        const metadata: ObjectMeta = {
+            labels: { ...(wf.podMetadata?.labels ?? {}), ...(t.metadata?.labels ?? {}) },
+            annotations: { ...(wf.podMetadata?.annotations ?? {}), ...(t.metadata?.annotations ?? {}) },
+        };
+        return [{ workload, path: `${at}.templates[${i}]`, role: String(t.name ?? i), metadata, spec: argoPodSpec(wf, t) }];
+    });
+}
+
 export function workloadOf(type: string, props: Props, fallbackName: string): WorkloadRef {
     const meta: ObjectMeta = props.metadata ?? {};
     return { kind: props.kind ?? kindOf(type), namespace: meta.namespace ?? "default", name: meta.name ?? fallbackName };
@@ -108,15 +153,21 @@ export function workloadOf(type: string, props: Props, fallbackName: string): Wo
 /**
  * Every pod template a resource carries: spec.template of the built-in controllers, the job template
  * of a CronJob, the pod itself, and each role's template of a Kubeflow job (PyTorchJob's
- * pytorchReplicaSpecs, TFJob's tfReplicaSpecs, ...). Anything else has none.
+ * pytorchReplicaSpecs, TFJob's tfReplicaSpecs, ...), and each container template of an Argo workflow
+ * spec (WorkflowTemplate, CronWorkflow, Workflow) as the pod Argo's controller would make of it. Anything
+ * else has none.
  */
 export function podTemplates(type: string, props: Props, fallbackName = ""): PodTemplate[] {
     // Decide by type before reading props: in a preview, fields of unrelated resources may be unknown.
     const kubeflow = KUBEFLOW_JOB.test(type);
-    if (!props || !(TEMPLATE_AT_SPEC.test(type) || CRON_JOB.test(type) || type === "kubernetes:core/v1:Pod" || kubeflow)) {
+    const argo = ARGO_WORKFLOW_KIND.test(type);
+    if (!props || !(TEMPLATE_AT_SPEC.test(type) || CRON_JOB.test(type) || type === "kubernetes:core/v1:Pod" || kubeflow || argo)) {
         return [];
     }
     const workload = workloadOf(type, props, fallbackName);
+    if (argo) {
+        return argoTemplates(props, workload);
+    }
     const template = (t: { metadata?: ObjectMeta; spec?: PodSpec } | undefined, path: string, role?: string): PodTemplate[] =>
         t?.spec ? [{ workload, path, ...(role ? { role } : {}), metadata: t.metadata ?? {}, spec: t.spec }] : [];
 

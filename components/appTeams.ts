@@ -34,8 +34,24 @@ export function trainingJobsRoleName(team: string): string {
     return `app-team-${team}-pytorchjobs`;
 }
 
+/**
+ * What a team may do in the pipelines namespace: submit and manage Workflows, read the templates and
+ * schedules. Nothing else there (no pods, no secrets): the controller runs what they submit, and only
+ * Workflows that reference a WorkflowTemplate (the controller's templateReferencing: Strict).
+ */
+export const PIPELINE_RULES = [
+    { apiGroups: ["argoproj.io"], resources: ["workflows"], verbs: ["get", "list", "watch", "create", "delete"] },
+    { apiGroups: ["argoproj.io"], resources: ["workflowtemplates", "cronworkflows"], verbs: ["get", "list", "watch"] },
+];
+
+export function pipelinesRoleName(team: string): string {
+    return `app-team-${team}-workflows`;
+}
+
 export interface AppTeamAccessArgs {
     teams: AppTeamConfig[];
+    /** When the stack has pipelines: every team may submit Workflows from the templates there. */
+    pipelinesNamespace?: string;
 }
 
 /** Per team and namespace: a Role over PyTorchJobs and a RoleBinding to the team's group. */
@@ -51,6 +67,21 @@ export class AppTeamAccess extends pulumi.ComponentResource {
                     { metadata: { name: roleName, namespace, labels }, rules: TRAINING_JOB_RULES },
                     { parent: this },
                 );
+                new k8s.rbac.v1.RoleBinding(
+                    `${name}-${team.name}-${namespace}-binding`,
+                    {
+                        metadata: { name: roleName, namespace, labels },
+                        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: roleName },
+                        subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: appTeamGroup(team.name) }],
+                    },
+                    { parent: this, dependsOn: [role] },
+                );
+            }
+            if (args.pipelinesNamespace) {
+                const namespace = args.pipelinesNamespace;
+                const roleName = pipelinesRoleName(team.name);
+                const labels = { "app.kubernetes.io/part-of": "ml-platform", "ml-platform/app-team": team.name };
+                const role = new k8s.rbac.v1.Role(`${name}-${team.name}-${namespace}-role`, { metadata: { name: roleName, namespace, labels }, rules: PIPELINE_RULES }, { parent: this });
                 new k8s.rbac.v1.RoleBinding(
                     `${name}-${team.name}-${namespace}-binding`,
                     {

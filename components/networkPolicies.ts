@@ -31,6 +31,8 @@ export interface NetworkPoliciesArgs {
     vpcCidr: string;
     /** PyTorchJobs (their `app` label) whose master and workers must reach each other. */
     distributedJobs: string[];
+    /** The pipelines namespace, when the stack has pipelines: the same baseline, plus the executor's API access. */
+    pipelinesNamespace?: string;
 }
 
 function ipv4Range(cidr: string): [number, number] {
@@ -137,6 +139,24 @@ export function networkPolicySpecs(args: NetworkPoliciesArgs): NetworkPolicySpec
                 spec: { podSelector: pods, policyTypes: ["Ingress", "Egress"], ingress: [{ from: [{ podSelector: pods }] }], egress: [{ to: [{ podSelector: pods }] }] },
             };
         }),
+        ...(args.pipelinesNamespace ? pipelinePolicies(args.pipelinesNamespace, args.vpcCidr) : []),
+    ];
+}
+
+/**
+ * The pipelines namespace: the workload baseline, plus HTTPS to the VPC, where the EKS API's private
+ * endpoints are: Argo's wait sidecar reports each step's outputs to the API server. A NetworkPolicy acts
+ * per pod, not per container, so the step's own container could reach the API too, but it has no token
+ * (automountServiceAccountToken false; only the executor's containers mount one).
+ */
+function pipelinePolicies(namespace: string, vpcCidr: string): NetworkPolicySpec[] {
+    return [
+        ...baseline(namespace, vpcCidr),
+        {
+            namespace,
+            name: "allow-api-server-egress",
+            spec: { podSelector: {}, policyTypes: ["Egress"], egress: [{ to: [{ ipBlock: { cidr: vpcCidr } }], ports: [{ protocol: "TCP", port: 443 }] }] },
+        },
     ];
 }
 

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { CLAIMS, findPool, gpuPools, systemPoolOf, nodeGroupNameFor, StackSpec, storageClaims, STORAGE_CLASS_NAME } from "../stacks/spec";
+import { CLAIMS, findPool, gpuPools, systemPoolOf, nodeGroupNameFor, PIPELINE_CHECKPOINTS, StackSpec, storageClaims, STORAGE_CLASS_NAME } from "../stacks/spec";
 import { tierProtections } from "../stacks/tiers";
 import * as aws from "@pulumi/aws";
 import { isEfaPool } from "../capacity/efa";
@@ -26,6 +26,9 @@ import { DistributedTraining, TrainingJob, TrainingOperator, trainingLabels } fr
 import { DataSync } from "./dataSync";
 import { WorkloadIdentity } from "./s3Identity";
 import { trainingS3Access } from "../stacks/dataSync";
+import { ArgoWorkflows, Pipelines } from "./pipelines";
+import { poolTolerations } from "../capacity/pools";
+import { PIPELINES_NAMESPACE } from "../facts/pipelines";
 
 export interface MlPlatformArgs {
     spec: StackSpec;
@@ -52,6 +55,9 @@ export class MlPlatform extends pulumi.ComponentResource {
     /** Each training run's own service account and IAM role (S3 read on data, write on output). */
     public readonly trainingIdentities: Record<string, WorkloadIdentity> = {};
     public readonly dataSync: Record<string, DataSync> = {};
+    /** Present only when the stack declares pipelines. */
+    public readonly argoWorkflows?: ArgoWorkflows;
+    public readonly pipelines?: Pipelines;
 
     constructor(name: string, args: MlPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ml-platform:index:MlPlatform", name, {}, opts);
@@ -124,7 +130,10 @@ export class MlPlatform extends pulumi.ComponentResource {
             },
             { ...k8sOpts, dependsOn: Object.values(this.nodePools) },
         );
-        const namespaces = new Namespaces(`${name}-ns`, { names: [spec.namespaces.serving, spec.namespaces.training] }, k8sOpts);
+        const pipelineSpecs = spec.pipelines ?? [];
+        const pipelinesNamespace = pipelineSpecs.length > 0 ? PIPELINES_NAMESPACE : undefined;
+        const workloadNamespaces = [spec.namespaces.serving, spec.namespaces.training, ...(pipelinesNamespace ? [pipelinesNamespace] : [])];
+        const namespaces = new Namespaces(`${name}-ns`, { names: workloadNamespaces }, k8sOpts);
         new NetworkPolicies(
             `${name}-netpol`,
             {
@@ -132,11 +141,12 @@ export class MlPlatform extends pulumi.ComponentResource {
                 trainingNamespace: spec.namespaces.training,
                 vpcCidr: spec.cluster.vpcCidr,
                 distributedJobs: spec.training.filter((t) => t.kind === "PyTorchJob").map((t) => t.name),
+                ...(pipelinesNamespace ? { pipelinesNamespace } : {}),
             },
             { ...k8sOpts, dependsOn: namespaces.resources },
         );
         if (spec.cluster.appTeams.length > 0) {
-            new AppTeamAccess(`${name}-app-teams`, { teams: spec.cluster.appTeams }, { ...k8sOpts, dependsOn: namespaces.resources });
+            new AppTeamAccess(`${name}-app-teams`, { teams: spec.cluster.appTeams, ...(pipelinesNamespace ? { pipelinesNamespace } : {}) }, { ...k8sOpts, dependsOn: namespaces.resources });
         }
 
         new NvidiaStack(`${name}-nvidia`, { gpuPools: gpuPools(spec), gpuTaint: spec.gpuTaint, namespace: NVIDIA_NAMESPACE }, k8sOpts);
@@ -169,7 +179,7 @@ export class MlPlatform extends pulumi.ComponentResource {
 
         this.priorityClasses = new PriorityClasses(`${name}-priority`, {}, k8sOpts);
 
-        const workloadCount = spec.serving.length + spec.training.length;
+        const workloadCount = spec.serving.length + spec.training.length + pipelineSpecs.length;
         if (workloadCount > 0 && !args.trackingUri) {
             // Validation requires ml-platform:mlflowTrackingUri with workloads; this guards other callers.
             throw new Error("workloads are declared but no MLflow tracking URI was given (ml-platform:mlflowTrackingUri)");
@@ -177,7 +187,7 @@ export class MlPlatform extends pulumi.ComponentResource {
         if (args.trackingUri) {
             this.trackingSecrets = new TrackingSecrets(
                 `${name}-tracking`,
-                { namespaces: [spec.namespaces.serving, spec.namespaces.training], trackingUri: args.trackingUri },
+                { namespaces: workloadNamespaces, trackingUri: args.trackingUri },
                 { ...k8sOpts, dependsOn: namespaces.resources },
             );
         }
@@ -255,8 +265,29 @@ export class MlPlatform extends pulumi.ComponentResource {
             );
         }
 
-        // The autoscaling chain: metrics -> external metrics -> HPAs (above) -> node autoscaler.
         const systemPool = systemPoolOf(spec.nodePools)!;
+        if (pipelinesNamespace) {
+            this.argoWorkflows = new ArgoWorkflows(
+                `${name}-argo-workflows`,
+                { workflowNamespaces: [pipelinesNamespace], systemNodeSelector: poolNodeSelector(systemPool), systemTolerations: poolTolerations(systemPool, spec.gpuTaint) },
+                { ...k8sOpts, dependsOn: namespaces.resources },
+            );
+            this.pipelines = new Pipelines(
+                `${name}-pipelines`,
+                {
+                    namespace: pipelinesNamespace,
+                    pipelines: pipelineSpecs,
+                    pools: Object.fromEntries(spec.nodePools.map((p) => [p.name, p])),
+                    gpuTaint: spec.gpuTaint,
+                    trackingSecretName,
+                    checkpointsClaim: PIPELINE_CHECKPOINTS.name,
+                    argo: this.argoWorkflows,
+                },
+                { ...k8sOpts, dependsOn: [...workloadDeps, this.argoWorkflows] },
+            );
+        }
+
+        // The autoscaling chain: metrics -> external metrics -> HPAs (above) -> node autoscaler.
         this.monitoring = new Monitoring(
             `${name}-monitoring`,
             {

@@ -24,6 +24,8 @@ import {
 } from "./compare";
 import { Kube, KubeError, KubeObject, sleep, waitFor, waitForReadyNodes } from "./kube";
 import { CONFORMANCE_LABEL, ConformancePool, kwokNodes, poolsOf, RecordedResource } from "./nodes";
+import { ARGO_STAND_IN_NOTE, argoCrds, argoRelease, dagTasks, standInRunName, WORKFLOW_LABEL, workflowRunPods } from "./argoStandIn";
+import { ARGO_EXECUTOR_IMAGE } from "../facts/pipelines";
 import { efaDevicePluginLoad } from "../capacity/efa";
 import { karpenterCrds, karpenterVersion } from "./standIns";
 import {
@@ -87,7 +89,7 @@ export interface ConformanceResult {
     ok: boolean;
 }
 
-const WORKLOAD_KINDS = new Set(["Deployment", "StatefulSet", "Job", "PyTorchJob"]);
+const WORKLOAD_KINDS = new Set(["Deployment", "StatefulSet", "Job", "PyTorchJob", "WorkflowTemplate"]);
 const id = (o: KubeObject) => `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ""}${o.metadata.name}`;
 
 /** Replicas of a Deployment at a scale: its HPA's bound, else its own replicas (1 when unset). */
@@ -108,6 +110,9 @@ function expectedPodsOf(o: KubeObject, hpas: KubeObject[], scale: Scale): number
         }
         case "PyTorchJob":
             return Object.values(o.spec?.pytorchReplicaSpecs ?? {}).reduce((n: number, s) => n + Number((s as { replicas?: number }).replicas ?? 1), 0);
+        case "WorkflowTemplate":
+            // One run of the pipeline: a pod per DAG task.
+            return dagTasks(o).length;
         default:
             return 0;
     }
@@ -115,6 +120,7 @@ function expectedPodsOf(o: KubeObject, hpas: KubeObject[], scale: Scale): number
 
 function selectorOf(o: KubeObject): string {
     if (o.kind === "PyTorchJob") return pyTorchJobPodSelector(o.metadata.name);
+    if (o.kind === "WorkflowTemplate") return `${WORKFLOW_LABEL}=${standInRunName(o)}`;
     if (o.kind === "Job") return `batch.kubernetes.io/job-name=${o.metadata.name}`;
     const labels = o.spec?.selector?.matchLabels ?? {};
     return Object.entries(labels)
@@ -274,6 +280,26 @@ async function runPass(cp: ControlPlane, opts: RunOptions, scale: Scale): Promis
         }
     }
 
+    // Argo's CRDs, which its chart's install Job would apply: the full ones, so strict validation has a schema to check against.
+    const argoKinds = plan.objects.some((o) => o.apiVersion === "argoproj.io/v1alpha1");
+    const argo = argoRelease(plan.resources);
+    if (argoKinds) {
+        if (!argo) {
+            rejected.push({ object: "Argo CRDs", message: "the stack has Argo objects but no argo-workflows Helm release with an image tag to take the CRDs from" });
+        } else {
+            applied += await applyAll(kube, argoCrds(argo.tag), rejected, log);
+            await waitFor("the Argo CRDs to be served", 30_000, async () => {
+                try {
+                    await kube.resourceFor("argoproj.io/v1alpha1", "WorkflowTemplate", true);
+                    await kube.resourceFor("argoproj.io/v1alpha1", "CronWorkflow", true);
+                    return true;
+                } catch {
+                    return undefined;
+                }
+            });
+        }
+    }
+
     const hpas = plan.objects.filter((o) => o.kind === "HorizontalPodAutoscaler");
     const storageClasses = plan.objects.filter((o) => o.kind === "StorageClass");
     for (const o of plan.objects) {
@@ -298,6 +324,16 @@ async function runPass(cp: ControlPlane, opts: RunOptions, scale: Scale): Promis
             const { replicas } = desiredReplicas(o, hpas, scale);
             await kube.mergePatch("apps/v1", "Deployment", o.metadata.namespace, o.metadata.name, { spec: { replicas } }, "scale");
         }
+        if (o.kind === "WorkflowTemplate" && scale === "max" && argo) {
+            const image = ARGO_EXECUTOR_IMAGE.replace(/:[^:]+$/, `:${argo.tag}`);
+            for (const pod of workflowRunPods(o, { image, ...argo.executor })) {
+                try {
+                    await kube.create(pod);
+                } catch (e) {
+                    rejected.push({ object: `Pod ${pod.metadata.namespace}/${pod.metadata.name} (of ${id(o)})`, message: (e as Error).message });
+                }
+            }
+        }
         if (o.kind === "PyTorchJob") {
             const live = await kube.get(o.apiVersion, o.kind, o.metadata.namespace, o.metadata.name);
             for (const pod of pyTorchJobPods(o, String(live?.metadata.uid ?? ""))) {
@@ -312,7 +348,8 @@ async function runPass(cp: ControlPlane, opts: RunOptions, scale: Scale): Promis
     log(`  ${scale}: applied ${applied} objects${rejected.length ? `, ${rejected.length} rejected` : ""}`);
 
     const rejectedIds = new Set(rejected.map((r) => r.object));
-    const workloads = plan.objects.filter((o) => WORKLOAD_KINDS.has(o.kind));
+    // A pipeline runs only on the maximum pass (see argoStandIn.ts).
+    const workloads = plan.objects.filter((o) => WORKLOAD_KINDS.has(o.kind) && (o.kind !== "WorkflowTemplate" || scale === "max"));
     // A workload the API server refused has nothing to wait for.
     const waitable = workloads.filter((o) => !rejectedIds.has(id(o)));
     const expected = new Map(workloads.map((o) => [id(o), expectedPodsOf(o, hpas, scale)]));
@@ -343,7 +380,16 @@ async function runPass(cp: ControlPlane, opts: RunOptions, scale: Scale): Promis
         await sleep(calm > 0 ? 1000 : 500);
     }
 
-    const planWorkloads: PlanWorkload[] = plan.summary.workloads ?? [];
+    const planWorkloads: PlanWorkload[] = [
+        ...(plan.summary.workloads ?? []),
+        ...((plan.summary.pipelines ?? []) as { name: string; namespace: string; schedulable: boolean; reason?: string }[]).map((p) => ({
+            kind: "WorkflowTemplate",
+            namespace: p.namespace,
+            name: p.name,
+            schedulable: p.schedulable,
+            ...(p.reason ? { reason: p.reason } : {}),
+        })),
+    ];
     const verdicts: WorkloadVerdict[] = [];
     for (const o of workloads) {
         const pods = await listPods(kube, o.metadata.namespace ?? "default", selectorOf(o));
@@ -373,6 +419,7 @@ const NOT_COVERED = [
     "Helm releases (kube-prometheus-stack, prometheus-adapter, Cluster Autoscaler): recorded with their values, not rendered, so their pods are not created",
     "the training operator's own Deployment (a remote kustomize overlay): its DeploymentPatch in manifests/patches.yaml is not applied",
     "kubelets and containers: kwok marks bound pods Running; images are not pulled, probes do not run",
+    "Argo's controller itself (a Helm release): Workflows are not run step by step, gates are not evaluated, CronWorkflow schedules never fire",
 ];
 
 /** Deletes the plan's objects (reverse apply order), the stand-ins and the kwok nodes of a run. */
@@ -430,6 +477,7 @@ export async function runConformance(opts: RunOptions): Promise<ConformanceResul
             ...(opts.plan.resources.some((r) => efaDevicePluginLoad(r.type, r.inputs)) ? [STAND_IN_NOTES.efaDevicePlugin] : []),
             ...(opts.plan.objects.some((o) => o.apiVersion.startsWith(`${MONITORING_API_GROUP}/`)) ? [STAND_IN_NOTES.prometheusOperator] : []),
             ...(karpenterVersion(opts.plan.resources) ? [STAND_IN_NOTES.karpenter] : []),
+            ...(opts.plan.objects.some((o) => o.kind === "WorkflowTemplate") ? [ARGO_STAND_IN_NOTE] : []),
         ],
         notCovered: NOT_COVERED,
         failures,

@@ -45,6 +45,15 @@ export const VERSIONS = {
      */
     karpenter: { chart: "oci://public.ecr.aws/karpenter/karpenter", version: "1.14.1" },
     efaDevicePlugin: { repo: "https://aws.github.io/eks-charts", chart: "aws-efa-k8s-device-plugin", version: "v0.5.30" },
+    /**
+     * argoproj/argo-helm charts/argo-workflows 1.0.14 (appVersion v4.0.5), read at the repository's commit
+     * b03a459f. Newer charts (1.0.15+) ship v4.0.6, which the Go module proxy does not serve (403), so the
+     * conformance run could not take its CRDs from the same release; 1.0.14 keeps chart, images and CRDs
+     * on one version.
+     */
+    argoWorkflows: { repo: "https://argoproj.github.io/argo-helm", chart: "argo-workflows", version: "1.0.14" },
+    /** The chart's appVersion: controller, executor (argoexec) and CRDs (github.com/argoproj/argo-workflows/v4@v4.0.5). */
+    argoWorkflowsApp: "v4.0.5",
 } as const;
 
 /**

@@ -45,6 +45,7 @@ const APPLY_ORDER = [
     "PersistentVolume",
     "PersistentVolumeClaim",
     "NetworkPolicy",
+    "ResourceQuota",
     "Service",
     "DaemonSet",
     "Deployment",

@@ -13,6 +13,7 @@ import { PlanWriter } from "./writer";
 import { firstDeploySection } from "./preflight";
 import { alertsSection } from "./alertsReport";
 import { NAMES_LISTED } from "../capacity/scheduling";
+import { pipelinesSection } from "./pipelinesReport";
 import { BudgetBasis, budgetVerdict, BudgetVerdict } from "../capacity/limits";
 import { readPolicyLimits } from "../stacks/policyLimits";
 import type { CapacityAnalysis } from "../capacity/analysis";
@@ -68,6 +69,10 @@ export async function planOfRun(run: ProgramRun, manifests: RenderedManifest[] =
         const more = unschedulable.length > NAMES_LISTED ? `; and ${unschedulable.length - NAMES_LISTED} more (see report.md)` : "";
         problems.push(`${unschedulable.length} unschedulable workload(s): ${shown.join("; ")}${more}`);
     }
+    const stuckPipelines = capacity.pipelines.filter((p) => !p.schedulable);
+    if (stuckPipelines.length > 0) {
+        problems.push(`${stuckPipelines.length} unschedulable pipeline(s): ${stuckPipelines.map((p) => `${p.name} (${p.reason})`).join("; ")}`);
+    }
     if (policy.mandatory > 0) {
         problems.push(`${policy.mandatory} mandatory policy violation(s)`);
     }
@@ -83,6 +88,10 @@ export async function planOfRun(run: ProgramRun, manifests: RenderedManifest[] =
         costSection(summary),
         capacityTypesSection(run.spec.nodePools, summary),
         gpuDemandSection(capacity),
+        pipelinesSection(
+            capacity.pipelines,
+            Object.fromEntries((run.spec.pipelines ?? []).map((p) => [p.name, Object.fromEntries(p.steps.filter((s) => s.placedBy).map((s) => [s.name, s.placedBy!]))])),
+        ),
         chain ? { title: "GPU autoscaling chain", body: chain } : undefined,
         policySection(policy),
         alertsSection(run.resources),

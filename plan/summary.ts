@@ -2,6 +2,8 @@
 import type { CapacityAnalysis, ScaleVerdict } from "../capacity/analysis";
 import type { Bill } from "../capacity/bill";
 import type { BudgetVerdict } from "../capacity/limits";
+import type { PipelineCapacity } from "../capacity/pipelines";
+import { PIPELINES_NAMESPACE } from "../facts/pipelines";
 import { NodePoolView, nodePoolOf } from "../capacity/nodeGroups";
 import { poolLabels } from "../capacity/pools";
 import type { NodeTaint } from "../capacity/predicates";
@@ -79,6 +81,8 @@ export interface PlanSummary {
     /** GPUs requested / GPUs provisioned, at minimum and maximum scale. */
     gpuAllocation: { min: number; max: number };
     gpus: { requested: { min: number; max: number }; provisioned: { min: number; max: number } };
+    /** One run of each pipeline: steps per pool, what can run at once, schedulability, GPU-hours and cost. */
+    pipelines?: PipelineCapacity[];
 }
 
 export function summarizeWorkloads(spec: StackSpec, capacity: CapacityAnalysis): WorkloadSummary[] {
@@ -167,7 +171,7 @@ export function buildSummary(
             taints: registered.get(p.name)?.taints ?? [],
             labels: registeredLabels(poolLabels(p), registered.get(p.name)?.labels ?? {}),
         })),
-        namespaces: [spec.namespaces.serving, spec.namespaces.training],
+        namespaces: [spec.namespaces.serving, spec.namespaces.training, ...((spec.pipelines ?? []).length > 0 ? [PIPELINES_NAMESPACE] : [])],
         storage: {
             storageClass: STORAGE_CLASS_NAME,
             pvcs: storageClaims(spec).map((c) => {
@@ -201,5 +205,6 @@ export function buildSummary(
         },
         gpuAllocation: capacity.gpuAllocation,
         gpus: capacity.gpus,
+        ...(capacity.pipelines.length > 0 ? { pipelines: capacity.pipelines } : {}),
     };
 }

@@ -9,7 +9,7 @@
  */
 import { z } from "zod";
 
-export const CONTRACT_VERSION = "1.5.0";
+export const CONTRACT_VERSION = "1.6.0";
 
 /** Outputs whose values are Pulumi secrets; every other contract output is plain. */
 export const SECRET_OUTPUTS = ["kubeconfig"] as const;
@@ -90,6 +90,20 @@ export const contractSchema = z.object({
         startupHeadroom: z.number().min(1),
         /** A namespace with all of these labels may call model servers; the serving namespace admits no other. */
         clientNamespaceLabels: z.record(z.string(), z.string()).refine((m) => Object.keys(m).length > 0, "must name at least one label"),
+    }),
+    /**
+     * ML pipelines on Argo Workflows (added in 1.6). Submit a Workflow with spec.workflowTemplateRef.name
+     * set to one of the templates, in the namespace; the controller runs nothing else. Steps run as the
+     * service account; app teams' Role there covers Workflows (create, read, delete) and reading templates.
+     */
+    pipelines: z.object({
+        /** Argo's controller is installed only where the platform declares a pipeline. */
+        installed: z.boolean(),
+        namespace: nonEmpty,
+        serviceAccountName: nonEmpty,
+        /** The kind app teams create, e.g. argoproj.io/v1alpha1 Workflow. */
+        workflow: z.object({ apiVersion: nonEmpty, kind: nonEmpty }),
+        templates: z.array(z.object({ name: nonEmpty, schedule: z.string().optional(), steps: z.array(nonEmpty) })),
     }),
     workloadIdentity: z.object({
         /** The issuer without its scheme: the prefix of the trust policy's condition keys. */

@@ -57,6 +57,16 @@ export interface ContractSources {
     trainingIdentities: Record<string, { serviceAccount: string; roleArn: pulumi.Output<string> }>;
     /** Ports, annotation, headroom and client label of the serving components (components/probes.ts, networkPolicies.ts). */
     serving: PlatformContractValues["serving"];
+    /** Argo pipelines: where and as whom they run (facts/pipelines.ts), and whether the controller is installed. */
+    pipelines: Omit<PlatformContractValues["pipelines"], "templates">;
+}
+
+export function pipelinesContract(spec: StackSpec, src: ContractSources["pipelines"]): PlatformContractValues["pipelines"] {
+    return {
+        ...src,
+        workflow: { ...src.workflow },
+        templates: (spec.pipelines ?? []).map((p) => ({ name: p.name, ...(p.schedule !== undefined ? { schedule: p.schedule } : {}), steps: p.steps.map((s) => s.name) })),
+    };
 }
 
 /** The stack outputs index.ts exports, one per contract field. */
@@ -76,6 +86,7 @@ export function buildContract(spec: StackSpec, src: ContractSources): Outputs<Pl
         metrics: pulumi.output({ externalMetrics: { ...src.externalMetrics }, selectorLabel: src.selectorLabel, podMetrics: { ...src.podMetrics } }),
         training: pulumi.output({ ...src.pytorchJob, operatorInstalled: src.trainingOperatorInstalled, identities: { ...src.trainingIdentities } }),
         serving: pulumi.output({ ...src.serving, ports: { ...src.serving.ports }, clientNamespaceLabels: { ...src.serving.clientNamespaceLabels } }),
+        pipelines: pulumi.output(pipelinesContract(spec, src.pipelines)),
         workloadIdentity: src.oidcIssuerUrl.apply((url) => ({
             issuer: issuerHost(url),
             audience: IRSA_AUDIENCE,

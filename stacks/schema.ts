@@ -11,6 +11,7 @@ import { DEFAULT_GPU_TAINT } from "../capacity/pools";
 import { isCpuQuantity, isMemoryQuantity } from "../capacity/quantity";
 import { claimPathProblem, s3UriProblem } from "./s3Uri";
 import { TIERS } from "./tiers";
+import { pipelinesSchemaOf } from "./pipelineSchema";
 // The supported minors are those every pinned component (Cluster Autoscaler) has a build for.
 import { SUPPORTED_KUBERNETES_VERSIONS } from "../facts/versions";
 
@@ -271,6 +272,7 @@ export const configKeys = {
     training: z.array(trainingSchema).default([]),
     dataSync: z.array(dataSyncSchema).default([]),
     alerts: alertsSchema.default(ALERT_DEFAULTS),
+    pipelines: pipelinesSchemaOf({ image, cpu, memory, int, dnsLabel }),
     mlflowTrackingUri: z.string().min(1),
     /** Where GPU pools may buy Spot: never, for training only, or for serving too (default: prod training, dev any). */
     gpuSpot: z.enum(["never", "training", "any"]).optional(),
@@ -290,3 +292,4 @@ export type ServingConfig = z.infer<typeof servingSchema>;
 export type TrainingConfig = z.infer<typeof trainingSchema>;
 export type DataSyncConfig = z.infer<typeof dataSyncSchema>;
 export type AlertThresholds = z.infer<typeof alertsSchema>;
+export type PipelineConfig = z.infer<typeof configKeys.pipelines>[number];

@@ -3,6 +3,7 @@ import { CapacityReservation, CapacityType } from "../capacity/capacityTypes";
 import { GpuFacts } from "../capacity/catalog";
 import { NodePoolShape, Taint } from "../capacity/pools";
 import { NAMESPACES } from "../facts/namespaces";
+import { PIPELINES_NAMESPACE } from "../facts/pipelines";
 import { AlertThresholds, ClusterConfig, StorageConfig } from "./schema";
 import { Tier } from "./tiers";
 
@@ -74,6 +75,40 @@ export interface DataSyncSpec {
     pool: string;
 }
 
+/** One step of a pipeline, placed on a pool. */
+export interface PipelineStepSpec {
+    name: string;
+    image: string;
+    command: string[];
+    args: string[];
+    /** Resolved pool name (never "auto"). */
+    pool: string;
+    /** 0 for a CPU step. */
+    gpus: number;
+    cpu: string;
+    memory: string;
+    cpuLimit: string;
+    memoryLimit: string;
+    dependencies: string[];
+    expectedMinutes: number;
+    /** Metrics the step writes to facts/pipelines metricPath(<metric>) and Argo publishes as output parameters. */
+    publishes: string[];
+    /** Run only when an earlier step's metric is at least `min`. */
+    gate?: { step: string; metric: string; min: number };
+    /** Why the step is on its pool, when the config said "auto". */
+    placedBy?: string;
+}
+
+export interface PipelineSpec {
+    name: string;
+    namespace: string;
+    /** Cron schedule: the pipeline also gets a CronWorkflow. */
+    schedule?: string;
+    concurrencyPolicy: "Forbid" | "Allow" | "Replace";
+    activeDeadlineSeconds: number;
+    steps: PipelineStepSpec[];
+}
+
 export interface StackSpec {
     project: string;
     stack: string;
@@ -93,6 +128,8 @@ export interface StackSpec {
     alerts: AlertThresholds;
     /** Who provisions GPU nodes (the system pool is a managed node group either way); default cluster-autoscaler. */
     nodeProvisioner?: "cluster-autoscaler" | "karpenter";
+    /** Argo pipelines (`ml-platform:pipelines`); absent is none. */
+    pipelines?: PipelineSpec[];
     /** True when the tracking URI was given (as a secret); workloads then reference it. */
     hasTrackingUri: boolean;
 }
@@ -133,10 +170,17 @@ export const CLAIMS = {
     modelCache: { name: "model-cache", namespace: NAMESPACES.serving, mountReadOnly: false, mountPath: "/model-cache" },
 } as const;
 
+/**
+ * Pipelines pass artifacts through a checkpoints claim of their own namespace (a claim is namespaced;
+ * on EFS it is its own access point, a separate directory from ml-training's checkpoints).
+ */
+export const PIPELINE_CHECKPOINTS = { ...CLAIMS.checkpoints, namespace: PIPELINES_NAMESPACE } as const;
+
 export function storageClaims(spec: StackSpec) {
     return [
         { ...CLAIMS.trainingData, size: spec.storage.trainingDataSize },
         { ...CLAIMS.checkpoints, size: spec.storage.checkpointsSize },
         { ...CLAIMS.modelCache, size: spec.storage.modelCacheSize },
+        ...((spec.pipelines ?? []).length > 0 ? [{ ...PIPELINE_CHECKPOINTS, size: spec.storage.checkpointsSize }] : []),
     ];
 }

@@ -12,6 +12,7 @@ import { checkGpuTaint, checkPolicyLimits, PolicyLimits, policyLimitsOf, readPol
 import { GpuChoice, placeWorkload, servingMemory, trainingMemory } from "./placement";
 import { checkTrainingAccess, dataSyncSpecs, trainingAccessOf } from "./dataSync";
 import { ALERT_DEFAULTS, NodePoolConfig, ServingConfig, TrainingConfig } from "./schema";
+import { pipelineSpecs } from "./pipelines";
 import { NAMESPACES, NodePoolSpec, ServingSpec, StackSpec, TrainingSpec } from "./spec";
 import { resolveTier } from "./tiers";
 
@@ -147,12 +148,14 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
     checkUniqueNames(servingCfg, trainingCfg, problems);
     checkTrainingAccess(trainingCfg, parsed.dataSync ?? [], problems);
     const hasTrackingUri = parsed.mlflowTrackingUri !== undefined;
-    checkTrackingUri(hasTrackingUri, servingCfg.length + trainingCfg.length, problems);
+    const pipelinesCfg = parsed.pipelines ?? [];
+    checkTrackingUri(hasTrackingUri, servingCfg.length + trainingCfg.length + pipelinesCfg.length, problems);
     const pools = parsed.nodePools ? poolSpecs(parsed.nodePools) : [];
     // Workloads are placed on pools: when the pools themselves are invalid, that is the error to show.
     const skip: SkipPlacement = (pool) => brokenPools.includes(pool) || (pool === "auto" && brokenPools.length > 0);
     const serving = parsed.nodePools ? servingSpecs(servingCfg, pools, problems, skip) : [];
     const training = parsed.nodePools ? trainingSpecs(trainingCfg, pools, problems, skip) : [];
+    const pipelines = parsed.nodePools && parsed.gpuTaint ? pipelineSpecs(pipelinesCfg, pools, parsed.gpuTaint, problems) : [];
     checkServingOnSpot(serving, pools, gpuSpotOf(parsed.gpuSpot, judgedTier), problems);
     if (parsed.nodePools && parsed.nodeProvisioner === "karpenter") {
         checkKarpenterPools(parsed.nodePools, problems);
@@ -176,6 +179,7 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
         training,
         dataSync: dataSyncSpecs(parsed.dataSync ?? [], pools),
         alerts: parsed.alerts ?? ALERT_DEFAULTS,
+        pipelines,
         hasTrackingUri,
         nodeProvisioner: parsed.nodeProvisioner ?? "cluster-autoscaler",
     };

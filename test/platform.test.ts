@@ -9,6 +9,7 @@ import { RecordedResource } from "../plan/recorder";
 import { ProgramRun } from "../plan/run";
 import { VERSIONS } from "../facts/versions";
 import { platformRun } from "./fixtures";
+import { storageClaims } from "../stacks/spec";
 
 type Obj = Record<string, any>;
 
@@ -185,7 +186,9 @@ for (const stack of ["dev", "prod"] as const) {
 
         it("claims are ReadWriteMany (EFS CSI has no ReadOnlyMany)", () => {
             const pvcs = run.resources.filter((r) => r.type === "kubernetes:core/v1:PersistentVolumeClaim");
-            assert.deepEqual(pvcs.map((p) => (p.inputs.metadata as Obj).name).sort(), ["checkpoints", "model-cache", "training-data"]);
+            const named = (c: { namespace: string; name: string }) => `${c.namespace}/${c.name}`;
+            assert.deepEqual(pvcs.map((p) => named(p.inputs.metadata as { namespace: string; name: string })).sort(), storageClaims(run.spec).map(named).sort());
+            assert.ok(storageClaims(run.spec).some((c) => c.namespace === "ml-pipelines"), "the stack's pipelines get their checkpoints claim");
             for (const p of pvcs) {
                 assert.deepEqual((p.inputs.spec as Obj).accessModes, ["ReadWriteMany"]);
             }
@@ -193,7 +196,7 @@ for (const stack of ["dev", "prod"] as const) {
 
         it(stack === "prod" ? "protects prod data from pulumi destroy" : "does not protect dev data", () => {
             const data = run.resources.filter((r) => r.type === "aws:efs/fileSystem:FileSystem" || r.type === "kubernetes:core/v1:PersistentVolumeClaim");
-            assert.equal(data.length, 4);
+            assert.equal(data.length, 1 + storageClaims(run.spec).length);
             for (const r of data) {
                 assert.equal(r.options.protect, stack === "prod", `${r.type} ${r.name} protect`);
                 assert.equal(r.options.retainOnDelete, stack === "prod", `${r.type} ${r.name} retainOnDelete`);

@@ -265,7 +265,9 @@ describe("components/platform: workload wiring under mocks (prod spec)", () => {
 
     it("orders every workload after its namespaces, claims, priority classes and tracking secrets", () => {
         const workloadNamespaces = k8s("Namespace").filter((r) => ["ml-serving", "ml-training"].includes((r.inputs as Obj).metadata.name));
-        const prerequisites = [...workloadNamespaces, ...k8s("PersistentVolumeClaim"), ...k8s("PriorityClass"), ...k8s("Secret")];
+        // The pipelines' service-account token Secret is the pipelines' own prerequisite, not every workload's.
+        const trackingSecrets = k8s("Secret").filter((r) => (r.inputs as Obj).type !== "kubernetes.io/service-account-token");
+        const prerequisites = [...workloadNamespaces, ...k8s("PersistentVolumeClaim"), ...k8s("PriorityClass"), ...trackingSecrets];
         assert.ok(prerequisites.length >= 2 + 3 + 2 + 2);
         const workloads = resources.filter((r) => ["ml-platform:serving:ModelServing", "ml-platform:training:TrainingJob", "ml-platform:training:DistributedTraining"].includes(r.type));
         for (const w of workloads) {

@@ -194,5 +194,25 @@ describe("conformance on a real control plane", function () {
             assert.equal(code, 1);
             assert.ok(result.failures.some((f) => f.includes("bert-finetune") && f.includes("violates PodSecurity")), result.failures.join("\n"));
         });
+
+        const trainStep = (objects: any[]) => find(objects, "WorkflowTemplate", "recsys-retrain").spec.templates.find((t: any) => t.name === "step-train");
+
+        it("a pipeline step field Argo does not know: its full CRD rejects the WorkflowTemplate", async () => {
+            const dir = brokenPlan(devPlan, "argo-unknown-field", (objects) => {
+                trainStep(objects).container.gpuCount = 1;
+            });
+            const { code, result } = await conform("dev", dir);
+            assert.equal(code, 1);
+            assert.ok(result.failures.some((f) => f.includes("rejected WorkflowTemplate ml-pipelines/recsys-retrain") && f.includes("gpuCount")), result.failures.join("\n"));
+        });
+
+        it("a pipeline step that breaks the restricted Pod Security level: admission refuses the step's pod", async () => {
+            const dir = brokenPlan(devPlan, "argo-escalation", (objects) => {
+                trainStep(objects).container.securityContext.allowPrivilegeEscalation = true;
+            });
+            const { code, result } = await conform("dev", dir);
+            assert.equal(code, 1);
+            assert.ok(result.failures.some((f) => f.includes("recsys-retrain-stand-in-train") && f.includes("violates PodSecurity")), result.failures.join("\n"));
+        });
     });
 });

@@ -23,6 +23,7 @@ export const RENDERED_KINDS = [
     "v1/PersistentVolumeClaim",
     "v1/Service",
     "v1/Pod",
+    "v1/ResourceQuota",
     "apiextensions.k8s.io/v1/CustomResourceDefinition",
     "scheduling.k8s.io/v1/PriorityClass",
     "storage.k8s.io/v1/StorageClass",

@@ -14,7 +14,7 @@ function analysisOf(resources: PolicyResource[]): CapacityAnalysis {
 export const workloadsSchedulable: StackValidationPolicy = {
     name: "workloads-schedulable",
     description:
-        "Every workload's pods fit the node pools at minimum and maximum scale, as kube-scheduler would place them (on any pool whose nodes pass the filters: resources after kube-reserved and DaemonSets, taints, nodeSelector, node affinity; serving at HPA max, a PyTorchJob's pods all at once) within each pool's maxSize.",
+        "Every workload's pods fit the node pools at minimum and maximum scale, as kube-scheduler would place them (on any pool whose nodes pass the filters: resources after kube-reserved and DaemonSets, taints, nodeSelector, node affinity; serving at HPA max, a PyTorchJob's pods all at once) within each pool's maxSize; every pipeline step fits its pool, and the steps a pipeline's DAG lets run at once fit beside the workloads at maximum scale.",
     enforcementLevel: "mandatory",
     severity: "critical",
     validateStack: (args, report) => {
@@ -28,6 +28,10 @@ export const workloadsSchedulable: StackValidationPolicy = {
         for (const w of analysis.workloads.filter((x) => !x.schedulable)) {
             const resource = byUrn.get(w.urn);
             report(`${w.kind} ${w.namespace}/${w.name} can never schedule ${w.reason}. Fix: give it a pool that can hold it, lower its requests or maxReplicas, or raise the pool's maxSize.`, resource?.urn);
+        }
+        // A pipeline's steps run when the DAG lets them: each must fit its pool, and each set that can run at once must fit beside the rest.
+        for (const p of analysis.pipelines.filter((x) => !x.schedulable)) {
+            report(`WorkflowTemplate ${p.namespace}/${p.name}: a run can never schedule: ${p.reason}. Fix: lower the step's requests, give it a pool that can hold it, or raise the pool's maxSize.`);
         }
     },
 };

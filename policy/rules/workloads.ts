@@ -6,6 +6,7 @@ import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } 
 import { DEFAULT_PROD_MIN_REPLICAS, replicaBoundProblems } from "../../capacity/limits";
 import { LOAD_HEADROOM, MODEL_LOAD_ANNOTATION } from "../../facts/serving";
 import { SAFE_TO_EVICT_ANNOTATION } from "../../facts/training";
+import { ARGO_WORKFLOW_KIND } from "../../facts/pipelines";
 import { configOf, Environment, environmentProperty, servingNamespacesProperty } from "./config";
 import { containersOf, describeContainer, hpasByTarget, KUBEFLOW_JOB, kindOf, ObjectMeta, PodTemplate, podTemplates, Probe, Props, scaleTargetKey, SelectorIndex, workloadOf } from "./k8s";
 
@@ -289,11 +290,11 @@ export const trainingJobsBounded: ResourceValidationPolicy = {
 
 export const trainingPodsNotEvictable: ResourceValidationPolicy = {
     name: "training-pods-not-evictable",
-    description: `Every pod template of a Job or Kubeflow training job (PyTorchJob) carries ${SAFE_TO_EVICT_ANNOTATION}: "false", so Cluster Autoscaler never drains a node under a running training pod to scale it down.`,
+    description: `Every pod template of a Job, Kubeflow training job (PyTorchJob) or Argo pipeline step (WorkflowTemplate, CronWorkflow, Workflow) carries ${SAFE_TO_EVICT_ANNOTATION}: "false", so Cluster Autoscaler never drains a node under a running training pod to scale it down.`,
     enforcementLevel: "mandatory",
     severity: "medium",
     validateResource: (args, report) => {
-        if (args.type !== "kubernetes:batch/v1:Job" && !KUBEFLOW_JOB.test(args.type)) {
+        if (args.type !== "kubernetes:batch/v1:Job" && !KUBEFLOW_JOB.test(args.type) && !ARGO_WORKFLOW_KIND.test(args.type)) {
             return;
         }
         for (const t of podTemplates(args.type, args.props, args.name)) {
