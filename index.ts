@@ -12,6 +12,8 @@ import {
     SERVING_QUEUE_SERIES,
 } from "./facts/serving";
 import { PYTORCHJOB_TYPE } from "./facts/training";
+import { KUEUE_PRIORITY_LABEL, KUEUE_QUEUE_LABEL, PLATFORM_QUEUE } from "./facts/kueue";
+import { TRAINING_PRIORITY_CLASS } from "./facts/priority";
 import { buildContract } from "./stacks/contractBuilder";
 
 // Validation runs first: bad config throws here, before any resource is registered.
@@ -33,6 +35,7 @@ export const {
     metrics,
     training,
     serving,
+    queues,
     workloadIdentity,
 } = buildContract(spec, {
     clusterName: platform.cluster.name,
@@ -52,4 +55,5 @@ export const {
         startupHeadroom: LOAD_HEADROOM,
         clientNamespaceLabels: SERVING_CLIENT_LABEL,
     },
+    queues: { queueLabel: KUEUE_QUEUE_LABEL, platform: PLATFORM_QUEUE, priorityLabel: KUEUE_PRIORITY_LABEL, priorityClass: TRAINING_PRIORITY_CLASS },
 });

@@ -9,6 +9,7 @@ import { Cluster } from "./cluster";
 import { ClusterAutoscaler, poolPriorities } from "./clusterAutoscaler";
 import { prometheusVolume } from "./metricsChain";
 import { Monitoring } from "./monitoring";
+import { Kueue } from "./kueue";
 import { Namespaces } from "./namespaces";
 import { NetworkPolicies } from "./networkPolicies";
 import { Network } from "./network";
@@ -40,6 +41,8 @@ export class MlPlatform extends pulumi.ComponentResource {
     public readonly monitoring: Monitoring;
     public readonly clusterAutoscaler: ClusterAutoscaler;
     public readonly training: Record<string, TrainingJob | DistributedTraining> = {};
+    /** Present when the stack has GPU pools: training is queued through it. */
+    public readonly kueue?: Kueue;
 
     constructor(name: string, args: MlPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ml-platform:index:MlPlatform", name, {}, opts);
@@ -184,6 +187,22 @@ export class MlPlatform extends pulumi.ComponentResource {
             );
         }
 
+        // Training is queued: Kueue admits each job when its queue has quota for all of it.
+        const systemPool = spec.nodePools.find((p) => !p.gpu && p.minSize >= 1)!;
+        if (gpuPools(spec).length > 0) {
+            this.kueue = new Kueue(
+                `${name}-kueue`,
+                {
+                    pools: spec.nodePools,
+                    gpuTaint: spec.gpuTaint,
+                    shares: spec.queues ?? {},
+                    trainingNamespace: spec.namespaces.training,
+                    systemNodeSelector: poolNodeSelector(systemPool),
+                },
+                { ...k8sOpts, dependsOn: [...namespaces.resources, this.priorityClasses] },
+            );
+        }
+        const trainingDeps: pulumi.Resource[] = this.kueue ? [...workloadDeps, this.kueue] : workloadDeps;
         if (spec.training.some((t) => t.kind === "PyTorchJob")) {
             this.trainingOperator = new TrainingOperator(`${name}-training-operator`, {}, k8sOpts);
         }
@@ -199,12 +218,11 @@ export class MlPlatform extends pulumi.ComponentResource {
             const resourceName = `${name}-training-${training.name}`;
             this.training[training.name] =
                 training.kind === "PyTorchJob"
-                    ? new DistributedTraining(resourceName, { ...common, operator: this.trainingOperator! }, { ...k8sOpts, dependsOn: [...workloadDeps, this.trainingOperator!] })
-                    : new TrainingJob(resourceName, common, { ...k8sOpts, dependsOn: workloadDeps });
+                    ? new DistributedTraining(resourceName, { ...common, operator: this.trainingOperator! }, { ...k8sOpts, dependsOn: [...trainingDeps, this.trainingOperator!] })
+                    : new TrainingJob(resourceName, common, { ...k8sOpts, dependsOn: trainingDeps });
         }
 
         // The autoscaling chain: metrics -> external metrics -> HPAs (above) -> node autoscaler.
-        const systemPool = spec.nodePools.find((p) => !p.gpu && p.minSize >= 1)!;
         this.monitoring = new Monitoring(
             `${name}-monitoring`,
             {

@@ -7,3 +7,10 @@ export const PYTORCHJOB_TYPE = { apiVersion: "kubeflow.org/v1", kind: "PyTorchJo
  */
 export const SAFE_TO_EVICT_ANNOTATION = "cluster-autoscaler.kubernetes.io/safe-to-evict";
 export const TRAINING_POD_ANNOTATIONS: Readonly<Record<string, string>> = { [SAFE_TO_EVICT_ANNOTATION]: "false" };
+/**
+ * Hours a month a training entry runs (`expectedHours`, or `runsPerMonth` x `hoursPerRun`), carried on the
+ * Job / PyTorchJob so the planner, which reads only what the program registers, can count GPU-hours.
+ */
+export const EXPECTED_HOURS_ANNOTATION = "ml-platform/expected-hours-per-month";
+/** Hours one run lasts (hoursPerRun), when the entry declares runs: Kueue's admission simulation uses it. */
+export const HOURS_PER_RUN_ANNOTATION = "ml-platform/hours-per-run";

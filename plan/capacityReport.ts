@@ -2,7 +2,7 @@
 import type { CapacityAnalysis } from "../capacity/analysis";
 import { gpusOf } from "../capacity/resources";
 import { table, type ReportSection } from "./report";
-import type { PlanSummary } from "./summary";
+import type { PlanSummary, TimeFigures } from "./summary";
 
 const usd = (n: number) => `$${n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
 
@@ -32,7 +32,7 @@ export function placementSection(s: PlanSummary, a: CapacityAnalysis): ReportSec
 
 export function costSection(s: PlanSummary): ReportSection {
     const c = s.cost;
-    const saving = c.dedicatedBaselineMonthly - c.monthlyMin;
+    const saving = c.dedicatedBaselineMonthly - s.time.monthly.min;
     return {
         title: "Cost",
         body: [
@@ -46,16 +46,68 @@ export function costSection(s: PlanSummary): ReportSection {
                 [
                     ["minimum scale", usd(c.hourlyMin), usd(c.monthlyMin)],
                     ["maximum scale", usd(c.hourlyMax), usd(c.monthlyMax)],
-                    ["dedicated instance per pod (before the platform)", "", usd(c.dedicatedBaselineMonthly)],
+                    ["minimum scale, training for its hours", "", usd(s.time.monthly.min)],
+                    ["maximum scale, training for its hours", "", usd(s.time.monthly.max)],
+                    ["dedicated instance per GPU pod, same hours (before the platform)", "", usd(c.dedicatedBaselineMonthly)],
                 ],
             ),
             "",
-            `Against one dedicated instance per pod running all month, minimum scale ${saving >= 0 ? "saves" : "costs"} ${usd(Math.abs(saving))} a month. ` +
-                "Both sides count the training jobs' pods as running all month; pools scale down when they finish, so the platform's real bill is lower.",
+            "The per-hour figures and the first two monthly ones run every pod at once, all month (the peak). The rows \"training for its hours\" keep what serving and each pool's minSize need running all month and add the nodes each training job brings up for the hours it runs (see Training time).",
+            "",
+            `Against one dedicated instance per GPU pod for the same hours (serving all month, training its hours), the platform at minimum scale ${saving >= 0 ? "saves" : "costs"} ${usd(Math.abs(saving))} a month.`,
+            "",
+            `GPU utilisation over the month (GPU-hours requested / GPU-hours provisioned): ${hoursRatio(s.time, "min")} at minimum scale, ${hoursRatio(s.time, "max")} at maximum scale.`,
             "",
             `Prices: ${c.source}. Spot prices are never assumed.`,
         ].join("\n"),
     };
+}
+
+function hoursRatio(t: TimeFigures, scale: "min" | "max"): string {
+    const n = (x: number) => x.toLocaleString("en-US", { maximumFractionDigits: 1 });
+    return `${n(t.gpuHours.requested[scale])} / ${n(t.gpuHours.provisioned[scale])} = ${t.utilisation[scale]}`;
+}
+
+/** Each training job's hours a month and what they cost: the nodes it adds beyond the always-on ones. */
+export function trainingTimeSection(s: PlanSummary): ReportSection | undefined {
+    if (s.time.jobs.length === 0) {
+        return undefined;
+    }
+    const assumed = s.time.jobs.filter((j) => !j.declared).map((j) => j.name);
+    const body = [
+        table(
+            ["training", "hours a month", "GPU-hours", "extra node-hours min / max", "$ a month min / max"],
+            s.time.jobs.map((j) => [j.name, j.declared ? j.hours : `${j.hours} (not declared: all month)`, j.gpuHours, `${j.extraNodeHours.min} / ${j.extraNodeHours.max}`, `${usd(j.monthly.min)} / ${usd(j.monthly.max)}`]),
+        ),
+        "",
+        "A job that fits on nodes already running (a pool's minSize, serving's nodes) adds no node-hours. Jobs are counted one at a time: runs that overlap and together need more nodes than each alone are not modelled.",
+    ];
+    if (assumed.length > 0) {
+        body.push("", `No expectedHours (or runsPerMonth x hoursPerRun) declared for ${assumed.join(", ")}: counted as running all month.`);
+    }
+    return { title: "Training time", body: body.join("\n") };
+}
+
+/** Kueue's admission at the declared load: order, queue, flavor and expected wait per training job. */
+export function queueingSection(a: CapacityAnalysis): ReportSection | undefined {
+    const q = a.queueing;
+    if (!q) {
+        return undefined;
+    }
+    const body = [
+        "Training is queued through Kueue: each job is admitted when its ClusterQueue (plus what the cohort lends) has quota for the whole of it, a PyTorchJob's master and workers together. At the declared load (every job submitted once, at hour 0; each runs its run length, then frees its quota):",
+        "",
+        table(
+            ["order", "job", "ClusterQueue", "flavor (pool)", "waits (h)", "runs (h)", "on borrowed quota"],
+            q.steps.map((s) => [s.order, s.job, s.clusterQueue, s.flavor, s.waitHours, s.runHours, s.borrowed ? "yes" : "no"]),
+        ),
+        "",
+        "A job that fits its pool but not its queue now waits (shown above); only a job no queue could ever admit is a failure (policy training-fits-queue).",
+    ];
+    if (q.never.length > 0) {
+        body.push("", ...q.never.map((n) => `- **never admitted**: ${n.job} ${n.reason}`));
+    }
+    return { title: "Queueing (Kueue)", body: body.join("\n") };
 }
 
 /** A Mermaid bar chart per GPU pool: GPUs requested at min and max against GPUs the pool can provide. */

@@ -3,7 +3,7 @@ import { isManifestResource, renderManifests, RenderedManifest } from "./manifes
 import { PolicyGateResult, policySection, runPolicyGate, sharedStackArgs } from "./policy";
 import { analyzeCapacity } from "../capacity/analysis";
 import { chainDiagram } from "./chain";
-import { costSection, gpuDemandSection, placementSection } from "./capacityReport";
+import { costSection, gpuDemandSection, placementSection, queueingSection, trainingTimeSection } from "./capacityReport";
 import { renderReport, ReportSection } from "./report";
 import { RecordedResource } from "./recorder";
 import { ProgramRun, runProgram, RunOptions, StackOutput } from "./run";
@@ -63,6 +63,8 @@ export async function planOfRun(run: ProgramRun, manifests: RenderedManifest[] =
     const sections = [
         placementSection(summary, capacity),
         costSection(summary),
+        trainingTimeSection(summary),
+        queueingSection(capacity),
         gpuDemandSection(capacity),
         chain ? { title: "GPU autoscaling chain", body: chain } : undefined,
         policySection(policy),

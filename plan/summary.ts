@@ -68,6 +68,31 @@ export interface PlanSummary {
     /** GPUs requested / GPUs provisioned, at minimum and maximum scale. */
     gpuAllocation: { min: number; max: number };
     gpus: { requested: { min: number; max: number }; provisioned: { min: number; max: number } };
+    /** The month counted in hours (capacity/trainingTime.ts): training paid for the hours it runs. */
+    time: TimeFigures;
+}
+
+export interface TimeFigures {
+    monthly: { min: number; max: number };
+    /** GPU-hours requested / GPU-hours provisioned over the month, at minimum and maximum scale. */
+    utilisation: { min: number; max: number };
+    gpuHours: { requested: { min: number; max: number }; provisioned: { min: number; max: number } };
+    jobs: { name: string; hours: number; declared: boolean; gpuHours: number; extraNodeHours: { min: number; max: number }; monthly: { min: number; max: number } }[];
+}
+
+export function timeFigures(capacity: CapacityAnalysis): TimeFigures {
+    const { min, max } = capacity.time;
+    return {
+        monthly: { min: min.monthly, max: max.monthly },
+        utilisation: { min: min.utilisation, max: max.utilisation },
+        gpuHours: { requested: { min: min.gpuHours.requested, max: max.gpuHours.requested }, provisioned: { min: min.gpuHours.provisioned, max: max.gpuHours.provisioned } },
+        jobs: capacity.time.jobs.map((j, i) => ({
+            ...j,
+            gpuHours: max.perJob[i].gpuHoursRequested,
+            extraNodeHours: { min: min.perJob[i].nodeHours, max: max.perJob[i].nodeHours },
+            monthly: { min: min.perJob[i].monthly, max: max.perJob[i].monthly },
+        })),
+    };
 }
 
 export function summarizeWorkloads(spec: StackSpec, capacity: CapacityAnalysis): WorkloadSummary[] {
@@ -180,5 +205,6 @@ export function buildSummary(spec: StackSpec, resources: RecordedResource[], man
         },
         gpuAllocation: capacity.gpuAllocation,
         gpus: capacity.gpus,
+        time: timeFigures(capacity),
     };
 }

@@ -51,6 +51,17 @@ export interface ContractSources {
     trainingOperatorInstalled: boolean;
     /** Ports, annotation, headroom and client label of the serving components (components/probes.ts, networkPolicies.ts). */
     serving: PlatformContractValues["serving"];
+    /** Kueue's labels and the training priority class (facts/kueue.ts, components/priority.ts). */
+    queues: Pick<PlatformContractValues["queues"], "queueLabel" | "platform" | "priorityLabel" | "priorityClass">;
+}
+
+/** The LocalQueues app teams submit to: one per team with a share, in the training namespace. */
+export function queuesContract(spec: StackSpec, src: ContractSources["queues"]): PlatformContractValues["queues"] {
+    const teams: Record<string, string> = {};
+    for (const team of Object.keys(spec.queues ?? {}).sort()) {
+        teams[team] = team;
+    }
+    return { namespace: spec.namespaces.training, ...src, teams, createSuspended: true };
 }
 
 /** The stack outputs index.ts exports, one per contract field. */
@@ -69,6 +80,7 @@ export function buildContract(spec: StackSpec, src: ContractSources): Outputs<Pl
         metrics: pulumi.output({ externalMetrics: { ...src.externalMetrics }, selectorLabel: src.selectorLabel, podMetrics: { ...src.podMetrics } }),
         training: pulumi.output({ ...src.pytorchJob, operatorInstalled: src.trainingOperatorInstalled }),
         serving: pulumi.output({ ...src.serving, ports: { ...src.serving.ports }, clientNamespaceLabels: { ...src.serving.clientNamespaceLabels } }),
+        queues: pulumi.output(queuesContract(spec, src.queues)),
         workloadIdentity: src.oidcIssuerUrl.apply((url) => ({
             issuer: issuerHost(url),
             audience: IRSA_AUDIENCE,

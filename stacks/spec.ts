@@ -1,6 +1,7 @@
 /** The validated, resolved description of one stack. Components and the plan consume only this. */
 import { GpuFacts } from "../capacity/catalog";
 import { NodePoolShape, Taint } from "../capacity/pools";
+import type { QueueShares } from "../capacity/queues";
 import { NAMESPACES } from "../facts/namespaces";
 import { ClusterConfig, StorageConfig } from "./schema";
 
@@ -48,6 +49,10 @@ export interface TrainingSpec extends WorkloadResources {
     workers: number;
     backoffLimit: number;
     activeDeadlineSeconds: number;
+    /** Hours a month it runs (expectedHours, or runsPerMonth x hoursPerRun); undefined: not declared, all month assumed. */
+    expectedHoursPerMonth?: number;
+    /** Hours one run lasts, when the entry declares runsPerMonth x hoursPerRun. */
+    hoursPerRun?: number;
 }
 
 export interface StackSpec {
@@ -64,6 +69,8 @@ export interface StackSpec {
     training: TrainingSpec[];
     /** True when the tracking URI was given (as a secret); workloads then reference it. */
     hasTrackingUri: boolean;
+    /** App teams' shares of the GPU pools for Kueue (`ml-platform:queues`); absent: the platform's queue has all. */
+    queues?: QueueShares;
 }
 
 export { NAMESPACES };

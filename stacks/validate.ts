@@ -6,8 +6,10 @@
 import { z } from "zod";
 import { instanceType } from "../capacity/catalog";
 import { credentialShape } from "./credentials";
+import { declaredMonthlyHours } from "../capacity/trainingTime";
+import { queueShareProblems } from "../capacity/queues";
 import { checkAccess, checkEndpoint, checkPools, checkRegion, checkServing, checkTrackingUri, checkTraining, checkUniqueNames, checkZones } from "./crossChecks";
-import { ConfigError, formatIssue, keyPath, NAMESPACE } from "./errors";
+import { ConfigError, formatIssue, keyPath, NAMESPACE, problemLine } from "./errors";
 import { checkPolicyLimits, PolicyLimits, policyLimitsOf, readPolicyLimits } from "./policyLimits";
 import { GpuChoice, placeWorkload, servingMemory, trainingMemory } from "./placement";
 import { configKeys, NodePoolConfig, REQUIRED_KEYS, SECRET_KEYS, ServingConfig, TrainingConfig } from "./schema";
@@ -127,6 +129,11 @@ function servingSpecs(entries: ServingConfig[], pools: NodePoolSpec[], problems:
     });
 }
 
+function hoursOf(t: TrainingConfig): { expectedHoursPerMonth?: number; hoursPerRun?: number } {
+    const hours = declaredMonthlyHours(t);
+    return { ...(hours !== undefined ? { expectedHoursPerMonth: hours } : {}), ...(t.hoursPerRun !== undefined ? { hoursPerRun: t.hoursPerRun } : {}) };
+}
+
 function trainingSpecs(entries: TrainingConfig[], pools: NodePoolSpec[], problems: string[]): TrainingSpec[] {
     return entries.flatMap((t, i) => {
         const pods = 1 + (t.kind === "PyTorchJob" ? (t.workers ?? 0) : 0);
@@ -150,6 +157,7 @@ function trainingSpecs(entries: TrainingConfig[], pools: NodePoolSpec[], problem
                 memoryLimit: t.memoryLimit ?? t.memory,
                 backoffLimit: t.backoffLimit,
                 activeDeadlineSeconds: t.activeDeadlineSeconds,
+                ...hoursOf(t),
                 ...estimateOf(choice),
             },
         ];
@@ -179,6 +187,10 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
     const hasTrackingUri = parsed.mlflowTrackingUri !== undefined;
     checkTrackingUri(hasTrackingUri, servingCfg.length + trainingCfg.length, problems);
     const pools = parsed.nodePools ? poolSpecs(parsed.nodePools) : [];
+    const queues = parsed.queues ?? {};
+    for (const p of queueShareProblems(queues, pools, parsed.cluster?.appTeams ?? [], NAMESPACES.training)) {
+        problems.push(problemLine(`${NAMESPACE}:queues.${p.path}`, p.wrong, p.got, p.allowed));
+    }
     // Workloads are placed on pools: when the pools themselves are invalid, that is the error to show.
     const serving = parsed.nodePools ? servingSpecs(servingCfg, pools, problems) : [];
     const training = parsed.nodePools ? trainingSpecs(trainingCfg, pools, problems) : [];
@@ -198,5 +210,6 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
         serving,
         training,
         hasTrackingUri,
+        queues,
     };
 }

@@ -41,10 +41,17 @@ describe("offline plan --base: a change to dev's config against dev's plan", () 
         assert.match(group.replacedBecause[0].source, /aws_eks_node_group/);
         assert.equal(group.effects[0], "replaces and drains GPU node pool a10g");
         assert.match(group.effects.join("; "), /evicts serving recommendation-model.*restarts training bert-finetune/);
+        const changed = d.kubernetes.changed.map((c: any) => [c.object, c.changes, c.replacedBecause]);
         assert.deepEqual(
-            d.kubernetes.changed.map((c: any) => [c.object, c.changes, c.replacedBecause]),
+            changed.filter(([o]: [string]) => !o.includes(" ClusterQueue ")),
             [["autoscaling/v2 HorizontalPodAutoscaler ml-serving/recommendation-model", [{ path: "spec.maxReplicas", before: 3, after: 5 }], []]],
         );
+        // Kueue's quotas are derived from the a10g node: its CPU and memory (not its one GPU) change with it, in every queue.
+        const queues = changed.filter(([o]: [string]) => o.includes(" ClusterQueue "));
+        assert.deepEqual(queues.map(([o]: [string]) => o.split(" ").pop()).sort(), ["recsys", "training"]);
+        for (const [, changes] of queues) {
+            assert.deepEqual(changes.map((c: any) => c.path), ["spec.resourceGroups[0].flavors[0].resources[0].nominalQuota", "spec.resourceGroups[0].flavors[0].resources[1].nominalQuota"]);
+        }
         assert.deepEqual(d.risks, []);
     });
 

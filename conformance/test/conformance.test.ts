@@ -153,6 +153,17 @@ describe("conformance on a real control plane", function () {
             assert.ok(result.failures.some((f) => f.includes("rejected Deployment ml-serving/recommendation-model") && f.includes("gpuCount: field not declared in schema")), result.failures.join("\n"));
         });
 
+        it("a ClusterQueue in Kueue's old spelling (spec.cohort): Kueue's real CRD refuses the field", async () => {
+            const dir = brokenPlan(devPlan, "kueue-cohort", (objects) => {
+                const q = find(objects, "ClusterQueue", "training");
+                q.spec.cohort = q.spec.cohortName;
+                delete q.spec.cohortName;
+            });
+            const { code, result } = await conform("dev", dir);
+            assert.equal(code, 1);
+            assert.ok(result.failures.some((f) => f.includes("rejected ClusterQueue training") && f.includes("cohort")), result.failures.join("\n"));
+        });
+
         it("a pod that breaks the restricted Pod Security level: admission refuses its pods", async () => {
             const dir = brokenPlan(devPlan, "privileged", (objects) => {
                 find(objects, "Job", "bert-finetune").spec.template.spec.hostNetwork = true;

@@ -6,6 +6,7 @@ import type { EnforcementLevel, ResourceValidationPolicy, Severity, StackValidat
 import { capacityPolicies } from "./capacity";
 import { clusterPolicies } from "./cluster";
 import { gpuPolicies } from "./gpu";
+import { queuePolicies } from "./queues";
 import { securityPolicies } from "./security";
 import { storagePolicies } from "./storage";
 import { workloadPolicies } from "./workloads";
@@ -15,7 +16,7 @@ export type PlatformPolicy = ResourceValidationPolicy | StackValidationPolicy;
 /** Rules that set no enforcement level of their own get this one. */
 export const PACK_ENFORCEMENT_LEVEL: EnforcementLevel = "mandatory";
 
-export const allPolicies: PlatformPolicy[] = [...gpuPolicies, ...workloadPolicies, ...securityPolicies, ...clusterPolicies, ...storagePolicies, ...capacityPolicies];
+export const allPolicies: PlatformPolicy[] = [...gpuPolicies, ...workloadPolicies, ...securityPolicies, ...clusterPolicies, ...storagePolicies, ...capacityPolicies, ...queuePolicies];
 
 /** Severity by rule name, for reports and CI summaries. */
 export const SEVERITY: Readonly<Record<string, Severity>> = Object.fromEntries(allPolicies.map((p) => [p.name, p.severity ?? "medium"]));
