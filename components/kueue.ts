@@ -12,7 +12,10 @@ import { PRIORITY_CLASSES } from "./priority";
  * chart's own defaults for health, metrics, webhook and leader election, plus
  * - waitForPodsReady: a gang (a PyTorchJob's master and workers) is admitted whole or not at all; with
  *   blockAdmission the next workload waits until the admitted one's pods are all ready, so two half-
- *   placed gangs can never deadlock each other; after the timeout the workload is evicted and requeued;
+ *   placed gangs can never deadlock each other; after the timeout the workload is evicted and requeued.
+ *   The quotas reach maxSize, so an admitted job often waits for Cluster Autoscaler to bring GPU nodes up
+ *   from zero (a p4d boots, loads the driver and pulls a multi-GB image): Kueue's 5-minute example
+ *   timeout would evict such jobs in a loop, hence 30 minutes;
  * - only jobs that name a queue are managed (manageJobsWithoutQueueName false): system Jobs run as before;
  * - the two integrations the platform uses: batch/v1 Jobs and Kubeflow PyTorchJobs.
  */
@@ -26,7 +29,7 @@ export function kueueManagerConfig() {
         leaderElection: { leaderElect: true, resourceName: "c1f6bfd2.kueue.x-k8s.io" },
         manageJobsWithoutQueueName: false,
         waitForPodsReady: {
-            timeout: "10m",
+            timeout: "30m",
             blockAdmission: true,
             requeuingStrategy: { timestamp: "Eviction", backoffBaseSeconds: 60, backoffMaxSeconds: 3600 },
         },

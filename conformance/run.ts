@@ -341,8 +341,11 @@ async function runPass(cp: ControlPlane, opts: RunOptions, scale: Scale): Promis
         const live = await kube.get(o.apiVersion, o.kind, o.metadata.namespace, o.metadata.name);
         const suspended = o.kind === "Job" ? live?.spec?.suspend === true : live?.spec?.runPolicy?.suspend === true;
         const pods = await listPods(kube, o.metadata.namespace ?? "default", selectorOf(o));
-        const agrees = suspended && pods.length === 0;
-        verdicts.push({ workload: id(o), scale, planned: true, plannedReason: "waits in its Kueue queue", observed: false, observedDetail: `${suspended ? "suspended" : "NOT suspended"}, ${pods.length} pods`, agrees, queued: true });
+        // A job no queue can ever admit waits forever: that is a failure whatever the plan said.
+        const never = admission?.never.find((n) => n.job === name);
+        const agrees = !never && suspended && pods.length === 0;
+        const detail = `${suspended ? "suspended" : "NOT suspended"}, ${pods.length} pods${never ? `; Kueue would never admit it: it ${never.reason}` : ""}`;
+        verdicts.push({ workload: id(o), scale, planned: true, plannedReason: "waits in its Kueue queue", observed: false, observedDetail: detail, agrees, queued: true });
     }
     return { scale, nodes: counts, applied, rejected, workloads: verdicts, daemonSets, seconds: Math.round((Date.now() - started) / 100) / 10 };
 }

@@ -1,5 +1,6 @@
 /** report.md sections for the capacity simulation: placement, cost, and GPU demand against capacity. */
 import type { CapacityAnalysis } from "../capacity/analysis";
+import { HOURS_PER_MONTH, INSTANCE_CATALOG } from "../capacity/catalog";
 import { gpusOf } from "../capacity/resources";
 import { table, type ReportSection } from "./report";
 import type { PlanSummary, TimeFigures } from "./summary";
@@ -12,7 +13,7 @@ export function placementSection(s: PlanSummary, a: CapacityAnalysis): ReportSec
         w.kind,
         w.pool ?? "-",
         `${w.gpusRequested.min} / ${w.gpusRequested.max}`,
-        w.schedulable ? "yes" : `**no**: ${w.reason}`,
+        w.schedulable ? ([w.scales.min, w.scales.max].some((x) => x.reason?.startsWith("waits")) ? "yes, after waiting in its Kueue queue" : "yes") : `**no**: ${w.reason}`,
     ]);
     const nodes = a.pools.map((p) => [p.name, p.instanceType, a.nodes.min[p.name] ?? 0, a.nodes.max[p.name] ?? 0, `${p.minSize}..${p.maxSize}`, `${(p.allocatable.cpuMillis / 1000).toFixed(2)} CPU, ${(p.allocatable.memoryBytes / 2 ** 30).toFixed(1)} GiB, ${gpusOf(p.allocatable)} GPU, ${p.allocatable.pods} pods`]);
     const body = [
@@ -54,13 +55,19 @@ export function costSection(s: PlanSummary): ReportSection {
             "",
             "The per-hour figures and the first two monthly ones run every pod at once, all month (the peak). The rows \"training for its hours\" keep what serving and each pool's minSize need running all month and add the nodes each training job brings up for the hours it runs (see Training time).",
             "",
-            `Against one dedicated instance per GPU pod for the same hours (serving all month, training its hours), the platform at minimum scale ${saving >= 0 ? "saves" : "costs"} ${usd(Math.abs(saving))} a month.`,
+            `Against one dedicated instance per GPU pod for the same hours (serving all month, training its hours), the platform at minimum scale ${saving >= 0 ? "saves" : "costs"} ${usd(Math.abs(saving))} a month; ` +
+                `its side includes the CPU pools that run the cluster's own pods (${usd(cpuPoolsMonthly(s))} a month at minimum scale), which dedicated instances would not need, and every GPU pool's minSize, idle or not.`,
             "",
             `GPU utilisation over the month (GPU-hours requested / GPU-hours provisioned): ${hoursRatio(s.time, "min")} at minimum scale, ${hoursRatio(s.time, "max")} at maximum scale.`,
             "",
             `Prices: ${c.source}. Spot prices are never assumed.`,
         ].join("\n"),
     };
+}
+
+/** What the CPU pools (system pods) cost a month at minimum scale. */
+function cpuPoolsMonthly(s: PlanSummary): number {
+    return s.cost.perPool.filter((p) => !INSTANCE_CATALOG.get(p.instanceType)?.gpu).reduce((n, p) => n + p.hourlyMin * HOURS_PER_MONTH, 0);
 }
 
 function hoursRatio(t: TimeFigures, scale: "min" | "max"): string {

@@ -13,6 +13,7 @@ import { kueueLabels, JOB_SUSPEND_IGNORE, TrainingJob } from "../components/trai
 import { Kueue, kueueManagerConfig, kueueObjects } from "../components/kueue";
 import { KUEUE_QUEUE_LABEL, PLATFORM_QUEUE } from "../facts/kueue";
 import { VERSIONS } from "../facts/versions";
+import { placementSection, queueingSection } from "../plan/capacityReport";
 import { trainingFitsQueue, trainingQueued } from "../policy/rules/queues";
 import { ConfigError } from "../stacks/errors";
 import { buildStackSpec, RawConfig } from "../stacks/validate";
@@ -244,6 +245,11 @@ describe("capacity/analysis with Kueue: waiting is not unschedulable", () => {
             ["first", 0],
             ["second", 12],
         ]);
+        const placement = placementSection({ gpus: a.gpus, gpuAllocation: a.gpuAllocation } as never, a).body;
+        assert.match(placement, /\| second \| PyTorchJob \| a100 \| [^|]+\| yes, after waiting in its Kueue queue \|/);
+        assert.match(placement, /\| first \| PyTorchJob \| a100 \| [^|]+\| yes \|/);
+        const queueing = queueingSection(a)!.body;
+        assert.match(queueing, /\| 2 \| second \| training \| a100 \| 12 \| 12 \| no \|/);
     });
 
     it("without queue labels the same gangs are unschedulable all at once, and the policy says they are unqueued", () => {

@@ -183,5 +183,8 @@ describe("plan: prod's training counted for its hours, end to end", () => {
         assert.ok(t.utilisation.min > 0 && t.utilisation.min <= 1);
         assert.match(result.report, /## Training time/);
         assert.match(result.report, /GPU-hours requested \/ GPU-hours provisioned\): [\d,.]+ \/ [\d,.]+ = /);
+        // The comparison names what only the platform's side pays for: prod's 3 x m6i.2xlarge system pool.
+        const system = result.summary.cost.perPool.find((p) => p.pool === "system")!;
+        assert.ok(result.report.includes(`includes the CPU pools that run the cluster's own pods ($${(system.hourlyMin * 730).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })} a month`));
     });
 });
