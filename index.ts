@@ -12,6 +12,8 @@ import {
     SERVING_QUEUE_SERIES,
 } from "./facts/serving";
 import { PYTORCHJOB_TYPE } from "./facts/training";
+import { KUEUE_PRIORITY_LABEL, KUEUE_QUEUE_LABEL, PLATFORM_QUEUE } from "./facts/kueue";
+import { TRAINING_PRIORITY_CLASS } from "./facts/priority";
 import { buildContract } from "./stacks/contractBuilder";
 import { PIPELINE_SERVICE_ACCOUNT, PIPELINES_NAMESPACE, WORKFLOW_TYPE } from "./facts/pipelines";
 
@@ -35,6 +37,7 @@ export const {
     training,
     serving,
     pipelines,
+    queues,
     workloadIdentity,
 } = buildContract(spec, {
     clusterName: platform.cluster.name,
@@ -61,4 +64,5 @@ export const {
         serviceAccountName: PIPELINE_SERVICE_ACCOUNT,
         workflow: { ...WORKFLOW_TYPE },
     },
+    queues: { queueLabel: KUEUE_QUEUE_LABEL, platform: PLATFORM_QUEUE, priorityLabel: KUEUE_PRIORITY_LABEL, priorityClass: TRAINING_PRIORITY_CLASS },
 });

@@ -6,9 +6,12 @@
  */
 import { EKS_SYSTEM_DAEMONSETS, DaemonSetLoad, nodeAllocatable } from "./allocatable";
 import { Bill, buildBill, Infrastructure, infrastructureOf } from "./bill";
-import { INSTANCE_CATALOG, GpuModel } from "./catalog";
+import { HOURS_PER_MONTH, INSTANCE_CATALOG, GpuModel } from "./catalog";
 import { efaDevicePluginLoad } from "./efa";
-import { costSummary, CostSummary, dedicatedBaselineMonthly, gpuAllocation } from "./cost";
+import { costSummary, CostSummary, gpuAllocation } from "./cost";
+import { EXPECTED_HOURS_ANNOTATION } from "../facts/training";
+import { AdmissionStep, admissionVerdicts, kueueViewOf, simulateAdmission, trainingJobsOf } from "./admission";
+import { dedicatedBaselineForHours, hoursFromAnnotation, TimedCost, TimedDedicatedWorkload, timedMonthlyCost } from "./trainingTime";
 import { nodePoolOf } from "./nodeGroups";
 import { ARGO_WORKFLOW_KIND } from "../facts/pipelines";
 import { analyzePipelines, PipelineCapacity, pipelinesOf } from "./pipelines";
@@ -54,16 +57,30 @@ export interface CapacityAnalysis {
     workloads: WorkloadCapacity[];
     /** Nodes per pool at minimum and maximum scale (what the workloads need), and reachable: every pool at maxSize. */
     nodes: { min: Record<string, number>; max: Record<string, number>; reachable: Record<string, number> };
-    /** The EC2 nodes at minimum and (demand-driven) maximum scale. */
+    /**
+     * hourly/monthly: every pod at once, all month (the peak). dedicatedBaselineMonthly: every GPU pod on its
+     * own instance for the hours it runs (serving all month, training its declared hours).
+     */
     cost: CostSummary & { dedicatedBaselineMonthly: number };
+    /** The month counted in hours: always-on nodes all month, each training job's extra nodes for its hours. */
+    time: TimeAnalysis;
     /** The whole bill (EC2, EKS, NAT, EBS, EFS) at minimum, maximum and reachable maximum. */
     bill: Bill;
+    /** Kueue admission at the declared load, when the stack has ClusterQueues (capacity/admission.ts). */
+    queueing?: { steps: AdmissionStep[]; never: { job: string; reason: string }[] };
     gpus: { requested: { min: number; max: number }; provisioned: { min: number; max: number } };
     gpuAllocation: { min: number; max: number };
     /** Pools whose instance type the catalog does not know: no simulation for them. */
     unknownPools: string[];
     /** One run of each pipeline (Argo WorkflowTemplate): steps per pool, concurrent demand, cost per run. */
     pipelines: PipelineCapacity[];
+}
+
+export interface TimeAnalysis {
+    min: TimedCost;
+    max: TimedCost;
+    /** Training jobs with their hours a month; declared false means none given, all month assumed. */
+    jobs: { name: string; hours: number; declared: boolean }[];
 }
 
 /** The whole required node affinity (every term), or nothing when the pod sets none. */
@@ -78,6 +95,8 @@ interface WorkloadShape {
     namespace: string;
     urn?: string;
     groups: { min: PodGroup[]; max: PodGroup[] };
+    /** Jobs and Kubeflow jobs run for hours (declared, or all month when not); the rest runs all month. */
+    time?: { hours: number; declared: boolean };
 }
 
 /** Replicas of a role of a Kubeflow job: spec.<x>ReplicaSpecs.<role>.replicas. */
@@ -123,7 +142,9 @@ function workloadsOf(resources: CapacityResource[]): WorkloadShape[] {
                     gang,
                 };
             });
-        out.push({ name, kind, namespace, urn: r.urn, groups: { min: groupsAt("min"), max: groupsAt("max") } });
+        const annotation = r.props.metadata?.annotations?.[EXPECTED_HOURS_ANNOTATION];
+        const timed = kind === "Job" || templates[0].role !== undefined || annotation !== undefined;
+        out.push({ name, kind, namespace, urn: r.urn, groups: { min: groupsAt("min"), max: groupsAt("max") }, ...(timed ? { time: hoursFromAnnotation(annotation) } : {}) });
     }
     return out;
 }
@@ -195,16 +216,49 @@ export function analyzeCapacity(resources: CapacityResource[]): CapacityAnalysis
     const workloads = workloadsOf(resources);
     const infra = infrastructureOf(resources);
     const pipelines = pipelinesOf(resources);
-    const key = JSON.stringify([pools, unknownPools, workloads, infra, pipelines]);
+    const kueue = kueueViewOf(resources);
+    const queuedJobs = kueue ? trainingJobsOf(resources).filter((j) => j.localQueue !== undefined) : [];
+    const key = JSON.stringify([pools, unknownPools, workloads, infra, pipelines, queuedJobs, kueue ? [...kueue.localQueues, ...kueue.priorities] : [], kueue?.queues, kueue?.flavors]);
     if (last?.key === key) {
         return last.analysis;
     }
-    const analysis = {
-        ...simulate(pools, unknownPools, workloads, infra),
+    const analysis: CapacityAnalysis = {
+        ...simulate(pools, unknownPools, workloads, infra, new Set(queuedJobs.map((j) => j.name))),
         pipelines: analyzePipelines(pipelines, pools, workloads.flatMap((w) => w.groups.max)),
     };
+    if (kueue) {
+        const verdicts = admissionVerdicts(kueue, queuedJobs);
+        analysis.queueing = {
+            steps: simulateAdmission(kueue, verdicts),
+            never: verdicts.filter((v) => v.never !== undefined).map((v) => ({ job: v.job.name, reason: v.never! })),
+        };
+    }
     last = { key, analysis };
     return analysis;
+}
+
+/**
+ * The month at each scale: what runs all month (serving, other controllers, minSize) is placed alone;
+ * each timed job is then placed on top of it, and the nodes it adds are paid for its hours.
+ */
+function timeAnalysis(pools: CapacityAnalysis["pools"], workloads: WorkloadShape[]): TimeAnalysis & { fitsAlone: Map<string, { min: boolean; max: boolean }> } {
+    const alwaysOn = workloads.filter((w) => !w.time);
+    const jobs = workloads.filter((w) => w.time);
+    const fitsAlone = new Map(jobs.map((j) => [j.name, { min: false, max: false }]));
+    const at = (scale: "min" | "max"): TimedCost => {
+        const base = alwaysOn.flatMap((w) => w.groups[scale]);
+        const baseNodes = placeWorkloads(base, pools).nodesPerPool;
+        const timedPools = pools.map((p) => ({ name: p.name, instanceType: p.instanceType, gpusPerNode: p.gpusPerNode, alwaysOnNodes: Math.max(p.minSize, baseNodes[p.name] ?? 0) }));
+        const timedJobs = jobs.map((j) => {
+            const placed = placeWorkloads([...base, ...j.groups[scale]], pools);
+            fitsAlone.get(j.name)![scale] = placed.placements.find((x) => x.workload === j.name)?.schedulable ?? false;
+            const withJob = placed.nodesPerPool;
+            const extraNodes = Object.fromEntries(timedPools.map((p) => [p.name, Math.max(0, Math.max(p.alwaysOnNodes, withJob[p.name] ?? 0) - p.alwaysOnNodes)]));
+            return { name: j.name, hours: j.time!.hours, gpus: groupGpus(j.groups[scale]), extraNodes };
+        });
+        return timedMonthlyCost(timedPools, alwaysOn.reduce((n, w) => n + groupGpus(w.groups[scale]), 0), timedJobs);
+    };
+    return { min: at("min"), max: at("max"), jobs: jobs.map((j) => ({ name: j.name, ...j.time! })), fitsAlone };
 }
 
 function simulate(
@@ -212,14 +266,20 @@ function simulate(
     unknownPools: string[],
     workloads: WorkloadShape[],
     infra: { infrastructure: Infrastructure; unread: string[] },
+    queued: Set<string>,
 ): Omit<CapacityAnalysis, "pipelines"> {
+    const { fitsAlone, ...time } = timeAnalysis(pools, workloads);
     const atMin = placeWorkloads(workloads.flatMap((w) => w.groups.min), pools);
     const atMax = placeWorkloads(workloads.flatMap((w) => w.groups.max), pools);
     const byName = (p: PlacementResult) => new Map(p.placements.map((x) => [x.workload, x]));
     const [minOf, maxOf] = [byName(atMin), byName(atMax)];
     const verdict = (w: WorkloadShape): WorkloadCapacity => {
-        const min = minOf.get(w.name)!;
-        const max = maxOf.get(w.name)!;
+        // A queued job that fits beside what runs all month, but not beside every other job at once,
+        // waits for its turn in Kueue's queue: it is not unschedulable.
+        const waitsAt = (scale: "min" | "max", p: WorkloadPlacement): WorkloadPlacement =>
+            !p.schedulable && queued.has(w.name) && fitsAlone.get(w.name)?.[scale] ? { ...p, schedulable: true, reason: `waits in its Kueue queue: ${p.reason}` } : p;
+        const min = waitsAt("min", minOf.get(w.name)!);
+        const max = waitsAt("max", maxOf.get(w.name)!);
         const failed = [min, max].find((x) => !x.schedulable);
         return {
             name: w.name,
@@ -246,23 +306,24 @@ function simulate(
     const requested = { min: results.reduce((n, w) => n + w.gpusRequested.min, 0), max: results.reduce((n, w) => n + w.gpusRequested.max, 0) };
     const gpusProvisioned = { min: provisioned(nodes.min), max: provisioned(nodes.max) };
 
-    // The world before the platform: every pod of every workload on its own instance, all month.
+    // The world before the platform: every GPU pod on its own instance, for the hours it runs.
     const dedicated = workloads.flatMap((w, i) =>
         w.groups.min
             .filter((g) => gpusOf(g.requests) > 0)
             .map((g) => {
                 const pool = pools.find((p) => p.name === results[i].pool);
-                return pool?.gpuModel ? { gpusPerPod: gpusOf(g.requests), gpuModel: pool.gpuModel, pods: g.count } : undefined;
+                return pool?.gpuModel ? { gpusPerPod: gpusOf(g.requests), gpuModel: pool.gpuModel, pods: g.count, hours: w.time?.hours ?? HOURS_PER_MONTH } : undefined;
             })
-            .filter((x): x is { gpusPerPod: number; gpuModel: GpuModel; pods: number } => x !== undefined),
+            .filter((x): x is TimedDedicatedWorkload => x !== undefined),
     );
 
     return {
         pools,
         workloads: results,
         nodes,
-        cost: { ...cost, dedicatedBaselineMonthly: dedicatedBaselineMonthly(dedicated) },
+        cost: { ...cost, dedicatedBaselineMonthly: dedicatedBaselineForHours(dedicated) },
         bill: buildBill(pools, nodes, infra.infrastructure, infra.unread),
+        time,
         gpus: { requested, provisioned: gpusProvisioned },
         gpuAllocation: { min: gpuAllocation(requested.min, gpusProvisioned.min), max: gpuAllocation(requested.max, gpusProvisioned.max) },
         unknownPools,

@@ -13,6 +13,7 @@ import { EfaDevicePlugin } from "./efa";
 import { Karpenter } from "./karpenter";
 import { prometheusVolume } from "./metricsChain";
 import { Monitoring } from "./monitoring";
+import { Kueue } from "./kueue";
 import { Namespaces } from "./namespaces";
 import { NetworkPolicies } from "./networkPolicies";
 import { Network, subnetsInZones } from "./network";
@@ -58,6 +59,8 @@ export class MlPlatform extends pulumi.ComponentResource {
     /** Present only when the stack declares pipelines. */
     public readonly argoWorkflows?: ArgoWorkflows;
     public readonly pipelines?: Pipelines;
+    /** Present when the stack has GPU pools: training is queued through it. */
+    public readonly kueue?: Kueue;
 
     constructor(name: string, args: MlPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ml-platform:index:MlPlatform", name, {}, opts);
@@ -215,6 +218,22 @@ export class MlPlatform extends pulumi.ComponentResource {
             );
         }
 
+        // Training is queued: Kueue admits each job when its queue has quota for all of it.
+        const systemPool = systemPoolOf(spec.nodePools)!;
+        if (gpuPools(spec).length > 0) {
+            this.kueue = new Kueue(
+                `${name}-kueue`,
+                {
+                    pools: spec.nodePools,
+                    gpuTaint: spec.gpuTaint,
+                    shares: spec.queues ?? {},
+                    trainingNamespace: spec.namespaces.training,
+                    systemNodeSelector: poolNodeSelector(systemPool),
+                },
+                { ...k8sOpts, dependsOn: [...namespaces.resources, this.priorityClasses] },
+            );
+        }
+        const trainingDeps: pulumi.Resource[] = this.kueue ? [...workloadDeps, this.kueue] : workloadDeps;
         if (spec.training.some((t) => t.kind === "PyTorchJob")) {
             this.trainingOperator = new TrainingOperator(`${name}-training-operator`, {}, k8sOpts);
         }
@@ -246,8 +265,8 @@ export class MlPlatform extends pulumi.ComponentResource {
             const resourceName = `${name}-training-${training.name}`;
             this.training[training.name] =
                 training.kind === "PyTorchJob"
-                    ? new DistributedTraining(resourceName, { ...common, operator: this.trainingOperator! }, { ...k8sOpts, dependsOn: [...workloadDeps, identity, this.trainingOperator!] })
-                    : new TrainingJob(resourceName, common, { ...k8sOpts, dependsOn: [...workloadDeps, identity] });
+                    ? new DistributedTraining(resourceName, { ...common, operator: this.trainingOperator! }, { ...k8sOpts, dependsOn: [...trainingDeps, identity, this.trainingOperator!] })
+                    : new TrainingJob(resourceName, common, { ...k8sOpts, dependsOn: [...trainingDeps, identity] });
         }
         for (const sync of spec.dataSync) {
             this.dataSync[sync.name] = new DataSync(
@@ -265,7 +284,6 @@ export class MlPlatform extends pulumi.ComponentResource {
             );
         }
 
-        const systemPool = systemPoolOf(spec.nodePools)!;
         if (pipelinesNamespace) {
             this.argoWorkflows = new ArgoWorkflows(
                 `${name}-argo-workflows`,

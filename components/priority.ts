@@ -1,8 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 
-export const SERVING_PRIORITY_CLASS = "ml-serving";
-export const TRAINING_PRIORITY_CLASS = "ml-training-batch";
+import { SERVING_PRIORITY_CLASS, TRAINING_PRIORITY_CLASS } from "../facts/priority";
+
+export { SERVING_PRIORITY_CLASS, TRAINING_PRIORITY_CLASS } from "../facts/priority";
 
 /** Values and preemption of the two classes: serving outranks training, training never evicts anyone. */
 export const PRIORITY_CLASSES = {

@@ -6,7 +6,8 @@ import { Taint } from "../capacity/pools";
 import { CLAIMS, NodePoolSpec, TrainingSpec } from "../stacks/spec";
 import { TRAINING_PRIORITY_CLASS } from "./priority";
 import { VERSIONS } from "../facts/versions";
-import { PYTORCHJOB_TYPE, TRAINING_POD_ANNOTATIONS } from "../facts/training";
+import { KUEUE_PRIORITY_LABEL, KUEUE_QUEUE_LABEL, PLATFORM_QUEUE } from "../facts/kueue";
+import { EXPECTED_HOURS_ANNOTATION, HOURS_PER_RUN_ANNOTATION, PYTORCHJOB_TYPE, TRAINING_POD_ANNOTATIONS } from "../facts/training";
 
 export { PYTORCHJOB_TYPE } from "../facts/training";
 import {
@@ -72,6 +73,29 @@ function checkArgs(args: TrainingArgs, kind: TrainingSpec["kind"]) {
         }
     }
 }
+
+/** Annotations of the Job / PyTorchJob object: no await by Pulumi, and the hours the planner counts. */
+function trainingObjectAnnotations(t: TrainingSpec): Record<string, string> {
+    return {
+        ...SKIP_AWAIT,
+        ...(t.expectedHoursPerMonth !== undefined ? { [EXPECTED_HOURS_ANNOTATION]: String(t.expectedHoursPerMonth) } : {}),
+        ...(t.hoursPerRun !== undefined ? { [HOURS_PER_RUN_ANNOTATION]: String(t.hoursPerRun) } : {}),
+    };
+}
+
+/**
+ * What hands a training job to Kueue: the LocalQueue it is submitted to and its WorkloadPriorityClass (the
+ * platform's training class, mirrored by components/kueue.ts). The job is created suspended and Kueue
+ * unsuspends it on admission, so `pulumi up` must not put the flag back: see the *_SUSPEND_IGNORE lists.
+ * Exported for other batch workloads (pipeline steps): label the Job (or the pods, for plain pods) with
+ * these and create it suspended.
+ */
+export function kueueLabels(queue: string = PLATFORM_QUEUE): Record<string, string> {
+    return { [KUEUE_QUEUE_LABEL]: queue, [KUEUE_PRIORITY_LABEL]: TRAINING_PRIORITY_CLASS };
+}
+/** Kueue owns these fields once it admits the job; a later `pulumi up` leaves them alone. */
+export const JOB_SUSPEND_IGNORE = ["spec.suspend"];
+export const PYTORCHJOB_SUSPEND_IGNORE = ["spec.runPolicy.suspend"];
 
 export function trainingLabels(t: TrainingSpec): Record<string, string> {
     return { app: t.name, "app.kubernetes.io/name": t.name, "app.kubernetes.io/part-of": "ml-platform", "ml-platform/workload": "training" };
@@ -143,8 +167,10 @@ export class TrainingJob extends pulumi.ComponentResource {
         new k8s.batch.v1.Job(
             `${name}-job`,
             {
-                metadata: { name: t.name, namespace: t.namespace, labels: trainingLabels(t), annotations: SKIP_AWAIT },
+                metadata: { name: t.name, namespace: t.namespace, labels: { ...trainingLabels(t), ...kueueLabels() }, annotations: trainingObjectAnnotations(t) },
                 spec: {
+                    // Kueue admits the Job (unsuspends it) when its queue has quota for the whole of it.
+                    suspend: true,
                     completions: 1,
                     parallelism: 1,
                     backoffLimit: t.backoffLimit,
@@ -155,7 +181,7 @@ export class TrainingJob extends pulumi.ComponentResource {
                     template: { ...template, spec: { ...template.spec, restartPolicy: "Never" } },
                 },
             },
-            { parent: this, replaceOnChanges: JOB_REPLACE_ON_CHANGES, deleteBeforeReplace: true },
+            { parent: this, replaceOnChanges: JOB_REPLACE_ON_CHANGES, deleteBeforeReplace: true, ignoreChanges: JOB_SUSPEND_IGNORE },
         );
 
         this.jobName = t.name;
@@ -188,17 +214,18 @@ export class DistributedTraining extends pulumi.ComponentResource {
             `${name}-pytorchjob`,
             {
                 ...PYTORCHJOB_TYPE,
-                metadata: { name: t.name, namespace: t.namespace, labels: trainingLabels(t), annotations: SKIP_AWAIT },
+                metadata: { name: t.name, namespace: t.namespace, labels: { ...trainingLabels(t), ...kueueLabels() }, annotations: trainingObjectAnnotations(t) },
                 spec: {
                     nprocPerNode: String(t.gpusPerPod),
-                    runPolicy: { cleanPodPolicy: "Running", backoffLimit: t.backoffLimit, activeDeadlineSeconds: t.activeDeadlineSeconds },
+                    // suspend: Kueue admits master and workers together (a gang) and then unsuspends the job.
+                    runPolicy: { cleanPodPolicy: "Running", backoffLimit: t.backoffLimit, activeDeadlineSeconds: t.activeDeadlineSeconds, suspend: true },
                     pytorchReplicaSpecs: {
                         Master: { replicas: 1, restartPolicy: "OnFailure", template },
                         Worker: { replicas: t.workers, restartPolicy: "OnFailure", template },
                     },
                 },
             },
-            { parent: this, dependsOn: [args.operator], replaceOnChanges: PYTORCHJOB_REPLACE_ON_CHANGES, deleteBeforeReplace: true },
+            { parent: this, dependsOn: [args.operator], replaceOnChanges: PYTORCHJOB_REPLACE_ON_CHANGES, deleteBeforeReplace: true, ignoreChanges: PYTORCHJOB_SUSPEND_IGNORE },
         );
 
         this.jobName = t.name;

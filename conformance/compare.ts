@@ -36,6 +36,8 @@ export interface WorkloadVerdict {
     observed: boolean;
     observedDetail: string;
     agrees: boolean;
+    /** A job still waiting in its Kueue queue: no pods is what the plan expects. */
+    queued?: boolean;
 }
 
 /** True when every pod of the workload exists, is bound to a node, and runs. */

@@ -24,6 +24,7 @@ import {
 } from "./compare";
 import { Kube, KubeError, KubeObject, sleep, waitFor, waitForReadyNodes } from "./kube";
 import { CONFORMANCE_LABEL, ConformancePool, kwokNodes, poolsOf, RecordedResource } from "./nodes";
+import { KUEUE_STAND_IN_NOTE, kueueCrds, kueueTag, standInAdmission, unsuspendPatch } from "./kueue";
 import { ARGO_STAND_IN_NOTE, argoCrds, argoRelease, dagTasks, standInRunName, WORKFLOW_LABEL, workflowRunPods } from "./argoStandIn";
 import { ARGO_EXECUTOR_IMAGE } from "../facts/pipelines";
 import { efaDevicePluginLoad } from "../capacity/efa";
@@ -300,6 +301,21 @@ async function runPass(cp: ControlPlane, opts: RunOptions, scale: Scale): Promis
         }
     }
 
+    // Kueue's real CRDs, so the plan's queues are validated by them (the chart would install them).
+    const kueue = kueueTag(plan.resources);
+    if (kueue) {
+        applied += await applyAll(kube, kueueCrds(kueue), rejected, log);
+        await waitFor("Kueue's CRDs to be served", 30_000, async () => {
+            try {
+                await kube.resourceFor("kueue.x-k8s.io/v1beta2", "ClusterQueue", true);
+                await kube.resourceFor("kueue.x-k8s.io/v1beta2", "WorkloadPriorityClass", true);
+                return true;
+            } catch {
+                return undefined;
+            }
+        });
+    }
+
     const hpas = plan.objects.filter((o) => o.kind === "HorizontalPodAutoscaler");
     const storageClasses = plan.objects.filter((o) => o.kind === "StorageClass");
     for (const o of plan.objects) {
@@ -334,22 +350,29 @@ async function runPass(cp: ControlPlane, opts: RunOptions, scale: Scale): Promis
                 }
             }
         }
-        if (o.kind === "PyTorchJob") {
-            const live = await kube.get(o.apiVersion, o.kind, o.metadata.namespace, o.metadata.name);
-            for (const pod of pyTorchJobPods(o, String(live?.metadata.uid ?? ""))) {
-                try {
-                    await kube.create(pod);
-                } catch (e) {
-                    rejected.push({ object: `Pod ${pod.metadata.namespace}/${pod.metadata.name} (of ${id(o)})`, message: (e as Error).message });
-                }
-            }
+        if (o.kind === "PyTorchJob" && !kueue) {
+            await createOperatorPods(kube, o, rejected);
         }
     }
     log(`  ${scale}: applied ${applied} objects${rejected.length ? `, ${rejected.length} rejected` : ""}`);
 
+    // Kueue's admission, stood in: unsuspend the jobs admitted at hour 0; the operator then makes a PyTorchJob's pods.
+    const admission = kueue ? standInAdmission(plan.objects) : undefined;
+    const queued = new Set<string>();
+    if (admission) {
+        for (const step of admission.admitNow) {
+            const o = plan.objects.find((x) => (x.kind === "Job" || x.kind === "PyTorchJob") && x.metadata.name === step.job);
+            if (!o || rejected.some((r) => r.object === id(o))) continue;
+            await kube.mergePatch(o.apiVersion, o.kind, o.metadata.namespace, o.metadata.name, unsuspendPatch(o.kind));
+            if (o.kind === "PyTorchJob") await createOperatorPods(kube, o, rejected);
+        }
+        for (const w of [...admission.waiting.map((s) => s.job), ...admission.never.map((n) => n.job)]) queued.add(w);
+        log(`  ${scale}: Kueue stand-in admitted ${admission.admitNow.map((s) => s.job).join(", ") || "nothing"}${queued.size ? `; still queued: ${[...queued].join(", ")}` : ""}`);
+    }
+
     const rejectedIds = new Set(rejected.map((r) => r.object));
-    // A pipeline runs only on the maximum pass (see argoStandIn.ts).
-    const workloads = plan.objects.filter((o) => WORKLOAD_KINDS.has(o.kind) && (o.kind !== "WorkflowTemplate" || scale === "max"));
+    // A pipeline runs only on the maximum pass (see argoStandIn.ts); a job still in its queue has no pods by design (checked below).
+    const workloads = plan.objects.filter((o) => WORKLOAD_KINDS.has(o.kind) && (o.kind !== "WorkflowTemplate" || scale === "max") && !queued.has(o.metadata.name));
     // A workload the API server refused has nothing to wait for.
     const waitable = workloads.filter((o) => !rejectedIds.has(id(o)));
     const expected = new Map(workloads.map((o) => [id(o), expectedPodsOf(o, hpas, scale)]));
@@ -411,12 +434,35 @@ async function runPass(cp: ControlPlane, opts: RunOptions, scale: Scale): Promis
         }
         daemonSets.push(checkGpuDaemonSet(id(ds), pods, gpuNodes, allNodes, why));
     }
+    for (const name of queued) {
+        const o = plan.objects.find((x) => (x.kind === "Job" || x.kind === "PyTorchJob") && x.metadata.name === name)!;
+        const live = await kube.get(o.apiVersion, o.kind, o.metadata.namespace, o.metadata.name);
+        const suspended = o.kind === "Job" ? live?.spec?.suspend === true : live?.spec?.runPolicy?.suspend === true;
+        const pods = await listPods(kube, o.metadata.namespace ?? "default", selectorOf(o));
+        // A job no queue can ever admit waits forever: that is a failure whatever the plan said.
+        const never = admission?.never.find((n) => n.job === name);
+        const agrees = !never && suspended && pods.length === 0;
+        const detail = `${suspended ? "suspended" : "NOT suspended"}, ${pods.length} pods${never ? `; Kueue would never admit it: it ${never.reason}` : ""}`;
+        verdicts.push({ workload: id(o), scale, planned: true, plannedReason: "waits in its Kueue queue", observed: false, observedDetail: detail, agrees, queued: true });
+    }
     return { scale, nodes: counts, applied, rejected, workloads: verdicts, daemonSets, seconds: Math.round((Date.now() - started) / 100) / 10 };
+}
+
+/** The training operator stands in: the pods it would make for a PyTorchJob (once Kueue admitted it). */
+async function createOperatorPods(kube: Kube, o: KubeObject, rejected: PassResult["rejected"]): Promise<void> {
+    const live = await kube.get(o.apiVersion, o.kind, o.metadata.namespace, o.metadata.name);
+    for (const pod of pyTorchJobPods(live ?? o, String(live?.metadata.uid ?? ""))) {
+        try {
+            await kube.create(pod);
+        } catch (e) {
+            rejected.push({ object: `Pod ${pod.metadata.namespace}/${pod.metadata.name} (of ${id(o)})`, message: (e as Error).message });
+        }
+    }
 }
 
 const NOT_COVERED = [
     "AWS itself (VPC, EKS control plane, IAM, EFS, node groups): only their Kubernetes side is modelled",
-    "Helm releases (kube-prometheus-stack, prometheus-adapter, Cluster Autoscaler): recorded with their values, not rendered, so their pods are not created",
+    "Helm releases (kube-prometheus-stack, prometheus-adapter, Cluster Autoscaler, Kueue): recorded with their values, not rendered, so their pods are not created",
     "the training operator's own Deployment (a remote kustomize overlay): its DeploymentPatch in manifests/patches.yaml is not applied",
     "kubelets and containers: kwok marks bound pods Running; images are not pulled, probes do not run",
     "Argo's controller itself (a Helm release): Workflows are not run step by step, gates are not evaluated, CronWorkflow schedules never fire",
@@ -463,7 +509,7 @@ export async function runConformance(opts: RunOptions): Promise<ConformanceResul
                 failures.push(
                     `${p.scale}: ${w.workload}: the plan says ${w.planned ? "schedulable" : `unschedulable (${w.plannedReason ?? "no reason"})`}, Kubernetes ${w.observed ? "ran it" : "did not"} (${w.observedDetail})`,
                 );
-            } else if (!w.observed) {
+            } else if (!w.observed && !w.queued) {
                 failures.push(`${p.scale}: ${w.workload} does not run (as the plan says: ${w.plannedReason ?? "unschedulable"}); Kubernetes: ${w.observedDetail}`);
             }
         }
@@ -478,6 +524,7 @@ export async function runConformance(opts: RunOptions): Promise<ConformanceResul
             ...(opts.plan.objects.some((o) => o.apiVersion.startsWith(`${MONITORING_API_GROUP}/`)) ? [STAND_IN_NOTES.prometheusOperator] : []),
             ...(karpenterVersion(opts.plan.resources) ? [STAND_IN_NOTES.karpenter] : []),
             ...(opts.plan.objects.some((o) => o.kind === "WorkflowTemplate") ? [ARGO_STAND_IN_NOTE] : []),
+            ...(kueueTag(opts.plan.resources) ? [KUEUE_STAND_IN_NOTE] : []),
         ],
         notCovered: NOT_COVERED,
         failures,

@@ -20,3 +20,10 @@ export const DATA_SYNC_BACKOFF_LIMIT = 4;
 export const DATA_SYNC_DEADLINE_SECONDS = 12 * 3600;
 /** The pod label value that marks data-sync pods (label ml-platform/workload). */
 export const DATA_SYNC_WORKLOAD = "data-sync";
+/**
+ * Hours a month a training entry runs (`expectedHours`, or `runsPerMonth` x `hoursPerRun`), carried on the
+ * Job / PyTorchJob so the planner, which reads only what the program registers, can count GPU-hours.
+ */
+export const EXPECTED_HOURS_ANNOTATION = "ml-platform/expected-hours-per-month";
+/** Hours one run lasts (hoursPerRun), when the entry declares runs: Kueue's admission simulation uses it. */
+export const HOURS_PER_RUN_ANNOTATION = "ml-platform/hours-per-run";

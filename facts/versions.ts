@@ -33,6 +33,12 @@ export const VERSIONS = {
      */
     prometheusOperator: "v0.92.1",
     prometheusAdapter: { repo: "https://prometheus-community.github.io/helm-charts", chart: "prometheus-adapter", version: "5.3.0" },
+    /**
+     * Kueue v0.17.0 (requires Kubernetes 1.29+, README): the newest tag the Go module proxy serves
+     * (`go list -m -versions sigs.k8s.io/kueue`, 2026-12); chart and image from the same tag. The chart's
+     * default image is a staging build (tag release-0.17, pullPolicy Always), so the release image is pinned.
+     */
+    kueue: { chart: "oci://registry.k8s.io/kueue/charts/kueue", version: "0.17.0", image: "registry.k8s.io/kueue/kueue", tag: "v0.17.0" },
     /** Chart 9.59.0 supports Kubernetes 1.34+; the image tag follows the cluster's minor (below). */
     clusterAutoscaler: { repo: "https://kubernetes.github.io/autoscaler", chart: "cluster-autoscaler", version: "9.59.0" },
     /**

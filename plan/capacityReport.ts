@@ -1,9 +1,10 @@
 /** report.md sections for the capacity simulation: placement, cost, and GPU demand against capacity. */
 import type { CapacityAnalysis } from "../capacity/analysis";
 import { EFA_RESOURCE } from "../capacity/pools";
+import { HOURS_PER_MONTH, INSTANCE_CATALOG } from "../capacity/catalog";
 import { gpusOf } from "../capacity/resources";
 import { table, type ReportSection } from "./report";
-import type { PlanSummary } from "./summary";
+import type { PlanSummary, TimeFigures } from "./summary";
 
 /** EFA devices per node, shown only on EFA pools (capacity/efa.ts). */
 const efaOf = (r: { extended: Record<string, number> }) => (r.extended[EFA_RESOURCE] ? `, ${r.extended[EFA_RESOURCE]} EFA` : "");
@@ -16,7 +17,7 @@ export function placementSection(s: PlanSummary, a: CapacityAnalysis): ReportSec
         w.kind,
         w.pool ?? "-",
         `${w.gpusRequested.min} / ${w.gpusRequested.max}`,
-        w.schedulable ? "yes" : `**no**: ${w.reason}`,
+        w.schedulable ? ([w.scales.min, w.scales.max].some((x) => x.reason?.startsWith("waits")) ? "yes, after waiting in its Kueue queue" : "yes") : `**no**: ${w.reason}`,
     ]);
     const nodes = a.pools.map((p) => [p.name, p.instanceType, a.nodes.min[p.name] ?? 0, a.nodes.max[p.name] ?? 0, `${p.minSize}..${p.maxSize}`, `${(p.allocatable.cpuMillis / 1000).toFixed(2)} CPU, ${(p.allocatable.memoryBytes / 2 ** 30).toFixed(1)} GiB, ${gpusOf(p.allocatable)} GPU${efaOf(p.allocatable)}, ${p.allocatable.pods} pods`]);
     const body = [
@@ -70,9 +71,23 @@ export function costSection(s: PlanSummary): ReportSection {
     if (c.budget) {
         lines.push(`Budget (monthly-budget in \`${c.budget.source}\`, budgetBasis \`${c.budget.basis}\`): ${c.budget.within ? "**within**" : "**OVER**"} — ${c.budget.message}`, "");
     }
+    const saving = c.dedicatedBaselineMonthly - s.time.monthly.min;
     lines.push(
-        `Against one dedicated instance per pod running all month (${usd(c.dedicatedBaselineMonthly)} of EC2), the EC2 nodes at minimum scale cost ${moreOrLess(c.monthlyMin - c.dedicatedBaselineMonthly, " a month")} that. ` +
-            "Both sides count the training jobs' pods as running all month; pools scale down when they finish, so the platform's real bill is lower.",
+        table(
+            ["EC2 with training counted by its hours", "per month"],
+            [
+                ["minimum scale, training for its hours", usd(s.time.monthly.min)],
+                ["maximum scale, training for its hours", usd(s.time.monthly.max)],
+                ["dedicated instance per GPU pod, same hours (before the platform)", usd(c.dedicatedBaselineMonthly)],
+            ],
+        ),
+        "",
+        "The bill above runs every pod at once, all month (the peak). The rows \"training for its hours\" keep what serving and each pool's minSize need running all month and add the nodes each training job brings up only for the hours it declares (`expectedHours`, or `runsPerMonth` x `hoursPerRun`; a job that declares none is counted all month).",
+        "",
+        `Against one dedicated instance per GPU pod for the same hours (serving all month, training its hours), the platform's EC2 at minimum scale costs ${moreOrLess(-saving, " a month")} that; ` +
+            `its side includes the CPU pools that run the cluster's own pods (${usd(cpuPoolsMonthly(s))} a month at minimum scale), which dedicated instances would not need, and every GPU pool's minSize, idle or not.`,
+        "",
+        `GPU utilisation over the month (GPU-hours requested / GPU-hours provisioned): ${hoursRatio(s.time, "min")} at minimum scale, ${hoursRatio(s.time, "max")} at maximum scale.`,
         "",
         "Prices (a GiB of storage counted as a GB-month; EFS bills what is stored, so its line is the claims filled up):",
         ...b.lines.map((l) => `- ${l.label}: ${l.price}`),
@@ -80,6 +95,58 @@ export function costSection(s: PlanSummary): ReportSection {
         `Not counted: ${b.notCounted.join("; ")}. Spot prices are never assumed.`,
     );
     return { title: "Cost", body: lines.join("\n") };
+}
+
+/** What the CPU pools (system pods) cost a month at minimum scale. */
+function cpuPoolsMonthly(s: PlanSummary): number {
+    return s.cost.perPool.filter((p) => !INSTANCE_CATALOG.get(p.instanceType)?.gpu).reduce((n, p) => n + p.hourlyMin * HOURS_PER_MONTH, 0);
+}
+
+function hoursRatio(t: TimeFigures, scale: "min" | "max"): string {
+    const n = (x: number) => x.toLocaleString("en-US", { maximumFractionDigits: 1 });
+    return `${n(t.gpuHours.requested[scale])} / ${n(t.gpuHours.provisioned[scale])} = ${t.utilisation[scale]}`;
+}
+
+/** Each training job's hours a month and what they cost: the nodes it adds beyond the always-on ones. */
+export function trainingTimeSection(s: PlanSummary): ReportSection | undefined {
+    if (s.time.jobs.length === 0) {
+        return undefined;
+    }
+    const assumed = s.time.jobs.filter((j) => !j.declared).map((j) => j.name);
+    const body = [
+        table(
+            ["training", "hours a month", "GPU-hours", "extra node-hours min / max", "$ a month min / max"],
+            s.time.jobs.map((j) => [j.name, j.declared ? j.hours : `${j.hours} (not declared: all month)`, j.gpuHours, `${j.extraNodeHours.min} / ${j.extraNodeHours.max}`, `${usd(j.monthly.min)} / ${usd(j.monthly.max)}`]),
+        ),
+        "",
+        "A job that fits on nodes already running (a pool's minSize, serving's nodes) adds no node-hours. Jobs are counted one at a time: runs that overlap and together need more nodes than each alone are not modelled.",
+    ];
+    if (assumed.length > 0) {
+        body.push("", `No expectedHours (or runsPerMonth x hoursPerRun) declared for ${assumed.join(", ")}: counted as running all month.`);
+    }
+    return { title: "Training time", body: body.join("\n") };
+}
+
+/** Kueue's admission at the declared load: order, queue, flavor and expected wait per training job. */
+export function queueingSection(a: CapacityAnalysis): ReportSection | undefined {
+    const q = a.queueing;
+    if (!q) {
+        return undefined;
+    }
+    const body = [
+        "Training is queued through Kueue: each job is admitted when its ClusterQueue (plus what the cohort lends) has quota for the whole of it, a PyTorchJob's master and workers together. At the declared load (every job submitted once, at hour 0; each runs its run length, then frees its quota):",
+        "",
+        table(
+            ["order", "job", "ClusterQueue", "flavor (pool)", "waits (h)", "runs (h)", "on borrowed quota"],
+            q.steps.map((s) => [s.order, s.job, s.clusterQueue, s.flavor, s.waitHours, s.runHours, s.borrowed ? "yes" : "no"]),
+        ),
+        "",
+        "A job that fits its pool but not its queue now waits (shown above); only a job no queue could ever admit is a failure (policy training-fits-queue).",
+    ];
+    if (q.never.length > 0) {
+        body.push("", ...q.never.map((n) => `- **never admitted**: ${n.job} ${n.reason}`));
+    }
+    return { title: "Queueing (Kueue)", body: body.join("\n") };
 }
 
 /** A Mermaid bar chart per GPU pool: GPUs requested at min and max against GPUs the pool can provide. */

@@ -94,6 +94,9 @@ function modelFor(apiVersion: string, kind: string): ModelCtor | undefined {
     }
 }
 
+/** group/kind of custom resources without a spec (their CRDs put the fields at the top level). */
+const SPECLESS_CUSTOM_KINDS = new Set(["kueue.x-k8s.io/WorkloadPriorityClass"]);
+
 function validate(object: Manifest, patch: boolean): string[] {
     const errors: string[] = [];
     if (!object.metadata?.name) {
@@ -105,7 +108,11 @@ function validate(object: Manifest, patch: boolean): string[] {
     }
     const Model = modelFor(object.apiVersion, object.kind);
     if (!Model) {
-        // A custom resource: only what every object must have can be checked without its CRD.
+        // A custom resource: only what every object must have can be checked without its CRD. A few CRDs
+        // keep their data at the top level, as PriorityClass does (Kueue's WorkloadPriorityClass: value).
+        if (SPECLESS_CUSTOM_KINDS.has(`${object.apiVersion.split("/")[0]}/${object.kind}`)) {
+            return errors;
+        }
         if (!object.spec || typeof object.spec !== "object") {
             errors.push(`${object.apiVersion} ${object.kind} has no spec`);
         }

@@ -3,7 +3,7 @@ import { isManifestResource, renderManifests, RenderedManifest } from "./manifes
 import { PolicyGateResult, policySection, runPolicyGate, sharedStackArgs } from "./policy";
 import { analyzeCapacity } from "../capacity/analysis";
 import { chainDiagram } from "./chain";
-import { costSection, gpuDemandSection, placementSection } from "./capacityReport";
+import { costSection, gpuDemandSection, placementSection, queueingSection, trainingTimeSection } from "./capacityReport";
 import { capacityTypesSection } from "./capacityTypesReport";
 import { renderReport, ReportSection } from "./report";
 import { RecordedResource } from "./recorder";
@@ -87,6 +87,8 @@ export async function planOfRun(run: ProgramRun, manifests: RenderedManifest[] =
         placementSection(summary, capacity),
         costSection(summary),
         capacityTypesSection(run.spec.nodePools, summary),
+        trainingTimeSection(summary),
+        queueingSection(capacity),
         gpuDemandSection(capacity),
         pipelinesSection(
             capacity.pipelines,

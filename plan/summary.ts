@@ -83,6 +83,31 @@ export interface PlanSummary {
     gpus: { requested: { min: number; max: number }; provisioned: { min: number; max: number } };
     /** One run of each pipeline: steps per pool, what can run at once, schedulability, GPU-hours and cost. */
     pipelines?: PipelineCapacity[];
+    /** The month counted in hours (capacity/trainingTime.ts): training paid for the hours it runs. */
+    time: TimeFigures;
+}
+
+export interface TimeFigures {
+    monthly: { min: number; max: number };
+    /** GPU-hours requested / GPU-hours provisioned over the month, at minimum and maximum scale. */
+    utilisation: { min: number; max: number };
+    gpuHours: { requested: { min: number; max: number }; provisioned: { min: number; max: number } };
+    jobs: { name: string; hours: number; declared: boolean; gpuHours: number; extraNodeHours: { min: number; max: number }; monthly: { min: number; max: number } }[];
+}
+
+export function timeFigures(capacity: CapacityAnalysis): TimeFigures {
+    const { min, max } = capacity.time;
+    return {
+        monthly: { min: min.monthly, max: max.monthly },
+        utilisation: { min: min.utilisation, max: max.utilisation },
+        gpuHours: { requested: { min: min.gpuHours.requested, max: max.gpuHours.requested }, provisioned: { min: min.gpuHours.provisioned, max: max.gpuHours.provisioned } },
+        jobs: capacity.time.jobs.map((j, i) => ({
+            ...j,
+            gpuHours: max.perJob[i].gpuHoursRequested,
+            extraNodeHours: { min: min.perJob[i].nodeHours, max: max.perJob[i].nodeHours },
+            monthly: { min: min.perJob[i].monthly, max: max.perJob[i].monthly },
+        })),
+    };
 }
 
 export function summarizeWorkloads(spec: StackSpec, capacity: CapacityAnalysis): WorkloadSummary[] {
@@ -206,5 +231,6 @@ export function buildSummary(
         gpuAllocation: capacity.gpuAllocation,
         gpus: capacity.gpus,
         ...(capacity.pipelines.length > 0 ? { pipelines: capacity.pipelines } : {}),
+        time: timeFigures(capacity),
     };
 }

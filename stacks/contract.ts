@@ -9,7 +9,7 @@
  */
 import { z } from "zod";
 
-export const CONTRACT_VERSION = "1.6.0";
+export const CONTRACT_VERSION = "1.7.0";
 
 /** Outputs whose values are Pulumi secrets; every other contract output is plain. */
 export const SECRET_OUTPUTS = ["kubeconfig"] as const;
@@ -104,6 +104,22 @@ export const contractSchema = z.object({
         /** The kind app teams create, e.g. argoproj.io/v1alpha1 Workflow. */
         workflow: z.object({ apiVersion: nonEmpty, kind: nonEmpty }),
         templates: z.array(z.object({ name: nonEmpty, schedule: z.string().optional(), steps: z.array(nonEmpty) })),
+    }),
+    /** Submitting training through Kueue (added in 1.7). */
+    queues: z.object({
+        /** Namespace of the LocalQueues (the training namespace). */
+        namespace: nonEmpty,
+        /** Label a Job or PyTorchJob with the LocalQueue's name under this key. */
+        queueLabel: nonEmpty,
+        /** The LocalQueue of each app team with a share of the GPU pools; other teams submit to `platform`. */
+        teams: z.record(z.string(), nonEmpty),
+        /** The platform's own LocalQueue. */
+        platform: nonEmpty,
+        /** Label the job with `priorityClass` under this key (a Kueue WorkloadPriorityClass). */
+        priorityLabel: nonEmpty,
+        priorityClass: nonEmpty,
+        /** Create the job suspended (Job spec.suspend, PyTorchJob spec.runPolicy.suspend): Kueue unsuspends it on admission. */
+        createSuspended: z.literal(true),
     }),
     workloadIdentity: z.object({
         /** The issuer without its scheme: the prefix of the trust policy's condition keys. */

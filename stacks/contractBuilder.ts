@@ -59,6 +59,8 @@ export interface ContractSources {
     serving: PlatformContractValues["serving"];
     /** Argo pipelines: where and as whom they run (facts/pipelines.ts), and whether the controller is installed. */
     pipelines: Omit<PlatformContractValues["pipelines"], "templates">;
+    /** Kueue's labels and the training priority class (facts/kueue.ts, components/priority.ts). */
+    queues: Pick<PlatformContractValues["queues"], "queueLabel" | "platform" | "priorityLabel" | "priorityClass">;
 }
 
 export function pipelinesContract(spec: StackSpec, src: ContractSources["pipelines"]): PlatformContractValues["pipelines"] {
@@ -67,6 +69,15 @@ export function pipelinesContract(spec: StackSpec, src: ContractSources["pipelin
         workflow: { ...src.workflow },
         templates: (spec.pipelines ?? []).map((p) => ({ name: p.name, ...(p.schedule !== undefined ? { schedule: p.schedule } : {}), steps: p.steps.map((s) => s.name) })),
     };
+}
+
+/** The LocalQueues app teams submit to: one per team with a share, in the training namespace. */
+export function queuesContract(spec: StackSpec, src: ContractSources["queues"]): PlatformContractValues["queues"] {
+    const teams: Record<string, string> = {};
+    for (const team of Object.keys(spec.queues ?? {}).sort()) {
+        teams[team] = team;
+    }
+    return { namespace: spec.namespaces.training, ...src, teams, createSuspended: true };
 }
 
 /** The stack outputs index.ts exports, one per contract field. */
@@ -87,6 +98,7 @@ export function buildContract(spec: StackSpec, src: ContractSources): Outputs<Pl
         training: pulumi.output({ ...src.pytorchJob, operatorInstalled: src.trainingOperatorInstalled, identities: { ...src.trainingIdentities } }),
         serving: pulumi.output({ ...src.serving, ports: { ...src.serving.ports }, clientNamespaceLabels: { ...src.serving.clientNamespaceLabels } }),
         pipelines: pulumi.output(pipelinesContract(spec, src.pipelines)),
+        queues: pulumi.output(queuesContract(spec, src.queues)),
         workloadIdentity: src.oidcIssuerUrl.apply((url) => ({
             issuer: issuerHost(url),
             audience: IRSA_AUDIENCE,

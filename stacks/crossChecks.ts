@@ -4,6 +4,7 @@
  */
 import { instanceType } from "../capacity/catalog";
 import { parseCpu, parseMemory } from "../capacity/quantity";
+import { trainingTimeProblems } from "../capacity/trainingTime";
 import { describe, NAMESPACE, problemLine } from "./errors";
 import { AWS_REGION, ClusterConfig, NodePoolConfig, ServingConfig, TrainingConfig } from "./schema";
 import { NAMESPACES, NODE_GROUP_NAME_MAX_LENGTH, nodeGroupNameFor } from "./spec";
@@ -103,6 +104,9 @@ export function checkTraining(entries: TrainingConfig[], problems: string[]) {
             problems.push(`${where}.workers is required for kind PyTorchJob (workers beside the master, >= 1)`);
         }
         checkLimits(where, t, problems);
+        for (const p of trainingTimeProblems(t)) {
+            problems.push(problemLine(`${where}.${p.field}`, p.wrong, p.got, p.allowed));
+        }
     });
 }
 

@@ -4,7 +4,7 @@
  * other live in crossChecks.ts, and placing workloads on pools in placement.ts.
  */
 import { z } from "zod";
-import { KNOWN_INSTANCE_TYPES, INSTANCE_CATALOG } from "../capacity/catalog";
+import { HOURS_PER_MONTH, KNOWN_INSTANCE_TYPES, INSTANCE_CATALOG } from "../capacity/catalog";
 import { architectureProblems } from "../capacity/gpu-memory";
 import { labelValueProblem, NameProblem, qualifiedNameProblem } from "../capacity/labels";
 import { DEFAULT_GPU_TAINT } from "../capacity/pools";
@@ -215,6 +215,15 @@ export const servingSchema = z.strictObject({
         .default({ gpuUtilizationTarget: 70, queueDepthTarget: 10 }),
 });
 
+/** Hours are decimals (a 90-minute run is 1.5); one check, one message, like int(). */
+const hours = (max: number) =>
+    z.number().superRefine((n, ctx) => {
+        const wrong = !Number.isFinite(n) || n <= 0 ? "must be > 0" : n > max ? `must be <= ${max}` : undefined;
+        if (wrong) {
+            ctx.addIssue({ code: "custom", message: wrong, input: n });
+        }
+    });
+
 export const trainingSchema = z.strictObject({
     name: dnsLabel(40),
     kind: z.enum(["Job", "PyTorchJob"]),
@@ -231,6 +240,10 @@ export const trainingSchema = z.strictObject({
     data: checkedString(s3UriProblem).optional(),
     /** S3 prefix the run's own IAM role may write. */
     output: checkedString(s3UriProblem).optional(),
+    // How long the entry runs a month: expectedHours, or runsPerMonth x hoursPerRun (crossChecks.ts).
+    expectedHours: hours(HOURS_PER_MONTH).optional(),
+    runsPerMonth: int(1, 1000).optional(),
+    hoursPerRun: hours(30 * 24).optional(),
 });
 
 /** One copy of an S3 prefix into the training-data claim, by a Job with its own read-only role. */
@@ -250,6 +263,16 @@ export const alertsSchema = z.strictObject({
     hpaAtMaxMinutes: int(1, 24 * 60).default(30),
 });
 export const ALERT_DEFAULTS = alertsSchema.parse({});
+
+/** A team's share of a GPU pool for Kueue's nominal quota: a fraction in (0, 1]. */
+const share = z.number().superRefine((n, ctx) => {
+    if (!Number.isFinite(n) || n <= 0 || n > 1) {
+        ctx.addIssue({ code: "custom", message: "must be a share in (0, 1]", input: n, params: { allowed: "a fraction of the pool such as 0.5" } });
+    }
+});
+
+/** `<app team>: { <GPU pool>: <share> }`: which team's ClusterQueue gets which share of which pool (capacity/queues.ts). */
+export const queuesSchema = z.record(dnsLabel(40), z.record(dnsLabel(30), share));
 
 /** Every top-level key under the `ml-platform` namespace, with its schema. */
 export const configKeys = {
@@ -278,6 +301,7 @@ export const configKeys = {
     gpuSpot: z.enum(["never", "training", "any"]).optional(),
     /** Who provisions GPU nodes: Cluster Autoscaler scaling managed node groups, or Karpenter NodePools. */
     nodeProvisioner: z.enum(["cluster-autoscaler", "karpenter"]).default("cluster-autoscaler"),
+    queues: queuesSchema.default({}),
 } as const;
 
 export const REQUIRED_KEYS = ["cluster", "nodePools"] as const;

@@ -2,6 +2,7 @@
 import { CapacityReservation, CapacityType } from "../capacity/capacityTypes";
 import { GpuFacts } from "../capacity/catalog";
 import { NodePoolShape, Taint } from "../capacity/pools";
+import type { QueueShares } from "../capacity/queues";
 import { NAMESPACES } from "../facts/namespaces";
 import { PIPELINES_NAMESPACE } from "../facts/pipelines";
 import { AlertThresholds, ClusterConfig, StorageConfig } from "./schema";
@@ -61,6 +62,10 @@ export interface TrainingSpec extends WorkloadResources {
     data?: string;
     /** Normalised S3 URI the run's role may write, if declared. */
     output?: string;
+    /** Hours a month it runs (expectedHours, or runsPerMonth x hoursPerRun); undefined: not declared, all month assumed. */
+    expectedHoursPerMonth?: number;
+    /** Hours one run lasts, when the entry declares runsPerMonth x hoursPerRun. */
+    hoursPerRun?: number;
 }
 
 /** A Job that copies an S3 prefix into the training-data claim (stacks/dataSync.ts). */
@@ -132,6 +137,8 @@ export interface StackSpec {
     pipelines?: PipelineSpec[];
     /** True when the tracking URI was given (as a secret); workloads then reference it. */
     hasTrackingUri: boolean;
+    /** App teams' shares of the GPU pools for Kueue (`ml-platform:queues`); absent: the platform's queue has all. */
+    queues?: QueueShares;
 }
 
 export { NAMESPACES };

@@ -4,8 +4,10 @@
  * The shapes are in schema.ts, rules across keys in crossChecks.ts, GPU sizing in placement.ts.
  */
 import { instanceType } from "../capacity/catalog";
+import { declaredMonthlyHours } from "../capacity/trainingTime";
+import { queueShareProblems } from "../capacity/queues";
 import { checkAccess, checkEndpoint, checkPools, checkRegion, checkServing, checkTrackingUri, checkTraining, checkUniqueNames, checkZones } from "./crossChecks";
-import { ConfigError, NAMESPACE } from "./errors";
+import { ConfigError, NAMESPACE, problemLine } from "./errors";
 import { checkKarpenterPools, checkPoolCapacity, checkPoolPlacement, checkServingOnSpot, gpuSpotOf } from "./poolChecks";
 import { parseConfigKeys, toFileIndices } from "./parseConfig";
 import { checkGpuTaint, checkPolicyLimits, PolicyLimits, policyLimitsOf, readPolicyLimits } from "./policyLimits";
@@ -82,6 +84,11 @@ function servingSpecs(entries: ServingConfig[], pools: NodePoolSpec[], problems:
     });
 }
 
+function hoursOf(t: TrainingConfig): { expectedHoursPerMonth?: number; hoursPerRun?: number } {
+    const hours = declaredMonthlyHours(t);
+    return { ...(hours !== undefined ? { expectedHoursPerMonth: hours } : {}), ...(t.hoursPerRun !== undefined ? { hoursPerRun: t.hoursPerRun } : {}) };
+}
+
 function trainingSpecs(entries: TrainingConfig[], pools: NodePoolSpec[], problems: string[], skip: SkipPlacement): TrainingSpec[] {
     return entries.flatMap((t, i) => {
         if (skip(t.pool)) {
@@ -109,6 +116,7 @@ function trainingSpecs(entries: TrainingConfig[], pools: NodePoolSpec[], problem
                 backoffLimit: t.backoffLimit,
                 activeDeadlineSeconds: t.activeDeadlineSeconds,
                 ...trainingAccessOf(t),
+                ...hoursOf(t),
                 ...estimateOf(choice),
             },
         ];
@@ -151,6 +159,10 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
     const pipelinesCfg = parsed.pipelines ?? [];
     checkTrackingUri(hasTrackingUri, servingCfg.length + trainingCfg.length + pipelinesCfg.length, problems);
     const pools = parsed.nodePools ? poolSpecs(parsed.nodePools) : [];
+    const queues = parsed.queues ?? {};
+    for (const p of queueShareProblems(queues, pools, parsed.cluster?.appTeams ?? [], NAMESPACES.training)) {
+        problems.push(problemLine(`${NAMESPACE}:queues.${p.path}`, p.wrong, p.got, p.allowed));
+    }
     // Workloads are placed on pools: when the pools themselves are invalid, that is the error to show.
     const skip: SkipPlacement = (pool) => brokenPools.includes(pool) || (pool === "auto" && brokenPools.length > 0);
     const serving = parsed.nodePools ? servingSpecs(servingCfg, pools, problems, skip) : [];
@@ -182,5 +194,6 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
         pipelines,
         hasTrackingUri,
         nodeProvisioner: parsed.nodeProvisioner ?? "cluster-autoscaler",
+        queues,
     };
 }

@@ -41,15 +41,22 @@ describe("offline plan --base: a change to dev's config against dev's plan", () 
         assert.match(group.replacedBecause[0].source, /aws_eks_node_group/);
         assert.equal(group.effects[0], "replaces and drains GPU node pool a10g");
         assert.match(group.effects.join("; "), /evicts serving recommendation-model.*restarts training bert-finetune/);
+        const changed = d.kubernetes.changed.map((c: any) => [c.object, c.changes, c.replacedBecause]);
         assert.deepEqual(
-            d.kubernetes.changed.map((c: any) => [c.object, c.changes.map((x: any) => [x.before, x.after]), c.replacedBecause]),
+            changed.filter(([o]: [string]) => !o.includes(" ClusterQueue ")).map(([o, changes, because]: [string, any[], any[]]) => [o, changes.map((x: any) => [x.before, x.after]), because]),
             [
                 ["autoscaling/v2 HorizontalPodAutoscaler ml-serving/recommendation-model", [[3, 5]], []],
                 // The a10g pool's hourly price, recorded for the cost panel, follows its instance type.
                 ["monitoring.coreos.com/v1 PrometheusRule monitoring/ml-platform", [["vector(1.006)", "vector(1.212)"], ["g5.xlarge", "g5.2xlarge"]], []],
             ],
         );
-        assert.deepEqual(d.kubernetes.changed[0].changes, [{ path: "spec.maxReplicas", before: 3, after: 5 }]);
+        assert.deepEqual(d.kubernetes.changed.find((c: any) => c.object.includes("HorizontalPodAutoscaler")).changes, [{ path: "spec.maxReplicas", before: 3, after: 5 }]);
+        // Kueue's quotas are derived from the a10g node: its CPU and memory (not its one GPU) change with it, in every queue.
+        const queues = changed.filter(([o]: [string]) => o.includes(" ClusterQueue "));
+        assert.deepEqual(queues.map(([o]: [string]) => o.split(" ").pop()).sort(), ["recsys", "training"]);
+        for (const [, changes] of queues) {
+            assert.deepEqual(changes.map((c: any) => c.path), ["spec.resourceGroups[0].flavors[0].resources[0].nominalQuota", "spec.resourceGroups[0].flavors[0].resources[1].nominalQuota"]);
+        }
         assert.deepEqual(d.risks, []);
     });
 

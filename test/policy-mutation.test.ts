@@ -93,6 +93,19 @@ const MUTATIONS: Mutation[] = [
         change: "PyTorchJob worker safe-to-evict removed",
         apply: (rs) => delete k8s(rs, "PyTorchJob", "llm-distributed").spec.pytorchReplicaSpecs.Worker.template.metadata.annotations["cluster-autoscaler.kubernetes.io/safe-to-evict"],
     },
+    { rule: "training-queued", change: "training Job queue label removed", apply: (rs) => delete k8s(rs, "Job", "bert-finetune").metadata.labels["kueue.x-k8s.io/queue-name"] },
+    { rule: "training-queued", change: "PyTorchJob not created suspended", apply: (rs) => (k8s(rs, "PyTorchJob", "llm-distributed").spec.runPolicy.suspend = false) },
+    {
+        rule: "training-fits-queue",
+        change: "the cohort's a100 GPU quota cut to 8 (the PyTorchJob needs 16)",
+        apply: (rs) => {
+            for (const name of ["training", "llm"]) {
+                const a100 = k8s(rs, "ClusterQueue", name).spec.resourceGroups[0].flavors.find((f: Obj) => f.name === "a100");
+                a100.resources.find((r: Obj) => r.name === GPU_RESOURCE).nominalQuota = "4";
+            }
+        },
+    },
+    { rule: "training-fits-queue", change: "training Job names a LocalQueue that does not exist", apply: (rs) => (k8s(rs, "Job", "bert-finetune").metadata.labels["kueue.x-k8s.io/queue-name"] = "nowhere") },
     { rule: "no-public-load-balancer", change: "serving Service type LoadBalancer", apply: (rs) => (k8s(rs, "Service", SERVING).spec.type = "LoadBalancer") },
     { rule: "no-privileged-containers", change: "serving container privileged", apply: (rs) => (server(rs).securityContext.privileged = true) },
     { rule: "no-privilege-escalation", change: "serving allowPrivilegeEscalation true", apply: (rs) => (server(rs).securityContext.allowPrivilegeEscalation = true) },

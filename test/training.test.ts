@@ -149,7 +149,9 @@ describe("components/training: DistributedTraining and TrainingOperator under mo
 
     it("runs gpusPerPod processes per pod, with the run policy from the spec", () => {
         assert.equal(obj.spec.nprocPerNode, "8");
-        assert.deepEqual(obj.spec.runPolicy, { cleanPodPolicy: "Running", backoffLimit: 3, activeDeadlineSeconds: 172800 });
+        // Created suspended: Kueue admits master and workers together, then unsuspends; `pulumi up` leaves the flag to Kueue.
+        assert.deepEqual(obj.spec.runPolicy, { cleanPodPolicy: "Running", backoffLimit: 3, activeDeadlineSeconds: 172800, suspend: true });
+        assert.deepEqual(job.options.ignoreChanges, ["spec.runPolicy.suspend"]);
         assert.ok(!("ttlSecondsAfterFinished" in obj.spec.runPolicy));
         assert.equal(obj.metadata.annotations["pulumi.com/skipAwait"], "true");
         assert.equal(job.options.deleteBeforeReplace, true);

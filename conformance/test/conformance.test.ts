@@ -155,12 +155,24 @@ describe("conformance on a real control plane", function () {
 
         it("a nodeSelector no pool has: Pending because no node matches", async () => {
             const dir = brokenPlan(devPlan, "no-pool", (objects) => {
+                find(objects, "Deployment", "recommendation-model").spec.template.spec.nodeSelector = { "node-pool": "h100" };
+            });
+            const { code, result } = await conform("dev", dir);
+            assert.equal(code, 1);
+            assert.ok(
+                result.failures.some((f) => f.includes("recommendation-model") && /didn't match Pod's node affinity\/selector/.test(f)),
+                result.failures.join("\n"),
+            );
+        });
+
+        it("a queued Job selecting a pool no flavor provides: Kueue never admits it, and the run says so", async () => {
+            const dir = brokenPlan(devPlan, "no-flavor", (objects) => {
                 find(objects, "Job", "bert-finetune").spec.template.spec.nodeSelector = { "node-pool": "h100" };
             });
             const { code, result } = await conform("dev", dir);
             assert.equal(code, 1);
             assert.ok(
-                result.failures.some((f) => f.includes("bert-finetune") && /didn't match Pod's node affinity\/selector/.test(f)),
+                result.failures.some((f) => f.includes("bert-finetune") && f.includes("Kueue would never admit it") && f.includes("no flavor of ClusterQueue training")),
                 result.failures.join("\n"),
             );
         });
@@ -184,6 +196,17 @@ describe("conformance on a real control plane", function () {
             assert.equal(code, 1);
             assert.ok(result.failures.some((f) => f.includes("rejected PrometheusRule monitoring/ml-platform") && f.includes("15 minutes")), result.failures.join("\n"));
             assert.ok(result.standIns.some((s) => s.includes("prometheus-operator Go module at v0.92.1")));
+        });
+
+        it("a ClusterQueue in Kueue's old spelling (spec.cohort): Kueue's real CRD refuses the field", async () => {
+            const dir = brokenPlan(devPlan, "kueue-cohort", (objects) => {
+                const q = find(objects, "ClusterQueue", "training");
+                q.spec.cohort = q.spec.cohortName;
+                delete q.spec.cohortName;
+            });
+            const { code, result } = await conform("dev", dir);
+            assert.equal(code, 1);
+            assert.ok(result.failures.some((f) => f.includes("rejected ClusterQueue training") && f.includes("cohort")), result.failures.join("\n"));
         });
 
         it("a pod that breaks the restricted Pod Security level: admission refuses its pods", async () => {

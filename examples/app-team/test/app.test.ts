@@ -18,8 +18,8 @@ import { platformRun, Stack } from "../../../test/fixtures";
 import { readStackConfigFile } from "../../../plan/stackConfig";
 import { CONTRACT_VERSION, parseContract, PlatformContractValues } from "../../../stacks/contract";
 
-/** The contract minor this consumer is built against: it refuses stacks below it. */
-const MINOR = CONTRACT_VERSION.split(".")[1];
+/** The major.minor this consumer is built against (the contract it imports). */
+const BUILT_MINOR = CONTRACT_VERSION.split(".").slice(0, 2).join(".");
 
 type Obj = Record<string, any>;
 
@@ -127,7 +127,7 @@ for (const stack of projectStacks(APP) as Stack[]) {
             const old = { ...platformOutputs, contractVersion: { value: "1.1.0", secret: false } };
             await assert.rejects(runProject(APP, stack, path.join(APP, `Pulumi.${stack}.yaml`), { stackReferences: { "*/ml-platform/*": old } }), {
                 name: "ContractError",
-                message: new RegExp(`exports contract 1\\.1\\.0; this consumer was built against 1\\.x \\(>= 1\\.${MINOR}\\) and reads fields added in 1\\.${MINOR}`),
+                message: new RegExp(`exports contract 1\\.1\\.0; this consumer was built against 1\\.x \\(>= ${BUILT_MINOR}\\) and reads fields added in ${BUILT_MINOR}`),
             });
         });
 
@@ -163,7 +163,7 @@ for (const stack of projectStacks(APP) as Stack[]) {
             const v2 = { ...platformOutputs, contractVersion: { value: "2.0.0", secret: false } };
             await assert.rejects(runProject(APP, stack, path.join(APP, `Pulumi.${stack}.yaml`), { stackReferences: { "*/ml-platform/*": v2 } }), {
                 name: "ContractError",
-                message: `platform stack acme/ml-platform/${stack} exports contract 2.0.0; this consumer was built against 1.x (>= 1.${MINOR}). Upgrade the consumer to a 2.x contract reader.`,
+                message: `platform stack acme/ml-platform/${stack} exports contract 2.0.0; this consumer was built against 1.x (>= ${BUILT_MINOR}). Upgrade the consumer to a 2.x contract reader.`,
             });
         });
 

@@ -1,0 +1,166 @@
+/**
+ * Kueue's objects derived from the node pools (issue 17): a ResourceFlavor per GPU pool (its node labels
+ * and taints are the pool's, from capacity/pools), ClusterQueues whose nominal quotas split each pool's
+ * capacity at maxSize between the app teams' shares and the platform's own queue, all in one cohort so an
+ * idle share can be borrowed. Pure: the component renders these, the policy and the planner read them.
+ *
+ * Quota per node is the node's allocatable for pods: the kubelet's allocatable less the DaemonSets that
+ * land on every node of the pool (EKS's own and the NVIDIA device plugin / DCGM exporter), the same figure
+ * the capacity planner packs against. A quota from instance capacity would admit a job whose pods then
+ * stay Pending; one from kubelet allocatable alone would do so by the DaemonSets' few hundred millicores.
+ */
+import { DaemonSetLoad, EKS_SYSTEM_DAEMONSETS, nodeAllocatable } from "./allocatable";
+import { instanceType } from "./catalog";
+import { GPU_RESOURCE, NodePoolShape, Taint, gpuDaemonSetTolerations, gpuNodeSelector, isGpuPool, poolLabels, poolNodeSelector, poolTaints } from "./pools";
+import { parseCpu, parseMemory } from "./quantity";
+import { NO_RESOURCES } from "./resources";
+import { DCGM_EXPORTER_NAME, DCGM_EXPORTER_RESOURCES, DEVICE_PLUGIN_NAME, DEVICE_PLUGIN_RESOURCES } from "../facts/nvidia";
+import { KUEUE_COHORT, PLATFORM_QUEUE } from "../facts/kueue";
+
+export interface QueuePool extends NodePoolShape {
+    maxSize: number;
+}
+
+/** One team's share of each GPU pool, a fraction in (0, 1]: `ml-platform:queues.<team>.<pool>`. */
+export type QueueShares = Record<string, Record<string, number>>;
+
+export interface ResourceFlavorShape {
+    name: string;
+    nodeLabels: Record<string, string>;
+    nodeTaints: Taint[];
+}
+
+/** Quota in whole units: millicores, bytes, GPUs. */
+export interface Quota {
+    cpuMillis: number;
+    memoryBytes: number;
+    gpus: number;
+}
+
+export interface ClusterQueueShape {
+    name: string;
+    cohort: string;
+    /** Per flavor (= pool), in pool order. */
+    quotas: { flavor: string; quota: Quota }[];
+}
+
+/** A flavor is its pool: the pool's node-pool label (what workloads select) and its taints. */
+export function resourceFlavorFor(pool: NodePoolShape, gpuTaint: Taint): ResourceFlavorShape {
+    return { name: pool.name, nodeLabels: poolNodeSelector(pool), nodeTaints: poolTaints(pool, gpuTaint) };
+}
+
+function nvidiaDaemonSets(pools: NodePoolShape[], gpuTaint: Taint): DaemonSetLoad[] {
+    const load = (name: string, r: { requests: { cpu: string; memory: string } }): DaemonSetLoad => ({
+        name,
+        requests: { ...NO_RESOURCES, cpuMillis: parseCpu(r.requests.cpu), memoryBytes: parseMemory(r.requests.memory) },
+        tolerations: gpuDaemonSetTolerations(pools, gpuTaint),
+        nodeSelector: gpuNodeSelector(),
+    });
+    return [load(DEVICE_PLUGIN_NAME, DEVICE_PLUGIN_RESOURCES), load(DCGM_EXPORTER_NAME, DCGM_EXPORTER_RESOURCES)];
+}
+
+/** What one node of the pool gives pods, as Kueue quota. */
+export function nodeQuota(pool: NodePoolShape, gpuTaint: Taint, allPools: NodePoolShape[] = [pool]): Quota {
+    const a = nodeAllocatable(instanceType(pool.instanceType), poolTaints(pool, gpuTaint), poolLabels(pool), [...EKS_SYSTEM_DAEMONSETS, ...nvidiaDaemonSets(allPools, gpuTaint)]);
+    return { cpuMillis: a.cpuMillis, memoryBytes: a.memoryBytes, gpus: a.extended[GPU_RESOURCE] ?? 0 };
+}
+
+/** The pool's whole capacity at maxSize. */
+export function poolQuota(pool: QueuePool, gpuTaint: Taint, allPools: NodePoolShape[] = [pool]): Quota {
+    const n = nodeQuota(pool, gpuTaint, allPools);
+    return { cpuMillis: n.cpuMillis * pool.maxSize, memoryBytes: n.memoryBytes * pool.maxSize, gpus: n.gpus * pool.maxSize };
+}
+
+/** A share of a quota, rounded down to whole GPUs, millicores and MiB so shares never sum above the pool. */
+function shareOf(q: Quota, share: number): Quota {
+    const MiB = 2 ** 20;
+    return { cpuMillis: Math.floor(q.cpuMillis * share), memoryBytes: Math.floor((q.memoryBytes * share) / MiB) * MiB, gpus: Math.floor(q.gpus * share) };
+}
+
+/**
+ * One ClusterQueue per team with a share, then the platform's queue with what the shares leave, so each
+ * pool's quotas sum to exactly its capacity at maxSize. Only GPU pools are flavors: training runs there.
+ */
+export function clusterQueues(pools: QueuePool[], gpuTaint: Taint, shares: QueueShares): ClusterQueueShape[] {
+    const gpu = pools.filter(isGpuPool);
+    const totals = new Map(gpu.map((p) => [p.name, poolQuota(p, gpuTaint, gpu)]));
+    const teams = Object.keys(shares).sort();
+    const teamQueues = teams.map<ClusterQueueShape>((team) => ({
+        name: team,
+        cohort: KUEUE_COHORT,
+        quotas: gpu.map((p) => ({ flavor: p.name, quota: shareOf(totals.get(p.name)!, shares[team][p.name] ?? 0) })),
+    }));
+    const platform: ClusterQueueShape = {
+        name: PLATFORM_QUEUE,
+        cohort: KUEUE_COHORT,
+        quotas: gpu.map((p) => {
+            const total = totals.get(p.name)!;
+            const taken = teamQueues.map((q) => q.quotas.find((x) => x.flavor === p.name)!.quota);
+            return {
+                flavor: p.name,
+                quota: {
+                    cpuMillis: total.cpuMillis - taken.reduce((n, t) => n + t.cpuMillis, 0),
+                    memoryBytes: total.memoryBytes - taken.reduce((n, t) => n + t.memoryBytes, 0),
+                    gpus: total.gpus - taken.reduce((n, t) => n + t.gpus, 0),
+                },
+            };
+        }),
+    };
+    return [platform, ...teamQueues];
+}
+
+export interface ShareProblem {
+    /** Path below `ml-platform:queues`, e.g. `llm.a100`. */
+    path: string;
+    wrong: string;
+    got: unknown;
+    allowed: string;
+}
+
+/**
+ * Teams must be app teams that may run training (their namespaces include the training namespace), pools
+ * must be GPU pools, and a pool's shares may not sum above 1: more than the pool holds.
+ */
+export function queueShareProblems(shares: QueueShares, pools: NodePoolShape[], teams: { name: string; namespaces: string[] }[], trainingNamespace: string): ShareProblem[] {
+    const out: ShareProblem[] = [];
+    const gpuNames = pools.filter(isGpuPool).map((p) => p.name);
+    const sums = new Map<string, number>();
+    for (const [team, byPool] of Object.entries(shares)) {
+        const known = teams.find((t) => t.name === team);
+        if (!known) {
+            out.push({ path: team, wrong: "names no app team", got: team, allowed: `a name from ml-platform:cluster.appTeams (${teams.map((t) => t.name).join(", ") || "none declared"})` });
+        } else if (!known.namespaces.includes(trainingNamespace)) {
+            out.push({ path: team, wrong: `is an app team without the training namespace ${trainingNamespace}, where its LocalQueue would be`, got: known.namespaces, allowed: `add ${trainingNamespace} to the team's namespaces` });
+        }
+        if (team === PLATFORM_QUEUE) {
+            out.push({ path: team, wrong: "is the platform's own queue name", got: team, allowed: `any app team name but ${PLATFORM_QUEUE}` });
+        }
+        for (const [pool, share] of Object.entries(byPool)) {
+            if (!gpuNames.includes(pool)) {
+                out.push({ path: `${team}.${pool}`, wrong: "names no GPU pool", got: pool, allowed: `one of ${gpuNames.join(", ") || "(no GPU pools)"}` });
+                continue;
+            }
+            sums.set(pool, (sums.get(pool) ?? 0) + share);
+        }
+    }
+    for (const [pool, sum] of sums) {
+        // Shares are decimals: allow float error, not a real excess.
+        if (sum > 1 + 1e-9) {
+            const who = Object.entries(shares)
+                .filter(([, s]) => s[pool] !== undefined)
+                .map(([t, s]) => `${t} ${s[pool]}`)
+                .join(" + ");
+            out.push({ path: `*.${pool}`, wrong: `shares of pool ${pool} sum to ${Math.round(sum * 1000) / 1000} (${who}), more than the pool holds`, got: sum, allowed: "shares of one pool summing to at most 1; the platform's own queue gets the rest" });
+        }
+    }
+    return out;
+}
+
+/** Renders a quota as Kueue's resources list for one flavor. */
+export function quotaResources(q: Quota): { name: string; nominalQuota: string }[] {
+    return [
+        { name: "cpu", nominalQuota: `${q.cpuMillis}m` },
+        { name: "memory", nominalQuota: `${Math.floor(q.memoryBytes / 2 ** 20)}Mi` },
+        { name: GPU_RESOURCE, nominalQuota: String(q.gpus) },
+    ];
+}

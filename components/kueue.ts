@@ -1,0 +1,136 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import { NodePoolShape, Taint } from "../capacity/pools";
+import { clusterQueues, QueuePool, QueueShares, quotaResources, resourceFlavorFor } from "../capacity/queues";
+import { GPU_RESOURCE, isGpuPool } from "../capacity/pools";
+import { KUEUE_API_VERSION, KUEUE_NAMESPACE, PLATFORM_QUEUE } from "../facts/kueue";
+import { VERSIONS } from "../facts/versions";
+import { PRIORITY_CLASSES } from "./priority";
+
+/**
+ * Kueue's controller configuration (config.kueue.x-k8s.io/v1beta2, the chart's managerConfig): the
+ * chart's own defaults for health, metrics, webhook and leader election, plus
+ * - waitForPodsReady: a gang (a PyTorchJob's master and workers) is admitted whole or not at all; with
+ *   blockAdmission the next workload waits until the admitted one's pods are all ready, so two half-
+ *   placed gangs can never deadlock each other; after the timeout the workload is evicted and requeued.
+ *   The quotas reach maxSize, so an admitted job often waits for Cluster Autoscaler to bring GPU nodes up
+ *   from zero (a p4d boots, loads the driver and pulls a multi-GB image): Kueue's 5-minute example
+ *   timeout would evict such jobs in a loop, hence 30 minutes;
+ * - only jobs that name a queue are managed (manageJobsWithoutQueueName false): system Jobs run as before;
+ * - the two integrations the platform uses: batch/v1 Jobs and Kubeflow PyTorchJobs.
+ */
+export function kueueManagerConfig() {
+    return {
+        apiVersion: "config.kueue.x-k8s.io/v1beta2",
+        kind: "Configuration",
+        health: { healthProbeBindAddress: ":8081" },
+        metrics: { bindAddress: ":8443" },
+        webhook: { port: 9443 },
+        leaderElection: { leaderElect: true, resourceName: "c1f6bfd2.kueue.x-k8s.io" },
+        manageJobsWithoutQueueName: false,
+        waitForPodsReady: {
+            timeout: "30m",
+            blockAdmission: true,
+            requeuingStrategy: { timestamp: "Eviction", backoffBaseSeconds: 60, backoffMaxSeconds: 3600 },
+        },
+        integrations: { frameworks: ["batch/job", "kubeflow.org/pytorchjob"] },
+    };
+}
+
+export interface KueueArgs {
+    pools: (NodePoolShape & { maxSize: number })[];
+    gpuTaint: Taint;
+    shares: QueueShares;
+    /** Namespace the training jobs (and the teams' LocalQueues) live in. */
+    trainingNamespace: string;
+    /** Kueue's controller runs on the system pool. */
+    systemNodeSelector: Record<string, string>;
+}
+
+/** The objects Kueue's CRDs carry, as plain data; the component registers them, the tests read them. */
+export function kueueObjects(args: Omit<KueueArgs, "systemNodeSelector">) {
+    const gpu = args.pools.filter(isGpuPool) as QueuePool[];
+    const flavors = gpu.map((p) => {
+        const f = resourceFlavorFor(p, args.gpuTaint);
+        return { apiVersion: KUEUE_API_VERSION, kind: "ResourceFlavor", metadata: { name: f.name }, spec: { nodeLabels: f.nodeLabels, nodeTaints: f.nodeTaints } };
+    });
+    const queues = clusterQueues(gpu, args.gpuTaint, args.shares).map((q) => ({
+        apiVersion: KUEUE_API_VERSION,
+        kind: "ClusterQueue",
+        metadata: { name: q.name },
+        spec: {
+            cohortName: q.cohort,
+            // Only the training namespace submits work.
+            namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": args.trainingNamespace } },
+            queueingStrategy: "BestEffortFIFO",
+            // Like the training PriorityClass (preemptionPolicy Never): a running job is never evicted
+            // to reclaim lent quota; the lender waits for the borrower's run to end.
+            preemption: { reclaimWithinCohort: "Never", withinClusterQueue: "Never" },
+            resourceGroups: [{ coveredResources: ["cpu", "memory", GPU_RESOURCE], flavors: q.quotas.map((x) => ({ name: x.flavor, resources: quotaResources(x.quota) })) }],
+        },
+    }));
+    const localQueues = queues.map((q) => ({
+        apiVersion: KUEUE_API_VERSION,
+        kind: "LocalQueue",
+        metadata: { name: q.metadata.name, namespace: args.trainingNamespace },
+        spec: { clusterQueue: q.metadata.name },
+    }));
+    // The platform's PriorityClasses, mirrored: Kueue orders admission by these values.
+    const priorities = Object.entries(PRIORITY_CLASSES).map(([name, c]) => ({
+        apiVersion: KUEUE_API_VERSION,
+        kind: "WorkloadPriorityClass",
+        metadata: { name },
+        value: c.value,
+        description: c.description,
+    }));
+    return { flavors, queues, localQueues, priorities };
+}
+
+/**
+ * Kueue (kubernetes-sigs/kueue, pinned chart and image) on the system pool, and the platform's queues:
+ * a ResourceFlavor per GPU pool, ClusterQueues in one cohort with quotas from the pools at maxSize, a
+ * LocalQueue per ClusterQueue in the training namespace, and WorkloadPriorityClasses.
+ */
+export class Kueue extends pulumi.ComponentResource {
+    public readonly namespace: string = KUEUE_NAMESPACE;
+    /** LocalQueue the platform's own training is submitted to. */
+    public readonly platformQueue: string = PLATFORM_QUEUE;
+    public readonly localQueues: string[];
+
+    constructor(name: string, args: KueueArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ml-platform:kueue:Kueue", name, {}, opts);
+        const release = new k8s.helm.v3.Release(
+            `${name}-release`,
+            {
+                name: "kueue",
+                namespace: KUEUE_NAMESPACE,
+                createNamespace: true,
+                chart: VERSIONS.kueue.chart,
+                version: VERSIONS.kueue.version,
+                values: {
+                    controllerManager: {
+                        manager: {
+                            image: { repository: VERSIONS.kueue.image, tag: VERSIONS.kueue.tag, pullPolicy: "IfNotPresent" },
+                            priorityClassName: "system-cluster-critical",
+                        },
+                        nodeSelector: args.systemNodeSelector,
+                    },
+                    managerConfig: { controllerManagerConfigYaml: JSON.stringify(kueueManagerConfig(), null, 2) },
+                },
+            },
+            { parent: this },
+        );
+        const objects = kueueObjects(args);
+        const after = { parent: this, dependsOn: [release] };
+        const flavors = objects.flavors.map((o) => new k8s.apiextensions.CustomResource(`${name}-flavor-${o.metadata.name}`, o, after));
+        for (const o of objects.priorities) {
+            new k8s.apiextensions.CustomResource(`${name}-priority-${o.metadata.name}`, o, after);
+        }
+        const queues = objects.queues.map((o) => new k8s.apiextensions.CustomResource(`${name}-cq-${o.metadata.name}`, o, { parent: this, dependsOn: [release, ...flavors] }));
+        for (const o of objects.localQueues) {
+            new k8s.apiextensions.CustomResource(`${name}-lq-${o.metadata.name}`, o, { parent: this, dependsOn: [release, ...queues] });
+        }
+        this.localQueues = objects.localQueues.map((q) => q.metadata.name);
+        this.registerOutputs({ namespace: this.namespace, platformQueue: this.platformQueue, localQueues: this.localQueues });
+    }
+}

@@ -1,0 +1,15 @@
+/**
+ * Kueue's API as the platform uses it (kubernetes-sigs/kueue v0.17.0, read from the module's
+ * apis/kueue/v1beta2 and pkg/controller/constants): the storage version of its CRDs, and the labels a
+ * job carries to be queued and ranked.
+ */
+export const KUEUE_API_VERSION = "kueue.x-k8s.io/v1beta2";
+/** The LocalQueue a job is submitted to (constants.QueueLabel). */
+export const KUEUE_QUEUE_LABEL = "kueue.x-k8s.io/queue-name";
+/** The WorkloadPriorityClass of a job (constants.WorkloadPriorityClassLabel). */
+export const KUEUE_PRIORITY_LABEL = "kueue.x-k8s.io/priority-class";
+export const KUEUE_NAMESPACE = "kueue-system";
+/** The cohort every ClusterQueue joins, so unused quota can be borrowed. */
+export const KUEUE_COHORT = "ml-platform";
+/** The platform's own ClusterQueue and the LocalQueue its training jobs are submitted to. */
+export const PLATFORM_QUEUE = "training";
