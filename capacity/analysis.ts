@@ -143,7 +143,10 @@ function workloadsOf(resources: CapacityResource[]): WorkloadShape[] {
                 };
             });
         const annotation = r.props.metadata?.annotations?.[EXPECTED_HOURS_ANNOTATION];
-        const timed = kind === "Job" || templates[0].role !== undefined || annotation !== undefined;
+        // A batch job is counted by its hours when it declares them or holds GPUs; a CPU-only Job without hours
+        // (a data-sync copy) is left with what runs all month, on pools that run all month anyway.
+        const holdsGpus = templates.some((t) => gpusOf(podRequests(t.spec)) > 0);
+        const timed = annotation !== undefined || ((kind === "Job" || templates[0].role !== undefined) && holdsGpus);
         out.push({ name, kind, namespace, urn: r.urn, groups: { min: groupsAt("min"), max: groupsAt("max") }, ...(timed ? { time: hoursFromAnnotation(annotation) } : {}) });
     }
     return out;

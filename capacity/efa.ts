@@ -119,3 +119,9 @@ export function efaDevicePluginLoad(type: string, props: Props): DaemonSetLoad |
         nodeSelector: { ...(values.nodeSelector ?? {}) },
     };
 }
+
+/** The EFA device plugin's DaemonSet as the stack's pools would install it (none without EFA pools). */
+export function efaDevicePluginDaemonSet(pools: NodePoolShape[], gpuTaint: Taint): DaemonSetLoad | undefined {
+    const efaPools = pools.filter(isEfaPool);
+    return efaPools.length === 0 ? undefined : efaDevicePluginLoad(HELM_RELEASE, { chart: VERSIONS.efaDevicePlugin.chart, values: efaDevicePluginValues(efaPools, gpuTaint) });
+}

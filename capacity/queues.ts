@@ -10,6 +10,7 @@
  * stay Pending; one from kubelet allocatable alone would do so by the DaemonSets' few hundred millicores.
  */
 import { DaemonSetLoad, EKS_SYSTEM_DAEMONSETS, nodeAllocatable } from "./allocatable";
+import { efaDevicePluginDaemonSet } from "./efa";
 import { instanceType } from "./catalog";
 import { GPU_RESOURCE, NodePoolShape, Taint, gpuDaemonSetTolerations, gpuNodeSelector, isGpuPool, poolLabels, poolNodeSelector, poolTaints } from "./pools";
 import { parseCpu, parseMemory } from "./quantity";
@@ -61,7 +62,7 @@ function nvidiaDaemonSets(pools: NodePoolShape[], gpuTaint: Taint): DaemonSetLoa
 
 /** What one node of the pool gives pods, as Kueue quota. */
 export function nodeQuota(pool: NodePoolShape, gpuTaint: Taint, allPools: NodePoolShape[] = [pool]): Quota {
-    const a = nodeAllocatable(instanceType(pool.instanceType), poolTaints(pool, gpuTaint), poolLabels(pool), [...EKS_SYSTEM_DAEMONSETS, ...nvidiaDaemonSets(allPools, gpuTaint)]);
+    const a = nodeAllocatable(instanceType(pool.instanceType), poolTaints(pool, gpuTaint), poolLabels(pool), [...EKS_SYSTEM_DAEMONSETS, ...nvidiaDaemonSets(allPools, gpuTaint), ...[efaDevicePluginDaemonSet(allPools, gpuTaint)].filter((d): d is DaemonSetLoad => d !== undefined)]);
     return { cpuMillis: a.cpuMillis, memoryBytes: a.memoryBytes, gpus: a.extended[GPU_RESOURCE] ?? 0 };
 }
 

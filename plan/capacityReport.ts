@@ -84,7 +84,7 @@ export function costSection(s: PlanSummary): ReportSection {
         "",
         "The bill above runs every pod at once, all month (the peak). The rows \"training for its hours\" keep what serving and each pool's minSize need running all month and add the nodes each training job brings up only for the hours it declares (`expectedHours`, or `runsPerMonth` x `hoursPerRun`; a job that declares none is counted all month).",
         "",
-        `Against one dedicated instance per GPU pod for the same hours (serving all month, training its hours), the platform's EC2 at minimum scale costs ${moreOrLess(-saving, " a month")} that; ` +
+        `Against one dedicated instance per GPU pod for the same hours (serving all month, training its hours), the platform's EC2 at minimum scale comes to ${moreOrLess(-saving, " a month")} that; ` +
             `its side includes the CPU pools that run the cluster's own pods (${usd(cpuPoolsMonthly(s))} a month at minimum scale), which dedicated instances would not need, and every GPU pool's minSize, idle or not.`,
         "",
         `GPU utilisation over the month (GPU-hours requested / GPU-hours provisioned): ${hoursRatio(s.time, "min")} at minimum scale, ${hoursRatio(s.time, "max")} at maximum scale.`,

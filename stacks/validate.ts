@@ -160,8 +160,11 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
     checkTrackingUri(hasTrackingUri, servingCfg.length + trainingCfg.length + pipelinesCfg.length, problems);
     const pools = parsed.nodePools ? poolSpecs(parsed.nodePools) : [];
     const queues = parsed.queues ?? {};
-    for (const p of queueShareProblems(queues, pools, parsed.cluster?.appTeams ?? [], NAMESPACES.training)) {
-        problems.push(problemLine(`${NAMESPACE}:queues.${p.path}`, p.wrong, p.got, p.allowed));
+    // Shares are judged against the pools only when every pool parsed: a broken pool is already the problem to show.
+    if (parsed.nodePools && brokenPools.length === 0) {
+        for (const p of queueShareProblems(queues, pools, parsed.cluster?.appTeams ?? [], NAMESPACES.training)) {
+            problems.push(problemLine(`${NAMESPACE}:queues.${p.path}`, p.wrong, p.got, p.allowed));
+        }
     }
     // Workloads are placed on pools: when the pools themselves are invalid, that is the error to show.
     const skip: SkipPlacement = (pool) => brokenPools.includes(pool) || (pool === "auto" && brokenPools.length > 0);

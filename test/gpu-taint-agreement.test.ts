@@ -59,7 +59,7 @@ describe("gpuTaint: validation and gpu-pool-tainted agree", () => {
 
     it("a stack without GPU pools has no GPU taint to disagree on", () => {
         const raw = withKey(withKey(withKey(dev, "gpuTaint", () => ({ key: "x", value: "y", effect: "NoSchedule" })), "nodePools", (p) => ({ system: p.system })), "serving", () => []);
-        assert.deepEqual(problemsOf(withKey(withKey(raw, "training", () => []), "pipelines", () => [])), []);
+        assert.deepEqual(problemsOf(withKey(withKey(withKey(raw, "training", () => []), "pipelines", () => []), "queues", () => ({}))), []);
     });
 
     describe("for each taint a policy config may pin, the verdicts are the same", () => {

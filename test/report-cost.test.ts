@@ -7,7 +7,7 @@ import { analyzeCapacity, CapacityResource } from "../capacity/analysis";
 import { MANAGED_NODE_GROUP } from "../capacity/nodeGroups";
 import { mermaidBlocks } from "../conformance/mermaid";
 import { costSection, gpuDemandSection, moreOrLess } from "../plan/capacityReport";
-import type { PlanSummary } from "../plan/summary";
+import { timeFigures, type PlanSummary } from "../plan/summary";
 
 const GPU_TAINT = [{ key: "dedicated", value: "ml-workloads", effect: "NO_SCHEDULE" }];
 const pool = (name: string, type: string, min: number, max: number, extra: Record<string, unknown> = {}): CapacityResource => ({
@@ -25,7 +25,7 @@ describe("report: cost and GPU demand", () => {
 
     it("the Cost section shows each item at the three scales and the dedicated baseline as a difference", () => {
         const a = analyzeCapacity(stack);
-        const summary = { cost: { ...a.cost, source: "test", bill: a.bill } } as unknown as PlanSummary;
+        const summary = { cost: { ...a.cost, source: "test", bill: a.bill }, time: timeFigures(a) } as unknown as PlanSummary;
         const body = costSection(summary).body;
         for (const l of a.bill.lines) {
             assert.ok(body.includes(`| ${l.label} |`), l.label);
@@ -33,7 +33,7 @@ describe("report: cost and GPU demand", () => {
         // The A100 pool no workload needs: $0 at the demand-driven maximum, one p4d.24xlarge at maxSize.
         assert.match(body, /\| a100 \| p4d\.24xlarge \| 0 \/ 0 \/ 1 \| \$0\.00 \| \$0\.00 \| \$16,029\.08 \|/);
         // Nothing runs, so the minimum scale's single system node costs more than the (empty) baseline.
-        assert.match(body, /the EC2 nodes at minimum scale cost \$140\.16 a month more than that\./);
+        assert.match(body, /the platform's EC2 at minimum scale comes to \$140\.16 a month more than that;/);
         assert.doesNotMatch(body, /minimum scale (costs|saves) \$/);
         assert.ok(body.includes("Not counted: NAT gateway data processing"));
     });

@@ -7,7 +7,7 @@ import { CapacityResource, analyzeCapacity } from "../capacity/analysis";
 import { HOURS_PER_MONTH, instanceType } from "../capacity/catalog";
 import { MANAGED_NODE_GROUP } from "../capacity/nodeGroups";
 import { declaredMonthlyHours, dedicatedBaselineForHours, hoursFromAnnotation, timedMonthlyCost, trainingTimeProblems } from "../capacity/trainingTime";
-import { EXPECTED_HOURS_ANNOTATION } from "../facts/training";
+import { DATA_SYNC_WORKLOAD, EXPECTED_HOURS_ANNOTATION } from "../facts/training";
 import { ConfigError } from "../stacks/errors";
 import { buildStackSpec, RawConfig } from "../stacks/validate";
 import { rawConfigOf, withKey } from "./helpers";
@@ -167,7 +167,7 @@ describe("plan: prod's training counted for its hours, end to end", () => {
         const { planOf } = await import("./fixtures");
         const { result } = await planOf("prod");
         const annotated = result.manifests
-            .filter((m) => m.object.kind === "Job" || m.object.kind === "PyTorchJob")
+            .filter((m) => (m.object.kind === "Job" || m.object.kind === "PyTorchJob") && (m.object.metadata.labels as Record<string, string> | undefined)?.["ml-platform/workload"] !== DATA_SYNC_WORKLOAD)
             .map((m) => [m.object.metadata.name, (m.object.metadata.annotations as Record<string, string> | undefined)?.[EXPECTED_HOURS_ANNOTATION]]);
         assert.deepEqual(annotated.sort(), [
             ["bert-finetune", "40"],
