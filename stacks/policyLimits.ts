@@ -6,7 +6,17 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import * as path from "node:path";
-import { carriesTaint, DEFAULT_ALLOWED_INSTANCE_TYPES, DEFAULT_POLICY_GPU_TAINT, DEFAULT_PROD_MIN_REPLICAS, disallowedInstanceTypes, replicaBoundProblems, TaintLike } from "../capacity/limits";
+import {
+    BUDGET_BASES,
+    carriesTaint,
+    DEFAULT_ALLOWED_INSTANCE_TYPES,
+    DEFAULT_BUDGET_BASIS,
+    DEFAULT_POLICY_GPU_TAINT,
+    DEFAULT_PROD_MIN_REPLICAS,
+    disallowedInstanceTypes,
+    replicaBoundProblems,
+    TaintLike,
+} from "../capacity/limits";
 import { poolTaints, Taint } from "../capacity/pools";
 import { describe, NAMESPACE, problemLine } from "./errors";
 import type { NodePoolConfig, ServingConfig } from "./schema";
@@ -21,6 +31,9 @@ export interface PolicyLimits {
     prodMinReplicas: number;
     /** The taint gpu-pool-tainted requires of every GPU pool. */
     gpuTaint: TaintLike;
+    /** monthly-budget's budget (undefined: no budget) and basis, as written (checked by checkPolicyLimits). */
+    maxMonthlyCost?: number;
+    budgetBasis: string;
 }
 
 export const POLICY_CONFIG_DIR = path.join(__dirname, "..", "policy", "config");
@@ -32,12 +45,15 @@ export function policyLimitsOf(config: Record<string, unknown>, source: string):
     const types = (config["instance-types-allowed"] as Entry)?.allowedInstanceTypes;
     const hpa = config["serving-hpa-bounds"] as Entry;
     const taint = (config["gpu-pool-tainted"] as Entry)?.gpuTaint as Entry;
+    const budget = config["monthly-budget"] as Entry;
     return {
         source,
         allowedInstanceTypes: Array.isArray(types) ? types.map(String) : DEFAULT_ALLOWED_INSTANCE_TYPES,
         hpaEnvironment: typeof hpa?.environment === "string" ? hpa.environment : "prod",
         prodMinReplicas: typeof hpa?.prodMinReplicas === "number" ? hpa.prodMinReplicas : DEFAULT_PROD_MIN_REPLICAS,
         gpuTaint: taint && typeof taint.key === "string" && typeof taint.effect === "string" ? { key: taint.key, value: typeof taint.value === "string" ? taint.value : "", effect: taint.effect } : DEFAULT_POLICY_GPU_TAINT,
+        ...(typeof budget?.maxMonthlyCost === "number" ? { maxMonthlyCost: budget.maxMonthlyCost } : {}),
+        budgetBasis: budget?.budgetBasis === undefined ? DEFAULT_BUDGET_BASIS : String(budget.budgetBasis),
     };
 }
 
@@ -77,6 +93,11 @@ export function checkGpuTaint(limits: PolicyLimits, gpuTaint: Taint | undefined,
 }
 
 export function checkPolicyLimits(limits: PolicyLimits, pools: Record<string, NodePoolConfig> | undefined, serving: ServingConfig[], problems: string[]) {
+    // The budget itself is judged by monthly-budget alone (the demand basis needs the placement of what
+    // was registered); its basis is checked here, before anything is registered.
+    if (!(BUDGET_BASES as readonly string[]).includes(limits.budgetBasis)) {
+        problems.push(problemLine(`${limits.source} monthly-budget.budgetBasis`, "is not a budget basis", limits.budgetBasis, BUDGET_BASES.join(", ")));
+    }
     for (const [name, p] of Object.entries(pools ?? {})) {
         for (const t of disallowedInstanceTypes([p.instanceType], limits.allowedInstanceTypes)) {
             problems.push(problemLine(`${NAMESPACE}:nodePools.${name}.instanceType`, `is not allowed by ${limits.source} (instance-types-allowed)`, t, limits.allowedInstanceTypes.join(", ")));

@@ -63,14 +63,16 @@ const MUTATIONS: Mutation[] = [
             resources.limits.memory = "2000Gi";
         },
     },
-    { rule: "monthly-budget", change: "a100 node group minSize 4 (four p4d.24xlarge all month)", apply: (rs) => (pool(rs, "a100").scalingConfig.minSize = 4) },
+    // The reachable maximum counts every pool at maxSize: two more p4d.24xlarge an app team can reach.
+    { rule: "monthly-budget", change: "a100 node group maxSize 6 (two more p4d.24xlarge reachable)", apply: (rs) => (pool(rs, "a100").scalingConfig.maxSize = 6) },
     {
         rule: "tolerations-valid",
         change: "serving toleration loses its key (value and effect kept: the scheduler would still match it)",
         apply: (rs) => delete podOf(rs, "Deployment", SERVING).tolerations[0].key,
     },
     { rule: "gpu-daemonsets-reach-gpu-pools", change: "device plugin tolerations removed", apply: (rs) => (podOf(rs, "DaemonSet", "nvidia-device-plugin").tolerations = []) },
-    { rule: "instance-types-allowed", change: "a10g node group: g5.24xlarge (same GPUs, not allowed in prod)", apply: (rs) => (pool(rs, "a10g").instanceTypes = ["g5.24xlarge"]) },
+    // Cheaper than the type it replaces, so the budget does not fire too (g5.24xlarge would cost more than prod's budget at maxSize).
+    { rule: "instance-types-allowed", change: "system node group: m7i.xlarge (allowed in dev, not in prod)", apply: (rs) => (pool(rs, "system").instanceTypes = ["m7i.xlarge"]) },
     { rule: "images-pinned", change: "serving image tagged :latest", apply: (rs) => (server(rs).image = server(rs).image.replace(/:[^:/]+$/, ":latest")) },
     { rule: "container-resources-set", change: "serving memory limit removed", apply: (rs) => delete server(rs).resources.limits.memory },
     { rule: "serving-probes-cover-model-load", change: "serving startupProbe removed", apply: (rs) => delete server(rs).startupProbe },
