@@ -4,8 +4,9 @@
  * whole; when that fails, its problems are reported and what still parses is kept for the cross-key
  * checks — the key with its misspelt fields read as the keys they misspell (unknown ones dropped),
  * else the serving/training entries and node pools that parse on their own — so those checks run on
- * sound values only and never cascade from the broken parts. Misspelt keys get a did-you-mean (stacks/didYouMean.ts), and the "required" error of the
- * key they misspell is folded into it.
+ * sound values only and never cascade from the broken parts. Misspelt keys get a did-you-mean
+ * (stacks/didYouMean.ts); a misspelt key, top-level or nested, is read as the key it misspells, so the
+ * "required" error of that key (or a check on its absence) never adds to the did-you-mean.
  */
 import { z } from "zod";
 import { credentialShape } from "./credentials";
@@ -188,11 +189,12 @@ export function parseConfigKeys(values: Record<string, string>, secretKeys: read
         }
     }
     for (const key of known as (keyof typeof configKeys)[]) {
-        const text = values[key];
+        // A misspelt key is read as the key it misspells, so nothing downstream reports that key missing;
+        // its own problems name the key as written.
+        const source = values[key] !== undefined ? key : misspelt.get(key);
+        const text = source === undefined ? undefined : values[source];
         if (text === undefined && (REQUIRED_KEYS as readonly string[]).includes(key)) {
-            if (!misspelt.has(key)) {
-                problems.push(`${NAMESPACE}:${key} is required; see the README's config reference`);
-            }
+            problems.push(`${NAMESPACE}:${key} is required; see the README's config reference`);
             continue;
         }
         if (text === undefined && key === "mlflowTrackingUri") {
@@ -208,9 +210,9 @@ export function parseConfigKeys(values: Record<string, string>, secretKeys: read
                 out.indices[key] = (result.data as unknown[]).map((_, i) => i);
             }
         } else if (secret) {
-            problems.push(...result.error.issues.map((i) => `${keyPath(key, i.path)} is invalid (${i.message}); the value is a secret and is not shown`));
+            problems.push(...result.error.issues.map((i) => `${keyPath(source ?? key, i.path)} is invalid (${i.message}); the value is a secret and is not shown`));
         } else {
-            problems.push(...issueLines(key, configKeys[key], result.error.issues));
+            problems.push(...issueLines(source ?? key, configKeys[key], result.error.issues));
             salvage(key, value, result.error.issues, out);
         }
     }

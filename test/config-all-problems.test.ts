@@ -106,6 +106,29 @@ describe("every problem of a config file in one run", () => {
             count: 1,
         },
         {
+            name: "a misspelt top-level key is read as the key it misspells: no 'tier is required' beside it",
+            raw: (() => {
+                const staging = rawConfigOf("staging");
+                const v: Record<string, string> = { ...staging.values, teir: staging.values.tier };
+                delete v.tier;
+                return { ...staging, values: v };
+            })(),
+            expect: ["ml-platform:teir is not a known config key (did you mean ml-platform:tier?); known keys:"],
+            never: ["tier is required"],
+            count: 1,
+        },
+        {
+            name: "a misspelt top-level key's own problems name the key as written",
+            raw: (() => {
+                const v: Record<string, string> = { ...dev.values, nodepools: dev.values.nodePools.replace('"maxSize":4', '"maxSize":-4') };
+                delete v.nodePools;
+                return { ...dev, values: v };
+            })(),
+            expect: ["ml-platform:nodepools is not a known config key (did you mean ml-platform:nodePools? It is required.)", "ml-platform:nodepools.a10g.maxSize must be >= 1, got -4"],
+            never: ["ml-platform:nodePools is required", "names no node pool"],
+            count: 2,
+        },
+        {
             name: "misspelt keys in storage, gpuTaint and a training entry, all at once",
             raw: withKey(
                 withKey({ ...dev, values: { ...dev.values, gpuTaint: JSON.stringify({ key: "dedicated", value: "ml-workloads", efect: "NoSchedule" }) } }, "storage", (s) => renamed(s, "checkpointsSize", "checkpointSize")),
