@@ -16,11 +16,15 @@ import {
 } from "./metricsChain";
 import { VERSIONS } from "../facts/versions";
 
+import type { ServingRuntime } from "../facts/runtimes";
+
 export interface MonitoringArgs {
     /** Where the DCGM exporter runs. */
     dcgmNamespace: string;
     servingNamespace: string;
     externalMetrics: ExternalMetricNames;
+    /** Runtimes the stack serves: the adapter publishes each one's queue gauge (facts/runtimes.ts). */
+    servingRuntimes?: ServingRuntime[];
     /** Pins the monitoring pods to the CPU system pool. */
     systemNodeSelector: Record<string, string>;
     /** Prometheus' TSDB claim: a block-storage class (gp3) and a size from prometheusVolume. */
@@ -99,7 +103,7 @@ export class Monitoring extends pulumi.ComponentResource {
                     prometheus: { url: PROMETHEUS_URL, port: PROMETHEUS_PORT, path: "" },
                     metricsRelistInterval: "1m",
                     // Only external rules: the external.metrics.k8s.io APIService exists only when they do.
-                    rules: { default: false, custom: [], external: adapterRules(args.externalMetrics) },
+                    rules: { default: false, custom: [], external: adapterRules(args.externalMetrics, args.servingRuntimes ?? []) },
                     ...onSystemPool,
                 },
             },

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { gpuDaemonSetTolerations, gpuNodeSelector, NodePoolShape, Taint } from "../capacity/pools";
 import { VERSIONS } from "../facts/versions";
-import { DCGM_EXPORTER_NAME, DCGM_METRICS_PORT, DEVICE_PLUGIN_NAME } from "../facts/nvidia";
+import { DCGM_EXPORTER_NAME, DCGM_EXPORTER_RESOURCES, DCGM_METRICS_PORT, DEVICE_PLUGIN_NAME, DEVICE_PLUGIN_RESOURCES } from "../facts/nvidia";
 
 export { DCGM_EXPORTER_NAME, DCGM_METRICS_PORT, DEVICE_PLUGIN_NAME } from "../facts/nvidia";
 
@@ -13,9 +13,7 @@ export interface NvidiaStackArgs {
     namespace: string;
 }
 
-// The capacity planner reads these from the rendered DaemonSets and subtracts them from every GPU node.
-const DEVICE_PLUGIN_RESOURCES = { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "200m", memory: "256Mi" } };
-const DCGM_EXPORTER_RESOURCES = { requests: { cpu: "100m", memory: "128Mi" }, limits: { cpu: "200m", memory: "512Mi" } };
+// The capacity planner reads the DaemonSets' resources (facts/nvidia.ts) from the rendered objects.
 
 /**
  * The NVIDIA device plugin (advertises nvidia.com/gpu) and the DCGM exporter (GPU metrics with

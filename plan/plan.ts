@@ -4,6 +4,7 @@ import { PolicyGateResult, policySection, runPolicyGate, sharedStackArgs } from 
 import { analyzeCapacity } from "../capacity/analysis";
 import { chainDiagram } from "./chain";
 import { costSection, gpuDemandSection, placementSection } from "./capacityReport";
+import { placementReasonsSection } from "./placementReasons";
 import { renderReport, ReportSection } from "./report";
 import { RecordedResource } from "./recorder";
 import { ProgramRun, runProgram, RunOptions, StackOutput } from "./run";
@@ -62,6 +63,7 @@ export async function planOfRun(run: ProgramRun, manifests: RenderedManifest[] =
     const chain = chainDiagram(run.spec, run.resources);
     const sections = [
         placementSection(summary, capacity),
+        placementReasonsSection(run.spec),
         costSection(summary),
         gpuDemandSection(capacity),
         chain ? { title: "GPU autoscaling chain", body: chain } : undefined,

@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { poolNodeSelector, poolTolerations } from "../capacity/pools";
 import { CONTRACT_VERSION, GpuPoolContract, PlatformContractValues } from "./contract";
 import { gpuPools, StackSpec, storageClaims } from "./spec";
+import { RUNTIME_FACTS } from "../facts/runtimes";
 import { IRSA_AUDIENCE, issuerHost, ROLE_ARN_ANNOTATION, SUBJECT_PATTERN } from "./workloadIdentity";
 
 export function gpuPoolContracts(spec: StackSpec): Record<string, GpuPoolContract> {
@@ -32,6 +33,21 @@ export function storageContract(spec: StackSpec, storageClass: string): Platform
     return { storageClass, pvcs };
 }
 
+/** The platform's model servers as app teams call them (in-cluster endpoint, model name, queue metric). */
+export function servingModelsContract(spec: StackSpec, httpPort: number): PlatformContractValues["serving"]["models"] {
+    return Object.fromEntries(
+        spec.serving.map((s) => [
+            s.name,
+            {
+                runtime: s.runtime,
+                endpoint: `http://${s.name}.${s.namespace}.svc.cluster.local:${httpPort}`,
+                servedModelName: s.name,
+                queueDepthMetric: RUNTIME_FACTS[s.runtime].queueExternalMetric,
+            },
+        ]),
+    );
+}
+
 type Outputs<T> = { [K in keyof T]: pulumi.Output<T[K]> };
 
 /** What only the built platform knows; index.ts wires it from the components. */
@@ -50,7 +66,7 @@ export interface ContractSources {
     pytorchJob: { apiVersion: string; kind: string };
     trainingOperatorInstalled: boolean;
     /** Ports, annotation, headroom and client label of the serving components (components/probes.ts, networkPolicies.ts). */
-    serving: PlatformContractValues["serving"];
+    serving: Omit<PlatformContractValues["serving"], "models">;
 }
 
 /** The stack outputs index.ts exports, one per contract field. */
@@ -68,7 +84,12 @@ export function buildContract(spec: StackSpec, src: ContractSources): Outputs<Pl
         storage: pulumi.output(storageContract(spec, src.storageClassName)),
         metrics: pulumi.output({ externalMetrics: { ...src.externalMetrics }, selectorLabel: src.selectorLabel, podMetrics: { ...src.podMetrics } }),
         training: pulumi.output({ ...src.pytorchJob, operatorInstalled: src.trainingOperatorInstalled }),
-        serving: pulumi.output({ ...src.serving, ports: { ...src.serving.ports }, clientNamespaceLabels: { ...src.serving.clientNamespaceLabels } }),
+        serving: pulumi.output({
+            ...src.serving,
+            ports: { ...src.serving.ports },
+            clientNamespaceLabels: { ...src.serving.clientNamespaceLabels },
+            models: servingModelsContract(spec, src.serving.ports.http),
+        }),
         workloadIdentity: src.oidcIssuerUrl.apply((url) => ({
             issuer: issuerHost(url),
             audience: IRSA_AUDIENCE,

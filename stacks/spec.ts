@@ -2,7 +2,10 @@
 import { GpuFacts } from "../capacity/catalog";
 import { NodePoolShape, Taint } from "../capacity/pools";
 import { NAMESPACES } from "../facts/namespaces";
+import type { ServingRuntime } from "../facts/runtimes";
+import type { PlacementCandidate, PlacementDecision } from "../capacity/autoPlacement";
 import { ClusterConfig, StorageConfig } from "./schema";
+import type { PlainEnvVar } from "./servingEnv";
 
 export type Environment = "dev" | "prod";
 
@@ -26,6 +29,22 @@ interface WorkloadResources {
     memoryLimit: string;
     /** Per-GPU memory estimate, when the entry gave a model. */
     gpuMemoryEstimateBytes?: number;
+    /** Why the workload runs on its pool: the pools weighed and why each was taken or rejected. */
+    placement?: PlacementDecision;
+}
+
+export interface SecretEnvVar {
+    name: string;
+    secretName: string;
+    key: string;
+}
+
+/** What the vLLM server is started with, derived from the entry and its pool. */
+export interface VllmServer {
+    tensorParallelSize: number;
+    maxModelLen: number;
+    gpuMemoryUtilization: number;
+    precision: "float32" | "bfloat16" | "float16" | "int8" | "int4";
 }
 
 export interface ServingSpec extends WorkloadResources {
@@ -36,6 +55,14 @@ export interface ServingSpec extends WorkloadResources {
     modelUri: string;
     modelLoadSeconds: number;
     autoscaling: { gpuUtilizationTarget: number; queueDepthTarget: number };
+    runtime: ServingRuntime;
+    args: string[];
+    env: PlainEnvVar[];
+    secretEnv: SecretEnvVar[];
+    /** The memory-backed /dev/shm, counted in the server container's memory request and limit. */
+    shmBytes: number;
+    /** Set for runtime vllm. */
+    vllm?: VllmServer;
 }
 
 export interface TrainingSpec extends WorkloadResources {
@@ -64,9 +91,12 @@ export interface StackSpec {
     training: TrainingSpec[];
     /** True when the tracking URI was given (as a secret); workloads then reference it. */
     hasTrackingUri: boolean;
+    /** Share of usable GPU memory `pool: auto` leaves free (ml-platform:placement.gpuMemoryHeadroom). */
+    gpuMemoryHeadroom: number;
 }
 
 export { NAMESPACES };
+export type { PlacementCandidate, PlacementDecision };
 
 /** EKS refuses a longer node group name. */
 export const NODE_GROUP_NAME_MAX_LENGTH = 63;

@@ -9,9 +9,16 @@ import { credentialShape } from "./credentials";
 import { checkAccess, checkEndpoint, checkPools, checkRegion, checkServing, checkTrackingUri, checkTraining, checkUniqueNames, checkZones } from "./crossChecks";
 import { ConfigError, formatIssue, keyPath, NAMESPACE } from "./errors";
 import { checkPolicyLimits, PolicyLimits, policyLimitsOf, readPolicyLimits } from "./policyLimits";
-import { GpuChoice, placeWorkload, servingMemory, trainingMemory } from "./placement";
+import { AutoPlacementContext, GpuChoice, placeAuto, placeWorkload, servingMemory, trainingMemory } from "./placement";
 import { configKeys, NodePoolConfig, REQUIRED_KEYS, SECRET_KEYS, ServingConfig, TrainingConfig } from "./schema";
-import { NAMESPACES, NodePoolSpec, ServingSpec, StackSpec, TrainingSpec } from "./spec";
+import { NAMESPACES, NodePoolSpec, ServingSpec, StackSpec, TrainingSpec, VllmServer } from "./spec";
+import { DEFAULT_GPU_MEMORY_HEADROOM } from "../capacity/gpuHeadroom";
+import { DEFAULT_GPU_TAINT, Taint } from "../capacity/pools";
+import { gpuMemoryUtilization, shmBytesFor } from "../capacity/runtimes";
+import { PodGroup } from "../capacity/scheduling";
+import { poolCapacities, servingPodGroups, trainingPodGroups } from "./podDemand";
+import { checkRuntimes } from "./runtimeChecks";
+import { VERSIONS } from "../facts/versions";
 
 export interface RawConfig {
     project: string;
@@ -97,20 +104,91 @@ function poolSpecs(pools: Record<string, NodePoolConfig>): NodePoolSpec[] {
 }
 
 function estimateOf(choice: GpuChoice) {
-    return choice.estimate !== undefined ? { gpuMemoryEstimateBytes: Math.ceil(choice.estimate) } : {};
+    return {
+        ...(choice.estimate !== undefined ? { gpuMemoryEstimateBytes: Math.ceil(choice.estimate) } : {}),
+        placement: choice.decision ?? { how: "config" as const, summary: `named in config: pool ${choice.pool}, ${choice.gpus} GPU(s) per pod`, candidates: [] },
+    };
 }
 
-function servingSpecs(entries: ServingConfig[], pools: NodePoolSpec[], problems: string[]): ServingSpec[] {
+interface Choices {
+    serving: (GpuChoice | undefined)[];
+    training: (GpuChoice | undefined)[];
+}
+
+const servingSizing = (s: ServingConfig, gpus: number) => ({ cpu: s.cpu, memory: s.memory, cpuLimit: s.cpuLimit ?? s.cpu, memoryLimit: s.memoryLimit ?? s.memory, shmBytes: shmBytesFor(gpus) });
+const trainingSizing = (t: TrainingConfig) => ({ cpu: t.cpu, memory: t.memory, cpuLimit: t.cpuLimit ?? t.cpu, memoryLimit: t.memoryLimit ?? t.memory });
+const podsOf = (t: TrainingConfig) => 1 + (t.kind === "PyTorchJob" ? (t.workers ?? 0) : 0);
+
+/**
+ * Pools for every entry: named pools first (they are where the config says, whatever else happens),
+ * then the `pool: auto` entries in config order (serving, then training), each packed beside
+ * everything placed before it so it never takes capacity a named workload needs.
+ */
+function placeAll(servingCfg: ServingConfig[], trainingCfg: TrainingConfig[], pools: NodePoolSpec[], gpuTaint: Taint, headroom: number, problems: string[]): Choices {
+    const ctx: AutoPlacementContext = { pools, capacities: poolCapacities(pools, gpuTaint), headroom, others: [] };
+    const poolNamed = (name: string) => pools.find((p) => p.name === name)!;
+    const servingGroups = (s: ServingConfig) => (pool: NodePoolSpec, gpus: number): PodGroup[] => servingPodGroups(s.name, servingSizing(s, gpus), gpus, s.replicas.max, pool, gpuTaint);
+    const trainingGroups = (t: TrainingConfig) => (pool: NodePoolSpec, gpus: number): PodGroup[] =>
+        trainingPodGroups(t.name, t.kind, trainingSizing(t), gpus, t.kind === "PyTorchJob" ? (t.workers ?? 1) : 0, pool, gpuTaint);
+    const choices: Choices = { serving: [], training: [] };
+    const keep = (choice: GpuChoice | undefined, groups: (pool: NodePoolSpec, gpus: number) => PodGroup[]) => {
+        if (choice) {
+            ctx.others.push(...groups(poolNamed(choice.pool), choice.gpus));
+        }
+        return choice;
+    };
+    servingCfg.forEach((s, i) => {
+        if (s.pool !== "auto") {
+            choices.serving[i] = keep(placeWorkload(`${NAMESPACE}:serving[${i}]`, "gpus", { pool: s.pool, gpus: s.gpus }, servingMemory(s.model), pools, problems), servingGroups(s));
+        }
+    });
+    trainingCfg.forEach((t, i) => {
+        if (t.pool !== "auto") {
+            const choice = placeWorkload(`${NAMESPACE}:training[${i}]`, "gpusPerPod", { pool: t.pool, gpus: t.gpusPerPod }, trainingMemory(t.model, podsOf(t)), pools, problems);
+            choices.training[i] = keep(choice, trainingGroups(t));
+        }
+    });
+    servingCfg.forEach((s, i) => {
+        if (s.pool === "auto") {
+            const choice = placeAuto(`${NAMESPACE}:serving[${i}]`, "gpus", s.name, s.gpus, servingMemory(s.model), servingGroups(s), ctx, problems);
+            choices.serving[i] = keep(choice, servingGroups(s));
+        }
+    });
+    trainingCfg.forEach((t, i) => {
+        if (t.pool === "auto") {
+            const choice = placeAuto(`${NAMESPACE}:training[${i}]`, "gpusPerPod", t.name, t.gpusPerPod, trainingMemory(t.model, podsOf(t)), trainingGroups(t), ctx, problems);
+            choices.training[i] = keep(choice, trainingGroups(t));
+        }
+    });
+    return choices;
+}
+
+/** vLLM's derived settings: tensor parallel over the pod's GPUs, the sized sequence length, the estimate's share of each GPU. */
+function vllmServer(s: ServingConfig, choice: GpuChoice, pools: NodePoolSpec[]): VllmServer | undefined {
+    const pool = pools.find((p) => p.name === choice.pool);
+    if (!s.model || choice.estimate === undefined || !pool?.gpu) {
+        return undefined;
+    }
+    return {
+        tensorParallelSize: choice.gpus,
+        maxModelLen: s.model.sequenceLength,
+        gpuMemoryUtilization: gpuMemoryUtilization(choice.estimate, pool.gpu.memoryMiB * 2 ** 20),
+        precision: s.model.precision,
+    };
+}
+
+function servingSpecs(entries: ServingConfig[], choices: (GpuChoice | undefined)[], pools: NodePoolSpec[]): ServingSpec[] {
     return entries.flatMap((s, i) => {
-        const choice = placeWorkload(`${NAMESPACE}:serving[${i}]`, "gpus", { pool: s.pool, gpus: s.gpus }, servingMemory(s.model), pools, problems);
+        const choice = choices[i];
         if (!choice) {
             return [];
         }
+        const vllm = s.runtime === "vllm" ? vllmServer(s, choice, pools) : undefined;
         return [
             {
                 name: s.name,
                 namespace: NAMESPACES.serving,
-                image: s.image,
+                image: s.image ?? VERSIONS.vllm,
                 pool: choice.pool,
                 gpus: choice.gpus,
                 cpu: s.cpu,
@@ -121,16 +199,21 @@ function servingSpecs(entries: ServingConfig[], pools: NodePoolSpec[], problems:
                 modelUri: s.modelUri,
                 modelLoadSeconds: s.modelLoadSeconds,
                 autoscaling: s.autoscaling,
+                runtime: s.runtime,
+                args: s.args,
+                env: s.env,
+                secretEnv: s.secretEnv,
+                shmBytes: shmBytesFor(choice.gpus),
+                ...(vllm ? { vllm } : {}),
                 ...estimateOf(choice),
             },
         ];
     });
 }
 
-function trainingSpecs(entries: TrainingConfig[], pools: NodePoolSpec[], problems: string[]): TrainingSpec[] {
+function trainingSpecs(entries: TrainingConfig[], choices: (GpuChoice | undefined)[]): TrainingSpec[] {
     return entries.flatMap((t, i) => {
-        const pods = 1 + (t.kind === "PyTorchJob" ? (t.workers ?? 0) : 0);
-        const choice = placeWorkload(`${NAMESPACE}:training[${i}]`, "gpusPerPod", { pool: t.pool, gpus: t.gpusPerPod }, trainingMemory(t.model, pods), pools, problems);
+        const choice = choices[i];
         if (!choice) {
             return [];
         }
@@ -173,6 +256,7 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
     const servingCfg = parsed.serving ?? [];
     const trainingCfg = parsed.training ?? [];
     checkServing(servingCfg, problems);
+    checkRuntimes(servingCfg, problems);
     checkPolicyLimits(raw.policyLimits ?? readPolicyLimits(env) ?? policyLimitsOf({}, "the policy pack's defaults"), parsed.nodePools, servingCfg, problems);
     checkTraining(trainingCfg, problems);
     checkUniqueNames(servingCfg, trainingCfg, problems);
@@ -180,8 +264,10 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
     checkTrackingUri(hasTrackingUri, servingCfg.length + trainingCfg.length, problems);
     const pools = parsed.nodePools ? poolSpecs(parsed.nodePools) : [];
     // Workloads are placed on pools: when the pools themselves are invalid, that is the error to show.
-    const serving = parsed.nodePools ? servingSpecs(servingCfg, pools, problems) : [];
-    const training = parsed.nodePools ? trainingSpecs(trainingCfg, pools, problems) : [];
+    const headroom = parsed.placement?.gpuMemoryHeadroom ?? DEFAULT_GPU_MEMORY_HEADROOM;
+    const choices = parsed.nodePools ? placeAll(servingCfg, trainingCfg, pools, parsed.gpuTaint ?? DEFAULT_GPU_TAINT, headroom, problems) : { serving: [], training: [] };
+    const serving = servingSpecs(servingCfg, choices.serving, pools);
+    const training = trainingSpecs(trainingCfg, choices.training);
     if (problems.length > 0 || !parsed.cluster || !parsed.environment || !parsed.gpuTaint || !parsed.storage) {
         throw new ConfigError(problems.length > 0 ? problems : ["configuration incomplete"]);
     }
@@ -198,5 +284,6 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
         serving,
         training,
         hasTrackingUri,
+        gpuMemoryHeadroom: headroom,
     };
 }

@@ -70,7 +70,8 @@ const MUTATIONS: Mutation[] = [
         apply: (rs) => delete podOf(rs, "Deployment", SERVING).tolerations[0].key,
     },
     { rule: "gpu-daemonsets-reach-gpu-pools", change: "device plugin tolerations removed", apply: (rs) => (podOf(rs, "DaemonSet", "nvidia-device-plugin").tolerations = []) },
-    { rule: "instance-types-allowed", change: "a10g node group: g5.24xlarge (same GPUs, not allowed in prod)", apply: (rs) => (pool(rs, "a10g").instanceTypes = ["g5.24xlarge"]) },
+    // A cheaper type than the pool's, so the budget rule stays quiet: prod's a10g pool runs at 8 nodes at maximum scale.
+    { rule: "instance-types-allowed", change: "system node group: m7i.xlarge (allowed in dev, not in prod)", apply: (rs) => (pool(rs, "system").instanceTypes = ["m7i.xlarge"]) },
     { rule: "images-pinned", change: "serving image tagged :latest", apply: (rs) => (server(rs).image = server(rs).image.replace(/:[^:/]+$/, ":latest")) },
     { rule: "container-resources-set", change: "serving memory limit removed", apply: (rs) => delete server(rs).resources.limits.memory },
     { rule: "serving-probes-cover-model-load", change: "serving startupProbe removed", apply: (rs) => delete server(rs).startupProbe },
@@ -144,6 +145,22 @@ const MUTATIONS: Mutation[] = [
         },
     },
     { rule: "data-protected", change: "StorageClass reclaimPolicy Delete", apply: (rs) => (k8s(rs, "StorageClass", "efs-ml").reclaimPolicy = "Delete") },
+    {
+        rule: "memory-volumes-bounded",
+        change: "vLLM server /dev/shm emptyDir without sizeLimit",
+        apply: (rs) => delete podOf(rs, "Deployment", "llama-3-8b").volumes.find((v: Obj) => v.emptyDir?.medium === "Memory").emptyDir.sizeLimit,
+    },
+    {
+        rule: "memory-volumes-bounded",
+        change: "vLLM server memory limit down to its /dev/shm size",
+        apply: (rs) => {
+            const pod = podOf(rs, "Deployment", "llama-3-8b");
+            const shm = pod.volumes.find((v: Obj) => v.emptyDir?.medium === "Memory").emptyDir.sizeLimit;
+            const c = pod.containers.find((x: Obj) => x.name === "model-server");
+            c.resources.limits.memory = shm;
+            c.resources.requests.memory = shm;
+        },
+    },
     { rule: "seccomp-runtime-default", change: "serving container seccomp Unconfined", apply: (rs) => (server(rs).securityContext.seccompProfile = { type: "Unconfined" }) },
     { rule: "read-only-root-filesystem", change: "serving container writable root filesystem", apply: (rs) => (server(rs).securityContext.readOnlyRootFilesystem = false) },
     { rule: "service-account-token-not-mounted", change: "training Job mounts its service account token", apply: (rs) => (podOf(rs, "Job", "bert-finetune").automountServiceAccountToken = true) },

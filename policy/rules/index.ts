@@ -7,6 +7,7 @@ import { capacityPolicies } from "./capacity";
 import { clusterPolicies } from "./cluster";
 import { gpuPolicies } from "./gpu";
 import { securityPolicies } from "./security";
+import { runtimePolicies } from "./runtime";
 import { storagePolicies } from "./storage";
 import { workloadPolicies } from "./workloads";
 
@@ -15,7 +16,7 @@ export type PlatformPolicy = ResourceValidationPolicy | StackValidationPolicy;
 /** Rules that set no enforcement level of their own get this one. */
 export const PACK_ENFORCEMENT_LEVEL: EnforcementLevel = "mandatory";
 
-export const allPolicies: PlatformPolicy[] = [...gpuPolicies, ...workloadPolicies, ...securityPolicies, ...clusterPolicies, ...storagePolicies, ...capacityPolicies];
+export const allPolicies: PlatformPolicy[] = [...gpuPolicies, ...workloadPolicies, ...securityPolicies, ...clusterPolicies, ...storagePolicies, ...capacityPolicies, ...runtimePolicies];
 
 /** Severity by rule name, for reports and CI summaries. */
 export const SEVERITY: Readonly<Record<string, Severity>> = Object.fromEntries(allPolicies.map((p) => [p.name, p.severity ?? "medium"]));

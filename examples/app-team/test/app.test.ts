@@ -17,6 +17,9 @@ import { platformRun } from "../../../test/fixtures";
 import { readStackConfigFile } from "../../../plan/stackConfig";
 import { CONTRACT_VERSION, parseContract, PlatformContractValues } from "../../../stacks/contract";
 
+/** "1.3": the major.minor this consumer is built against. */
+const MINOR = CONTRACT_VERSION.split(".").slice(0, 2).join(".");
+
 type Obj = Record<string, any>;
 
 const APP = path.resolve(__dirname, "..");
@@ -122,7 +125,7 @@ for (const stack of ["dev", "prod"] as const) {
             const old = { ...platformOutputs, contractVersion: { value: "1.1.0", secret: false } };
             await assert.rejects(runProject(APP, stack, path.join(APP, `Pulumi.${stack}.yaml`), { stackReferences: { "*/ml-platform/*": old } }), {
                 name: "ContractError",
-                message: /exports contract 1\.1\.0; this consumer was built against 1\.x \(>= 1\.2\) and reads fields added in 1\.2/,
+                message: new RegExp(`exports contract 1\\.1\\.0; this consumer was built against 1\\.x \\(>= ${MINOR.replace(".", "\\.")}\\) and reads fields added in ${MINOR.replace(".", "\\.")}`),
             });
         });
 
@@ -158,7 +161,7 @@ for (const stack of ["dev", "prod"] as const) {
             const v2 = { ...platformOutputs, contractVersion: { value: "2.0.0", secret: false } };
             await assert.rejects(runProject(APP, stack, path.join(APP, `Pulumi.${stack}.yaml`), { stackReferences: { "*/ml-platform/*": v2 } }), {
                 name: "ContractError",
-                message: `platform stack acme/ml-platform/${stack} exports contract 2.0.0; this consumer was built against 1.x (>= 1.2). Upgrade the consumer to a 2.x contract reader.`,
+                message: `platform stack acme/ml-platform/${stack} exports contract 2.0.0; this consumer was built against 1.x (>= ${MINOR}). Upgrade the consumer to a 2.x contract reader.`,
             });
         });
 
