@@ -8,7 +8,13 @@ import { checkGpuMemoryHeadroom, DEFAULT_GPU_MEMORY_HEADROOM, headroomLimitBytes
 import { perGpuBytesFor } from "../capacity/gpu-memory";
 import { fitsBeside } from "../capacity/autoPlacement";
 import { ConfigError } from "../stacks/errors";
-import { poolCapacities, servingPodGroups } from "../stacks/podDemand";
+import { poolCapacities, servingPodGroups, trainingPodGroups } from "../stacks/podDemand";
+import { analyzeCapacity } from "../capacity/analysis";
+import { podTemplates } from "../capacity/podTemplates";
+import { podRequests } from "../capacity/resources";
+import { sharedStackArgs } from "../plan/policy";
+import { Obj } from "./component-mocks";
+import { platformRun } from "./fixtures";
 import { buildStackSpec, RawConfig } from "../stacks/validate";
 import { placementReasonsSection } from "../plan/placementReasons";
 import { A10G_POOL, GPU_TAINT, poolSpec } from "./component-mocks";
@@ -162,4 +168,39 @@ describe("report: why each workload went where", () => {
         assert.match(section.body, /\| a100 \| p4d\.24xlarge \| 1 \| chosen \|/);
         assert.match(section.body, /10% of usable GPU memory left free/);
     });
+});
+
+describe("pool: auto sees the pools and pods the plan's verdict sees", () => {
+    for (const stack of ["dev", "prod"] as const) {
+        it(`${stack}: node allocatable and every serving/training pod's requests equal the rendered objects' (one source of truth)`, async () => {
+            const run = await platformRun(stack);
+            const analysis = analyzeCapacity(sharedStackArgs(run.resources, stack).resources);
+            const fromConfig = poolCapacities(run.spec.nodePools, run.spec.gpuTaint);
+            for (const p of analysis.pools) {
+                const mine = fromConfig.find((x) => x.name === p.name)!;
+                // The same node figures (the DaemonSet lists differ only in that EKS's own are implicit in both).
+                const figures = (a: typeof p.allocatable) => ({ cpuMillis: a.cpuMillis, memoryBytes: a.memoryBytes, extended: a.extended, pods: a.pods });
+                assert.deepEqual(figures(mine.allocatable), figures(p.allocatable), `pool ${p.name}`);
+                assert.deepEqual([mine.minSize, mine.maxSize], [p.minSize, p.maxSize]);
+            }
+            for (const s of run.spec.serving) {
+                const d = run.resources.find((r) => r.type === "kubernetes:apps/v1:Deployment" && (r.inputs as Obj).metadata.name === s.name)!.inputs as Obj;
+                const pool = run.spec.nodePools.find((p) => p.name === s.pool)!;
+                const [group] = servingPodGroups(s.name, s, s.gpus, s.replicas.max, pool, run.spec.gpuTaint);
+                assert.deepEqual(group.requests, podRequests(d.spec.template.spec), s.name);
+                assert.deepEqual(group.nodeSelector, d.spec.template.spec.nodeSelector);
+                assert.deepEqual(group.tolerations, d.spec.template.spec.tolerations);
+            }
+            for (const t of run.spec.training) {
+                const pool = run.spec.nodePools.find((p) => p.name === t.pool)!;
+                const templates = run.resources.flatMap((r) => podTemplates(r.type, r.inputs as Obj, r.name)).filter((x) => x.workload.name === t.name);
+                assert.ok(templates.length > 0);
+                for (const g of trainingPodGroups(t.name, t.kind, t, t.gpusPerPod, t.workers, pool, run.spec.gpuTaint)) {
+                    for (const tpl of templates) {
+                        assert.deepEqual(g.requests, podRequests(tpl.spec), `${t.name} ${tpl.role ?? ""}`);
+                    }
+                }
+            }
+        });
+    }
 });
