@@ -1,7 +1,8 @@
 /**
  * Which pool a workload runs on and how many GPUs each of its pods gets: explicit values are checked
  * against the pool, a model block sizes them with capacity/gpu-memory's estimate and GPU-count ladder,
- * and `pool: auto` picks the cheapest pool whose usable GPU memory holds the estimate.
+ * and `pool: auto` (placeAuto) picks the cheapest pool whose usable GPU memory holds the estimate with the
+ * headroom left free and whose maxSize holds the workload beside the others.
  */
 import { chooseAutoPool, PlacementDecision } from "../capacity/autoPlacement";
 import { chooseGpuPlacement, formatBytes, GPU_COUNTS, gpuMemoryCandidates, MemoryCandidate, ModelArchitecture, perGpuBytesFor } from "../capacity/gpu-memory";
@@ -97,8 +98,8 @@ function checkOnPool(where: string, gpuKey: string, pool: NodePoolSpec, gpus: nu
 }
 
 /**
- * Resolves pool and GPU count for one workload entry. `gpuKey` is the entry's GPU-count key (gpus,
- * gpusPerPod); `perGpuBytes` is its model's estimate, if it has one.
+ * Resolves the GPU count of an entry on the pool it names (never "auto": see placeAuto). `gpuKey` is the
+ * entry's GPU-count key (gpus, gpusPerPod); `perGpuBytes` is its model's estimate, if it has one.
  */
 export function placeWorkload(
     where: string,
@@ -110,22 +111,8 @@ export function placeWorkload(
 ): GpuChoice | undefined {
     const gpuPools = pools.filter((p) => p.gpu);
     if (entry.pool === "auto") {
-        if (!perGpuBytes) {
-            problems.push(`${where}.pool is "auto" but no model is given; add ${where}.model or name a pool (${gpuPools.map((p) => p.name).join(", ")})`);
-            return undefined;
-        }
-        const placement = chooseGpuPlacement(perGpuBytes, gpuPools.map((p) => ({ name: p.name, instanceType: p.instanceType })));
-        if (!placement) {
-            const need = formatBytes(perGpuBytes(1));
-            problems.push(`${where}.model needs ${need} of GPU memory on one GPU and no GPU pool can hold it, even across all of a node's GPUs (pools: ${gpuPools.map((p) => `${p.name} ${p.instanceType}`).join(", ") || "none"})`);
-            return undefined;
-        }
-        if (entry.gpus !== undefined && entry.gpus < placement.gpus) {
-            problems.push(`${where}.${gpuKey} is ${entry.gpus} but the model needs ${placement.gpus} GPU(s) of ${placement.instanceType}`);
-            return undefined;
-        }
-        const chosen = gpuPools.find((p) => p.name === placement.pool)!;
-        return checkOnPool(where, gpuKey, chosen, entry.gpus ?? placement.gpus, perGpuBytes, problems);
+        // Auto-placement needs the other workloads and the pools' capacity: placeAuto below.
+        throw new Error(`${where}: pool "auto" is placed by placeAuto, with the stack's capacity and headroom`);
     }
     const pool = pools.find((p) => p.name === entry.pool);
     if (!pool) {
