@@ -4,7 +4,8 @@
  * shared/reference/eks-nodes-storage-access.md ("Node allocatable on AL2023", "DaemonSet default requests").
  */
 import { InstanceType } from "./catalog";
-import { GPU_RESOURCE } from "./pools";
+import { nodeEfaDevices } from "./efa";
+import { EFA_RESOURCE, GPU_RESOURCE } from "./pools";
 import { NodeTaint, PodToleration, RequiredNodeAffinity, nodeAffinity, taintToleration } from "./predicates";
 import { MiB } from "./quantity";
 import { NO_RESOURCES, NodeResources, PodResources, subtractPod } from "./resources";
@@ -91,11 +92,16 @@ export function daemonSetLands(ds: DaemonSetLoad, taints: NodeTaint[], labels: R
 
 /**
  * The node's capacity (vCPUs, OS-visible memory, the kubelet's max pods, GPUs) and its kubelet allocatable:
- * capacity less kube-reserved and the eviction threshold. GPUs are never reserved.
+ * capacity less kube-reserved and the eviction threshold. GPUs are never reserved. EFA devices count on
+ * nodes whose labels say the EFA device plugin runs there (capacity/efa.ts nodeEfaDevices).
  */
-export function kubeletNode(instance: InstanceType): KubeletNode {
+export function kubeletNode(instance: InstanceType, labels: Record<string, string> = {}): KubeletNode {
     const reserved = kubeReserved(instance);
     const extended: Record<string, number> = instance.gpu ? { [GPU_RESOURCE]: instance.gpu.count } : {};
+    const efa = nodeEfaDevices(instance, labels);
+    if (efa > 0) {
+        extended[EFA_RESOURCE] = efa;
+    }
     const capacity: NodeResources = {
         cpuMillis: instance.vcpu * 1000,
         memoryBytes: osVisibleMemoryBytes(instance),
@@ -128,7 +134,7 @@ export function nodeAllocatable(
     daemonSets: DaemonSetLoad[],
 ): NodeAllocatable {
     const landing = daemonSets.filter((ds) => daemonSetLands(ds, taints, labels));
-    const free = landing.reduce((node, ds) => subtractPod(node, ds.requests), kubeletNode(instance).allocatable);
+    const free = landing.reduce((node, ds) => subtractPod(node, ds.requests), kubeletNode(instance, labels).allocatable);
     return { ...free, daemonSets: landing.map((ds) => ds.name) };
 }
 

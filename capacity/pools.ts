@@ -24,6 +24,8 @@ export interface Toleration {
 export interface NodePoolShape {
     name: string;
     instanceType: string;
+    /** EFA interfaces on every node (capacity/efa.ts); only for instance types the catalog says carry EFA. */
+    efa?: boolean;
 }
 
 /** The taint GPU pools carry unless a stack sets `ml-platform:gpuTaint`; also the policy pack's default. */
@@ -36,6 +38,10 @@ export const LABEL_GPU_PRESENT = "nvidia.com/gpu.present";
 /** Cluster Autoscaler's AWS provider recognises GPU nodes by this label (pitfall 12). */
 export const LABEL_CA_ACCELERATOR = "k8s.amazonaws.com/accelerator";
 export const GPU_RESOURCE = "nvidia.com/gpu";
+/** The EFA device plugin's extended resource: one per EFA interface of the node. */
+export const EFA_RESOURCE = "vpc.amazonaws.com/efa";
+/** EFA-enabled pools carry it; the EFA device plugin selects it (the label EKS blueprints use). */
+export const LABEL_EFA_PRESENT = "vpc.amazonaws.com/efa.present";
 
 export function poolGpu(pool: NodePoolShape): GpuFacts | undefined {
     return instanceType(pool.instanceType).gpu;
@@ -54,6 +60,9 @@ export function poolLabels(pool: NodePoolShape): Record<string, string> {
         labels[LABEL_GPU_COUNT] = String(gpu.count);
         labels[LABEL_GPU_PRESENT] = "true";
         labels[LABEL_CA_ACCELERATOR] = gpu.acceleratorLabel;
+    }
+    if (pool.efa && instanceType(pool.instanceType).efa) {
+        labels[LABEL_EFA_PRESENT] = "true";
     }
     return labels;
 }

@@ -44,3 +44,21 @@ export class Network extends pulumi.ComponentResource {
         this.registerOutputs({ vpcId: this.vpcId, privateSubnetIds: this.privateSubnetIds, publicSubnetIds: this.publicSubnetIds });
     }
 }
+
+/**
+ * The private subnets of some zones: awsx makes one private subnet per zone, in the order of
+ * availabilityZoneNames. `wanted` undefined means every zone.
+ */
+export function subnetsInZones(subnetIds: pulumi.Output<string[]>, zones: string[], wanted: string[] | undefined): pulumi.Output<string[]> {
+    if (!wanted) {
+        return subnetIds;
+    }
+    const indexes = wanted.map((z) => {
+        const i = zones.indexOf(z);
+        if (i < 0) {
+            throw new Error(`zone ${z} is not one of the VPC's zones ${zones.join(", ")}`);
+        }
+        return i;
+    });
+    return subnetIds.apply((ids) => indexes.map((i) => ids[i]));
+}

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as eks from "@pulumi/eks";
+import { efaNetworkInterfaces, poolEfa } from "../capacity/efa";
 import { GPU_RESOURCE, LABEL_NODE_POOL, poolLabels, poolTaints, Taint } from "../capacity/pools";
 import { NodePoolSpec } from "../stacks/spec";
 
@@ -13,6 +14,9 @@ export interface NodePoolArgs {
     nodeRole: aws.iam.Role;
     subnetIds: pulumi.Input<string[]>;
     tags: Record<string, string>;
+    /** Needed by EFA pools: their interfaces name their security groups (the cluster's plus an EFA one). */
+    vpcId?: pulumi.Input<string>;
+    clusterSecurityGroupId?: pulumi.Input<string>;
 }
 
 /** AL2023 with the NVIDIA driver and container toolkit for GPU pools (pitfall 2: no driver, no GPUs). */
@@ -52,6 +56,7 @@ export class NodePool extends pulumi.ComponentResource {
     constructor(name: string, args: NodePoolArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ml-platform:nodes:NodePool", name, {}, opts);
         const { pool } = args;
+        const efa = this.efaNetworking(name, args);
 
         const launchTemplate = new aws.ec2.LaunchTemplate(
             `${name}-lt`,
@@ -71,6 +76,7 @@ export class NodePool extends pulumi.ComponentResource {
                     },
                 ],
                 tagSpecifications: [{ resourceType: "instance", tags: { ...args.tags, [LABEL_NODE_POOL]: pool.name } }],
+                ...(efa ?? {}),
                 tags: args.tags,
             },
             { parent: this },
@@ -113,6 +119,40 @@ export class NodePool extends pulumi.ComponentResource {
         }
 
         this.registerOutputs({ nodeGroupName: this.nodeGroupName, asgName: this.asgName });
+    }
+
+    /**
+     * An EFA pool's launch template fields: one EFA interface per network card (capacity/efa.ts), each in
+     * the cluster security group (which EKS would otherwise add itself) and a security group that lets
+     * EFA traffic flow between its members (AWS requires all traffic to and from itself), and a cluster
+     * placement group so the nodes sit close together in their one zone.
+     */
+    private efaNetworking(name: string, args: NodePoolArgs) {
+        const efa = poolEfa(args.pool);
+        if (!efa) {
+            return undefined;
+        }
+        if (args.vpcId === undefined || args.clusterSecurityGroupId === undefined) {
+            throw new Error(`node pool "${args.pool.name}" has EFA: it needs vpcId and clusterSecurityGroupId`);
+        }
+        const all = { protocol: "-1", fromPort: 0, toPort: 0, self: true };
+        const securityGroup = new aws.ec2.SecurityGroup(
+            `${name}-efa-sg`,
+            {
+                description: `EFA traffic between nodes of pool ${args.pool.name}`,
+                vpcId: args.vpcId,
+                ingress: [{ ...all, description: "all traffic from members (EFA)" }],
+                egress: [{ ...all, description: "all traffic to members (EFA)" }],
+                tags: args.tags,
+            },
+            { parent: this },
+        );
+        // Named after the node group (unique per cluster and pool), so the launch template can name it.
+        const placementGroup = new aws.ec2.PlacementGroup(`${name}-pg`, { name: args.nodeGroupName, strategy: "cluster", tags: args.tags }, { parent: this });
+        return {
+            placement: { groupName: placementGroup.name },
+            networkInterfaces: efaNetworkInterfaces(efa).map((ni) => ({ ...ni, securityGroups: [args.clusterSecurityGroupId!, securityGroup.id] })),
+        };
     }
 }
 

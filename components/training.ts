@@ -2,6 +2,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { formatMemory } from "../capacity/quantity";
 import { shmBytesFor } from "../capacity/runtimes";
+import { EfaFacts } from "../capacity/catalog";
+import { efaContainerResources, efaTrainingEnv, poolEfa } from "../capacity/efa";
 import { Taint } from "../capacity/pools";
 import { CLAIMS, NodePoolSpec, TrainingSpec } from "../stacks/spec";
 import { TRAINING_PRIORITY_CLASS } from "./priority";
@@ -54,6 +56,8 @@ export interface TrainingArgs {
     trainingDataClaim: string;
     /** RWX claim, mounted read-write at /checkpoints. */
     checkpointsClaim: string;
+    /** The run's own service account (components/s3Identity.ts): its IAM role reads `data`, writes `output`. */
+    serviceAccountName: string;
 }
 
 function checkArgs(args: TrainingArgs, kind: TrainingSpec["kind"]) {
@@ -75,9 +79,18 @@ export function trainingLabels(t: TrainingSpec): Record<string, string> {
     return { app: t.name, "app.kubernetes.io/name": t.name, "app.kubernetes.io/part-of": "ml-platform", "ml-platform/workload": "training" };
 }
 
-/** The pod template both kinds share: one GPU container with data read-only and checkpoints writable. */
-export function trainingPodTemplate(args: TrainingArgs, containerName: string) {
+/**
+ * The pod template both kinds share: one GPU container with data read-only and checkpoints writable.
+ * With `efa` (a PyTorchJob on an EFA pool) the container also takes every EFA device of its node and
+ * the libfabric/NCCL environment (capacity/efa.ts).
+ */
+export function trainingPodTemplate(args: TrainingArgs, containerName: string, efa?: EfaFacts) {
     const t = args.training;
+    const resources = containerResources(t, t.gpusPerPod);
+    if (efa) {
+        Object.assign(resources.requests, efaContainerResources(efa));
+        Object.assign(resources.limits, efaContainerResources(efa));
+    }
     const data = { name: args.trainingDataClaim, mountPath: CLAIMS.trainingData.mountPath, mountReadOnly: CLAIMS.trainingData.mountReadOnly };
     const checkpoints = { name: args.checkpointsClaim, mountPath: CLAIMS.checkpoints.mountPath, mountReadOnly: CLAIMS.checkpoints.mountReadOnly };
     return {
@@ -85,7 +98,9 @@ export function trainingPodTemplate(args: TrainingArgs, containerName: string) {
         metadata: { labels: trainingLabels(t), annotations: { ...TRAINING_POD_ANNOTATIONS } },
         spec: {
             priorityClassName: TRAINING_PRIORITY_CLASS,
-            // Training pods call neither the Kubernetes API nor AWS.
+            // Its own account, never "default": IRSA gives the pods exactly the run's S3 grants.
+            serviceAccountName: args.serviceAccountName,
+            // Training pods do not call the Kubernetes API; IRSA projects its own AWS token.
             automountServiceAccountToken: false,
             ...poolPlacement(args.pool, args.gpuTaint),
             securityContext: podSecurityContext(),
@@ -98,8 +113,9 @@ export function trainingPodTemplate(args: TrainingArgs, containerName: string) {
                         trackingUriEnv(args.trackingSecretName),
                         { name: "DATA_DIR", value: data.mountPath },
                         { name: "CHECKPOINT_DIR", value: checkpoints.mountPath },
+                        ...(efa ? efaTrainingEnv(efa) : []),
                     ],
-                    resources: containerResources(t, t.gpusPerPod),
+                    resources,
                     securityContext: containerSecurityContext(),
                     volumeMounts: [claimMount(data), claimMount(checkpoints), TMP_MOUNT, { name: "dshm", mountPath: "/dev/shm" }],
                 },
@@ -168,7 +184,8 @@ export class DistributedTraining extends pulumi.ComponentResource {
         if (!Number.isInteger(t.workers) || t.workers < 1) {
             throw new Error(`PyTorchJob "${t.name}" needs workers >= 1, got ${t.workers}`);
         }
-        const template = trainingPodTemplate(args, "pytorch");
+        // Pods of a PyTorchJob talk NCCL across nodes: on an EFA pool they get EFA.
+        const template = trainingPodTemplate(args, "pytorch", poolEfa(args.pool));
 
         new k8s.apiextensions.CustomResource(
             `${name}-pytorchjob`,

@@ -64,14 +64,14 @@ function quantities(r: NodeResources, ephemeral: string): Record<string, string>
 }
 
 /** What the kubelet reports (capacity/allocatable.ts kubeletNode): capacity, and allocatable before any pod. */
-export function nodeResources(instance: InstanceType): { capacity: Record<string, string>; allocatable: Record<string, string> } {
-    const node = kubeletNode(instance);
+export function nodeResources(instance: InstanceType, labels: Record<string, string> = {}): { capacity: Record<string, string>; allocatable: Record<string, string> } {
+    const node = kubeletNode(instance, labels);
     return { capacity: quantities(node.capacity, "100Gi"), allocatable: quantities(node.allocatable, "95Gi") };
 }
 
 /** `count` kwok Nodes of a pool, spread over the zones round-robin as a node group spreads them. */
 export function kwokNodes(pool: ConformancePool, count: number, zones: string[], region: string, runId: string, kubeletVersion: string): KubeObject[] {
-    const { capacity, allocatable } = nodeResources(pool.instance);
+    const { capacity, allocatable } = nodeResources(pool.instance, pool.labels);
     const nodes: KubeObject[] = [];
     for (let i = 0; i < count; i++) {
         const name = `${pool.nodeGroupName}-${i}`;

@@ -24,6 +24,7 @@ import {
 } from "./compare";
 import { Kube, KubeError, KubeObject, sleep, waitFor, waitForReadyNodes } from "./kube";
 import { CONFORMANCE_LABEL, ConformancePool, kwokNodes, poolsOf, RecordedResource } from "./nodes";
+import { efaDevicePluginLoad } from "../capacity/efa";
 import { eksSystemDaemonSets, pyTorchJobPods, pyTorchJobPodSelector, STAND_IN_NOTES, trainingOperatorCrds, trainingOperatorTag, volumeForClaim } from "./standIns";
 
 export interface PlanFiles {
@@ -193,7 +194,8 @@ async function runPass(cp: ControlPlane, opts: RunOptions, scale: Scale): Promis
     log(`  ${scale}: ${nodes.length} nodes Ready (${Object.entries(counts).map(([p, n]) => `${p} ${n}`).join(", ")})`);
 
     const rejected: PassResult["rejected"] = [];
-    let applied = await applyAll(kube, eksSystemDaemonSets(runId), rejected, log);
+    const chartDaemonSets = plan.resources.flatMap((r) => efaDevicePluginLoad(r.type, r.inputs) ?? []);
+    let applied = await applyAll(kube, eksSystemDaemonSets(runId, chartDaemonSets), rejected, log);
 
     // Objects remote components would have installed first: the operator's namespace and CRDs.
     const pyTorchJobs = plan.objects.filter((o) => o.kind === "PyTorchJob");
@@ -373,7 +375,9 @@ export async function runConformance(opts: RunOptions): Promise<ConformanceResul
         stack: opts.stack,
         versions,
         passes,
-        standIns: [STAND_IN_NOTES.eksDaemonSets, STAND_IN_NOTES.efs, STAND_IN_NOTES.hpa, ...(opts.plan.objects.some((o) => o.kind === "PyTorchJob") ? [STAND_IN_NOTES.trainingOperator] : [])],
+        standIns: [STAND_IN_NOTES.eksDaemonSets, STAND_IN_NOTES.efs, STAND_IN_NOTES.hpa, ...(opts.plan.objects.some((o) => o.kind === "PyTorchJob") ? [STAND_IN_NOTES.trainingOperator] : []),
+            ...(opts.plan.resources.some((r) => efaDevicePluginLoad(r.type, r.inputs)) ? [STAND_IN_NOTES.efaDevicePlugin] : []),
+        ],
         notCovered: NOT_COVERED,
         failures,
         ok: failures.length === 0,

@@ -11,7 +11,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { loadAll } from "js-yaml";
-import { EKS_SYSTEM_DAEMONSETS } from "../capacity/allocatable";
+import { DaemonSetLoad, EKS_SYSTEM_DAEMONSETS } from "../capacity/allocatable";
 import { formatCpu, formatMemory } from "../capacity/quantity";
 import type { KubeObject } from "./kube";
 import { CONFORMANCE_LABEL } from "./nodes";
@@ -23,11 +23,14 @@ export const STAND_IN_NOTES = {
     eksDaemonSets: `EKS's own DaemonSets (${EKS_SYSTEM_DAEMONSETS.map((d) => d.name).join(", ")}) stand in as DaemonSets with the requests the planner assumes, on every node`,
     efs: "the EFS CSI provisioner stands in: each claim is bound to a PersistentVolume of its size and class, as dynamic provisioning would",
     trainingOperator: "the Kubeflow training operator stands in: its real PyTorchJob CRD (from the operator's Go module at the pinned tag) validates each PyTorchJob, and the run creates the pods the operator would create from the replica specs",
+    efaDevicePlugin:
+        "the EFA device plugin (a Helm release) stands in as a DaemonSet with the chart values' requests, tolerations and nodeSelector; kwok nodes of EFA pools advertise vpc.amazonaws.com/efa as the plugin would (capacity/efa.ts)",
     hpa: "the HPAs' metric-driven scaling stands in: each Deployment an HPA targets is scaled to that HPA's minReplicas (min pass) or maxReplicas (max pass)",
 };
 
-export function eksSystemDaemonSets(runId: string): KubeObject[] {
-    return EKS_SYSTEM_DAEMONSETS.map((ds) => ({
+/** EKS's DaemonSets, plus any chart DaemonSets the planner counts (the EFA device plugin), as stand-ins. */
+export function eksSystemDaemonSets(runId: string, chartDaemonSets: DaemonSetLoad[] = []): KubeObject[] {
+    return [...EKS_SYSTEM_DAEMONSETS, ...chartDaemonSets].map((ds) => ({
         apiVersion: "apps/v1",
         kind: "DaemonSet",
         metadata: { name: `${ds.name}-stand-in`, namespace: "kube-system", labels: { [CONFORMANCE_LABEL]: runId } },

@@ -7,3 +7,14 @@ export const PYTORCHJOB_TYPE = { apiVersion: "kubeflow.org/v1", kind: "PyTorchJo
  */
 export const SAFE_TO_EVICT_ANNOTATION = "cluster-autoscaler.kubernetes.io/safe-to-evict";
 export const TRAINING_POD_ANNOTATIONS: Readonly<Record<string, string>> = { [SAFE_TO_EVICT_ANNOTATION]: "false" };
+
+/** A data-sync Job's container (the AWS CLI copying S3 into the training-data claim): requests and limits. */
+export const DATA_SYNC_RESOURCES = {
+    requests: { cpu: "500m", memory: "512Mi" },
+    limits: { cpu: "2", memory: "2Gi" },
+} as const;
+/** Retries and the longest a copy may run (the policy pack's training-jobs-bounded applies to every Job). */
+export const DATA_SYNC_BACKOFF_LIMIT = 4;
+export const DATA_SYNC_DEADLINE_SECONDS = 12 * 3600;
+/** The pod label value that marks data-sync pods (label ml-platform/workload). */
+export const DATA_SYNC_WORKLOAD = "data-sync";

@@ -37,6 +37,11 @@ export const VERSIONS = {
     prometheusAdapter: { repo: "https://prometheus-community.github.io/helm-charts", chart: "prometheus-adapter", version: "5.3.0" },
     /** Chart 9.59.0 supports Kubernetes 1.34+; the image tag follows the cluster's minor (below). */
     clusterAutoscaler: { repo: "https://kubernetes.github.io/autoscaler", chart: "cluster-autoscaler", version: "9.59.0" },
+    /**
+     * aws/eks-charts stable/aws-efa-k8s-device-plugin/Chart.yaml at 5239609 (2026-08-03): chart v0.5.30,
+     * image v0.5.20; lists p4d/p4de/p5 and the EFA-capable g5/g6 types in its instance-type affinity.
+     */
+    efaDevicePlugin: { repo: "https://aws.github.io/eks-charts", chart: "aws-efa-k8s-device-plugin", version: "v0.5.30" },
 } as const;
 
 /**

@@ -9,7 +9,7 @@
  */
 import { z } from "zod";
 
-export const CONTRACT_VERSION = "1.3.0";
+export const CONTRACT_VERSION = "1.5.0";
 
 /** Outputs whose values are Pulumi secrets; every other contract output is plain. */
 export const SECRET_OUTPUTS = ["kubeconfig"] as const;
@@ -35,11 +35,16 @@ const gpuPool = z.object({
     /** Usable memory of one GPU, as EC2 reports it. */
     gpuMemoryMiB: z.number().int().min(1),
     instanceType: nonEmpty,
+    /**
+     * EFA devices per node when the pool has EFA (added in 1.4): a multi-node job's pods request
+     * `vpc.amazonaws.com/efa` equal to this (request == limit) and set FI_PROVIDER=efa for NCCL.
+     */
+    efaInterfacesPerNode: z.number().int().min(1).optional(),
 });
 
 export const contractSchema = z.object({
     contractVersion: nonEmpty,
-    /** Which policy config the platform's CI applies (prod requires 2+ serving replicas). */
+    /** Which policy config the platform's CI applies (prod requires 2+ serving replicas): the platform stack's tier, whatever the stack is named. */
     environment: z.enum(["dev", "prod"]),
     clusterName: nonEmpty,
     endpoint: z.string().startsWith("https://", "must be an https URL"),
@@ -67,6 +72,11 @@ export const contractSchema = z.object({
         kind: nonEmpty,
         /** The Kubeflow Training Operator is installed only where the platform itself runs a PyTorchJob. */
         operatorInstalled: z.boolean(),
+        /**
+         * Each of the platform's training runs (added in 1.3): the service account its pods run as in the
+         * training namespace and the IAM role behind it, e.g. to name the role in a data bucket's policy.
+         */
+        identities: z.record(z.string(), z.object({ serviceAccount: nonEmpty, roleArn: z.string().startsWith("arn:", "must be an ARN") })),
     }),
     /** Running a model server in the serving namespace (added in 1.2). */
     serving: z.object({
@@ -78,7 +88,7 @@ export const contractSchema = z.object({
         startupHeadroom: z.number().min(1),
         /** A namespace with all of these labels may call model servers; the serving namespace admits no other. */
         clientNamespaceLabels: z.record(z.string(), z.string()).refine((m) => Object.keys(m).length > 0, "must name at least one label"),
-        /** The platform's own model servers by name (added in 1.3): how to call each and what it scales on. */
+        /** The platform's own model servers by name (added in 1.5): how to call each and what it scales on. */
         models: z.record(
             z.string(),
             z.object({

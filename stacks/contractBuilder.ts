@@ -4,6 +4,7 @@
  * file to them (one output per contract field, each of the contract's type).
  */
 import * as pulumi from "@pulumi/pulumi";
+import { poolEfa } from "../capacity/efa";
 import { poolNodeSelector, poolTolerations } from "../capacity/pools";
 import { CONTRACT_VERSION, GpuPoolContract, PlatformContractValues } from "./contract";
 import { gpuPools, StackSpec, storageClaims } from "./spec";
@@ -13,6 +14,7 @@ import { IRSA_AUDIENCE, issuerHost, ROLE_ARN_ANNOTATION, SUBJECT_PATTERN } from 
 export function gpuPoolContracts(spec: StackSpec): Record<string, GpuPoolContract> {
     const out: Record<string, GpuPoolContract> = {};
     for (const pool of gpuPools(spec)) {
+        const efa = poolEfa(pool);
         out[pool.name] = {
             nodeSelector: poolNodeSelector(pool),
             tolerations: poolTolerations(pool, spec.gpuTaint),
@@ -20,6 +22,7 @@ export function gpuPoolContracts(spec: StackSpec): Record<string, GpuPoolContrac
             gpuModel: pool.gpu!.model,
             gpuMemoryMiB: pool.gpu!.memoryMiB,
             instanceType: pool.instanceType,
+            ...(efa ? { efaInterfacesPerNode: efa.interfaces } : {}),
         };
     }
     return out;
@@ -65,6 +68,8 @@ export interface ContractSources {
     podMetrics: PlatformContractValues["metrics"]["podMetrics"];
     pytorchJob: { apiVersion: string; kind: string };
     trainingOperatorInstalled: boolean;
+    /** Each training run's service account and IAM role (components/s3Identity.ts). */
+    trainingIdentities: Record<string, { serviceAccount: string; roleArn: pulumi.Output<string> }>;
     /** Ports, annotation, headroom and client label of the serving components (components/probes.ts, networkPolicies.ts). */
     serving: Omit<PlatformContractValues["serving"], "models">;
 }
@@ -73,7 +78,8 @@ export interface ContractSources {
 export function buildContract(spec: StackSpec, src: ContractSources): Outputs<PlatformContractValues> {
     return {
         contractVersion: pulumi.output(CONTRACT_VERSION),
-        environment: pulumi.output(spec.environment),
+        // The contract's environment says which policy config the platform's CI applies: the tier.
+        environment: pulumi.output(spec.tier),
         clusterName: src.clusterName,
         endpoint: src.endpoint,
         kubeconfig: pulumi.secret(src.kubeconfig),
@@ -83,7 +89,7 @@ export function buildContract(spec: StackSpec, src: ContractSources): Outputs<Pl
         gpuPools: pulumi.output(gpuPoolContracts(spec)),
         storage: pulumi.output(storageContract(spec, src.storageClassName)),
         metrics: pulumi.output({ externalMetrics: { ...src.externalMetrics }, selectorLabel: src.selectorLabel, podMetrics: { ...src.podMetrics } }),
-        training: pulumi.output({ ...src.pytorchJob, operatorInstalled: src.trainingOperatorInstalled }),
+        training: pulumi.output({ ...src.pytorchJob, operatorInstalled: src.trainingOperatorInstalled, identities: { ...src.trainingIdentities } }),
         serving: pulumi.output({
             ...src.serving,
             ports: { ...src.serving.ports },

@@ -7,6 +7,8 @@
  */
 import { DaemonSetLoad, EKS_SYSTEM_DAEMONSETS, nodeAllocatable } from "../capacity/allocatable";
 import { instanceType } from "../capacity/catalog";
+import { efaContainerResources, efaDevicePluginLoad, efaDevicePluginValues, HELM_RELEASE, isEfaPool, poolEfa } from "../capacity/efa";
+import { VERSIONS } from "../facts/versions";
 import { GPU_RESOURCE, gpuDaemonSetTolerations, gpuNodeSelector, poolLabels, poolNodeSelector, poolTaints, poolTolerations, Taint } from "../capacity/pools";
 import { containerRequests, podRequests } from "../capacity/resources";
 import { addMemory } from "../capacity/runtimes";
@@ -44,9 +46,16 @@ function nvidiaDaemonSets(pools: NodePoolSpec[], gpuTaint: Taint): DaemonSetLoad
     ];
 }
 
+/** The EFA device plugin the platform installs when a pool has EFA (components/platform.ts), as the planner counts it. */
+function efaDaemonSets(pools: NodePoolSpec[], gpuTaint: Taint): DaemonSetLoad[] {
+    const efaPools = pools.filter(isEfaPool);
+    const load = efaPools.length > 0 ? efaDevicePluginLoad(HELM_RELEASE, { chart: VERSIONS.efaDevicePlugin.chart, values: efaDevicePluginValues(efaPools, gpuTaint) }) : undefined;
+    return load ? [load] : [];
+}
+
 /** Every pool as the packer takes it: taints, labels, sizes and per-node allocatable. */
 export function poolCapacities(pools: NodePoolSpec[], gpuTaint: Taint): PoolCapacity[] {
-    const daemonSets = [...EKS_SYSTEM_DAEMONSETS, ...nvidiaDaemonSets(pools, gpuTaint)];
+    const daemonSets = [...EKS_SYSTEM_DAEMONSETS, ...nvidiaDaemonSets(pools, gpuTaint), ...efaDaemonSets(pools, gpuTaint)];
     return pools.map((p) => {
         const taints = poolTaints(p, gpuTaint);
         const labels = poolLabels(p);
@@ -54,7 +63,7 @@ export function poolCapacities(pools: NodePoolSpec[], gpuTaint: Taint): PoolCapa
     });
 }
 
-function resources(sizing: ContainerSizing, gpus: number) {
+function resources(sizing: ContainerSizing, gpus: number): { requests: Record<string, string>; limits: Record<string, string> } {
     return {
         requests: { cpu: sizing.cpu, memory: sizing.memory, [GPU_RESOURCE]: String(gpus) },
         limits: { cpu: sizing.cpuLimit, memory: sizing.memoryLimit, [GPU_RESOURCE]: String(gpus) },
@@ -69,7 +78,14 @@ export function servingPodGroups(name: string, sizing: ContainerSizing & { shmBy
 
 /** A training entry's pods (all at once): one Job pod, or a PyTorchJob's master and workers as a gang. */
 export function trainingPodGroups(name: string, kind: "Job" | "PyTorchJob", sizing: ContainerSizing, gpus: number, workers: number, pool: NodePoolSpec, gpuTaint: Taint): PodGroup[] {
-    const requests = podRequests({ containers: [{ resources: resources(sizing, gpus) }] });
+    const res = resources(sizing, gpus);
+    // A PyTorchJob on an EFA pool takes every EFA device of its node (components/training.ts).
+    const efa = kind === "PyTorchJob" ? poolEfa(pool) : undefined;
+    if (efa) {
+        Object.assign(res.requests, efaContainerResources(efa));
+        Object.assign(res.limits, efaContainerResources(efa));
+    }
+    const requests = podRequests({ containers: [{ resources: res }] });
     const common = { workload: name, requests, tolerations: poolTolerations(pool, gpuTaint), nodeSelector: poolNodeSelector(pool) };
     if (kind === "Job") {
         return [{ ...common, role: "pod", count: 1, gang: false }];

@@ -9,7 +9,8 @@ import { architectureProblems } from "../capacity/gpu-memory";
 import { labelValueProblem, NameProblem, qualifiedNameProblem } from "../capacity/labels";
 import { DEFAULT_GPU_TAINT } from "../capacity/pools";
 import { isCpuQuantity, isMemoryQuantity } from "../capacity/quantity";
-import { s3UriProblem } from "./s3Uri";
+import { claimPathProblem, s3UriProblem } from "./s3Uri";
+import { TIERS } from "./tiers";
 // The supported minors are those every pinned component (Cluster Autoscaler) has a build for.
 import { SUPPORTED_KUBERNETES_VERSIONS } from "../facts/versions";
 import { SERVING_RUNTIMES } from "../facts/runtimes";
@@ -126,6 +127,14 @@ export const nodePoolSchema = z.strictObject({
     desiredSize: int(0, 100).optional(),
     capacityType: z.enum(["ON_DEMAND", "SPOT"]).default("ON_DEMAND"),
     diskSizeGiB: int(20, 16384).default(100),
+    /** Zones of cluster.availabilityZones this pool launches in; default all of them (stacks/poolChecks.ts). */
+    availabilityZones: z
+        .array(z.string().regex(AZ, "must be an availability zone name such as us-east-1a"))
+        .min(1, "must list at least one availability zone (omit the key for all of the cluster's)")
+        .refine((a) => new Set(a).size === a.length, "must not repeat an availability zone")
+        .optional(),
+    /** EFA interfaces, a cluster placement group and a self-referencing security group (capacity/efa.ts). */
+    efa: z.boolean().default(false),
 });
 
 export const storageSchema = z.strictObject({
@@ -271,6 +280,18 @@ export const trainingSchema = z.strictObject({
     backoffLimit: int(0, 20).default(2),
     activeDeadlineSeconds: int(60, 30 * 86400).default(86400),
     model: trainingModelSchema.optional(),
+    /** S3 prefix the run's own IAM role may read (stacks/s3Access.ts). */
+    data: checkedString(s3UriProblem).optional(),
+    /** S3 prefix the run's own IAM role may write. */
+    output: checkedString(s3UriProblem).optional(),
+});
+
+/** One copy of an S3 prefix into the training-data claim, by a Job with its own read-only role. */
+export const dataSyncSchema = z.strictObject({
+    name: dnsLabel(40),
+    source: checkedString(s3UriProblem),
+    /** Folder inside the training-data claim, relative to its root. */
+    path: checkedString(claimPathProblem),
 });
 
 /** How `pool: auto` places models: the share of each GPU's usable memory left free. */
@@ -285,7 +306,10 @@ export const placementSchema = z.strictObject({
 
 /** Every top-level key under the `ml-platform` namespace, with its schema. */
 export const configKeys = {
-    environment: z.enum(["dev", "prod"]),
+    /** The environment's name (tags, reports); any DNS label; defaults to the stack name. */
+    environment: dnsLabel(40).optional(),
+    /** dev-like or prod-like protections (stacks/tiers.ts); taken from environment when that is dev or prod. */
+    tier: z.enum(TIERS).optional(),
     cluster: clusterSchema,
     gpuTaint: gpuTaintSchema.default({ ...DEFAULT_GPU_TAINT }),
     nodePools: z.record(dnsLabel(30), nodePoolSchema),
@@ -299,11 +323,12 @@ export const configKeys = {
     }),
     serving: z.array(servingSchema).default([]),
     training: z.array(trainingSchema).default([]),
+    dataSync: z.array(dataSyncSchema).default([]),
     placement: placementSchema.default({ gpuMemoryHeadroom: DEFAULT_GPU_MEMORY_HEADROOM }),
     mlflowTrackingUri: z.string().min(1),
 } as const;
 
-export const REQUIRED_KEYS = ["environment", "cluster", "nodePools"] as const;
+export const REQUIRED_KEYS = ["cluster", "nodePools"] as const;
 /** Keys whose value must be a Pulumi secret (`pulumi config set --secret`). */
 export const SECRET_KEYS = ["mlflowTrackingUri"] as const;
 
@@ -313,4 +338,5 @@ export type NodePoolConfig = z.infer<typeof nodePoolSchema>;
 export type StorageConfig = z.infer<typeof storageSchema>;
 export type ServingConfig = z.infer<typeof servingSchema>;
 export type TrainingConfig = z.infer<typeof trainingSchema>;
+export type DataSyncConfig = z.infer<typeof dataSyncSchema>;
 export type PlacementConfig = z.infer<typeof placementSchema>;

@@ -6,8 +6,11 @@ import type { ServingRuntime } from "../facts/runtimes";
 import type { PlacementCandidate, PlacementDecision } from "../capacity/autoPlacement";
 import { ClusterConfig, StorageConfig } from "./schema";
 import type { PlainEnvVar } from "./servingEnv";
+import { Tier } from "./tiers";
 
-export type Environment = "dev" | "prod";
+/** The stack's environment name (ml-platform:environment, default the stack name). Protections follow the tier, never this. */
+export type Environment = string;
+export type { Tier };
 
 export interface NodePoolSpec extends NodePoolShape {
     minSize: number;
@@ -17,6 +20,8 @@ export interface NodePoolSpec extends NodePoolShape {
     diskSizeGiB: number;
     /** From the catalog; undefined for CPU pools. */
     gpu?: GpuFacts;
+    /** Zones the pool launches in; undefined: every zone of the cluster. */
+    availabilityZones?: string[];
 }
 
 interface WorkloadResources {
@@ -75,12 +80,30 @@ export interface TrainingSpec extends WorkloadResources {
     workers: number;
     backoffLimit: number;
     activeDeadlineSeconds: number;
+    /** Normalised S3 URI (s3://bucket/prefix/) the run's role may read, if declared. */
+    data?: string;
+    /** Normalised S3 URI the run's role may write, if declared. */
+    output?: string;
+}
+
+/** A Job that copies an S3 prefix into the training-data claim (stacks/dataSync.ts). */
+export interface DataSyncSpec {
+    name: string;
+    namespace: string;
+    /** Normalised S3 URI. */
+    source: string;
+    /** Folder inside the claim, relative, without a trailing "/". */
+    path: string;
+    /** The CPU system pool it runs on (systemPoolOf). */
+    pool: string;
 }
 
 export interface StackSpec {
     project: string;
     stack: string;
     environment: Environment;
+    /** dev-like or prod-like protections (stacks/tiers.ts tierProtections) and the policy config applied. */
+    tier: Tier;
     region: string;
     cluster: ClusterConfig;
     gpuTaint: Taint;
@@ -89,6 +112,7 @@ export interface StackSpec {
     namespaces: { serving: string; training: string };
     serving: ServingSpec[];
     training: TrainingSpec[];
+    dataSync: DataSyncSpec[];
     /** True when the tracking URI was given (as a secret); workloads then reference it. */
     hasTrackingUri: boolean;
     /** Share of usable GPU memory `pool: auto` leaves free (ml-platform:placement.gpuMemoryHeadroom). */
@@ -108,6 +132,11 @@ export function nodeGroupNameFor(clusterName: string, poolName: string): string 
 
 export function gpuPools(spec: StackSpec): NodePoolSpec[] {
     return spec.nodePools.filter((p) => p.gpu !== undefined);
+}
+
+/** The CPU pool system pods (and data-sync Jobs) run on: the first one that always has a node (validation requires one). */
+export function systemPoolOf<P extends NodePoolSpec>(pools: P[]): P | undefined {
+    return pools.find((p) => !p.gpu && p.minSize >= 1);
 }
 
 export function findPool(spec: StackSpec, name: string): NodePoolSpec {

@@ -128,12 +128,19 @@ for (const stack of ["dev", "prod"] as const) {
                 assert.ok(dependsOnResource(ng, lt), `${pool.name}: the node group uses its own launch template`);
                 assert.equal(i.remoteAccess, undefined, "no SSH");
                 assert.equal(i.enableIMDSv2, undefined, "enableIMDSv2 would build another template with hop limit 2");
-                assert.deepEqual(i.subnetIds, privateSubnets);
+                // Private subnets only: the pool's zones' (an EFA pool has one), else every zone's.
+                const zones = pool.availabilityZones ?? run.spec.cluster.availabilityZones;
+                assert.deepEqual(i.subnetIds, zones.map((z) => (privateSubnets as string[])[run.spec.cluster.availabilityZones.indexOf(z)]));
                 const t = lt.inputs as Obj;
                 assert.deepEqual(t.metadataOptions, { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 });
                 assert.deepEqual(t.blockDeviceMappings, [{ deviceName: "/dev/xvda", ebs: { volumeSize: pool.diskSizeGiB, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } }]);
                 assert.equal(t.keyName, undefined);
-                assert.equal(t.networkInterfaces, undefined, "no interface that could ask for a public IP");
+                // Interfaces only on EFA pools (capacity/efa.ts), and never with a public IP.
+                if (pool.efa) {
+                    assert.ok((t.networkInterfaces as Obj[]).every((ni) => ni.associatePublicIpAddress === "false"), "no EFA interface asks for a public IP");
+                } else {
+                    assert.equal(t.networkInterfaces, undefined, "no interface that could ask for a public IP");
+                }
                 assert.equal(t.imageId, undefined, "amiType still applies");
             }
         });

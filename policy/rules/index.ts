@@ -5,7 +5,9 @@
 import type { EnforcementLevel, ResourceValidationPolicy, Severity, StackValidationPolicy } from "@pulumi/policy";
 import { capacityPolicies } from "./capacity";
 import { clusterPolicies } from "./cluster";
+import { efaPolicies } from "./efa";
 import { gpuPolicies } from "./gpu";
+import { identityPolicies } from "./identity";
 import { securityPolicies } from "./security";
 import { runtimePolicies } from "./runtime";
 import { storagePolicies } from "./storage";
@@ -16,7 +18,7 @@ export type PlatformPolicy = ResourceValidationPolicy | StackValidationPolicy;
 /** Rules that set no enforcement level of their own get this one. */
 export const PACK_ENFORCEMENT_LEVEL: EnforcementLevel = "mandatory";
 
-export const allPolicies: PlatformPolicy[] = [...gpuPolicies, ...workloadPolicies, ...securityPolicies, ...clusterPolicies, ...storagePolicies, ...capacityPolicies, ...runtimePolicies];
+export const allPolicies: PlatformPolicy[] = [...gpuPolicies, ...workloadPolicies, ...securityPolicies, ...clusterPolicies, ...storagePolicies, ...capacityPolicies, ...identityPolicies, ...efaPolicies, ...runtimePolicies];
 
 /** Severity by rule name, for reports and CI summaries. */
 export const SEVERITY: Readonly<Record<string, Severity>> = Object.fromEntries(allPolicies.map((p) => [p.name, p.severity ?? "medium"]));

@@ -17,8 +17,8 @@ import { platformRun } from "../../../test/fixtures";
 import { readStackConfigFile } from "../../../plan/stackConfig";
 import { CONTRACT_VERSION, parseContract, PlatformContractValues } from "../../../stacks/contract";
 
-/** "1.3": the major.minor this consumer is built against. */
-const MINOR = CONTRACT_VERSION.split(".").slice(0, 2).join(".");
+/** The contract minor this consumer is built against: it refuses stacks below it. */
+const MINOR = CONTRACT_VERSION.split(".")[1];
 
 type Obj = Record<string, any>;
 
@@ -125,7 +125,7 @@ for (const stack of ["dev", "prod"] as const) {
             const old = { ...platformOutputs, contractVersion: { value: "1.1.0", secret: false } };
             await assert.rejects(runProject(APP, stack, path.join(APP, `Pulumi.${stack}.yaml`), { stackReferences: { "*/ml-platform/*": old } }), {
                 name: "ContractError",
-                message: new RegExp(`exports contract 1\\.1\\.0; this consumer was built against 1\\.x \\(>= ${MINOR.replace(".", "\\.")}\\) and reads fields added in ${MINOR.replace(".", "\\.")}`),
+                message: new RegExp(`exports contract 1\\.1\\.0; this consumer was built against 1\\.x \\(>= 1\\.${MINOR}\\) and reads fields added in 1\\.${MINOR}`),
             });
         });
 
@@ -152,7 +152,7 @@ for (const stack of ["dev", "prod"] as const) {
         });
 
         it("passes the platform's policy pack for its environment: no mandatory violation", async () => {
-            const gate = await runPolicyGate(app.resources, { stack, environment: contract.environment });
+            const gate = await runPolicyGate(app.resources, { stack, tier: contract.environment });
             const mandatory = gate.violations.filter((v) => v.enforcementLevel === "mandatory");
             assert.deepEqual(mandatory.map((v) => `${v.policy}: ${v.message}`), []);
         });
@@ -161,7 +161,7 @@ for (const stack of ["dev", "prod"] as const) {
             const v2 = { ...platformOutputs, contractVersion: { value: "2.0.0", secret: false } };
             await assert.rejects(runProject(APP, stack, path.join(APP, `Pulumi.${stack}.yaml`), { stackReferences: { "*/ml-platform/*": v2 } }), {
                 name: "ContractError",
-                message: `platform stack acme/ml-platform/${stack} exports contract 2.0.0; this consumer was built against 1.x (>= ${MINOR}). Upgrade the consumer to a 2.x contract reader.`,
+                message: `platform stack acme/ml-platform/${stack} exports contract 2.0.0; this consumer was built against 1.x (>= 1.${MINOR}). Upgrade the consumer to a 2.x contract reader.`,
             });
         });
 
