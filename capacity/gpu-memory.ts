@@ -4,6 +4,7 @@
  * and the right-sizing choice behind `pool: auto`. All quantities are bytes; GiB = 2^30.
  */
 import { instanceType } from "./catalog";
+import { headroomLimitBytes } from "./gpuHeadroom";
 
 export type InferencePrecision = "float32" | "bfloat16" | "float16" | "int8" | "int4";
 export type TrainingPrecision = "float32" | "bfloat16" | "float16";
@@ -303,17 +304,18 @@ export interface GpuPlacement {
 /** Power-of-two counts, the tensor/data-parallel sizes frameworks accept within one node. */
 export const GPU_COUNTS: readonly number[] = [1, 2, 4, 8];
 
-function fitPool(perGpuBytes: (gpus: number) => number, pool: PoolOption, maxGpus: number): GpuPlacement | undefined {
+function fitPool(perGpuBytes: (gpus: number) => number, pool: PoolOption, maxGpus: number, headroom = 0): GpuPlacement | undefined {
     const instance = instanceType(pool.instanceType);
     if (!instance.gpu) {
         return undefined;
     }
     const usableBytesPerGpu = instance.gpu.memoryMiB * MIB;
+    const limit = headroomLimitBytes(usableBytesPerGpu, headroom);
     for (const gpus of GPU_COUNTS) {
         if (gpus > instance.gpu.count || gpus > maxGpus) {
             break;
         }
-        if (perGpuBytes(gpus) <= usableBytesPerGpu) {
+        if (perGpuBytes(gpus) <= limit) {
             const hourlyUsd = (instance.onDemandHourlyUsd * gpus) / instance.gpu.count;
             return { pool: pool.name, instanceType: instance.name, gpus, usableBytesPerGpu, hourlyUsd };
         }
@@ -339,17 +341,61 @@ function isBetter(candidate: GpuPlacement, best: GpuPlacement): boolean {
 export function chooseGpuPlacement(
     perGpuBytes: (gpus: number) => number,
     pools: PoolOption[],
-    opts: { maxGpus?: number } = {},
+    opts: { maxGpus?: number; headroom?: number } = {},
 ): GpuPlacement | undefined {
     const maxGpus = opts.maxGpus === undefined ? Infinity : requirePositiveInteger("maxGpus", opts.maxGpus);
     let best: GpuPlacement | undefined;
     for (const pool of pools) {
-        const candidate = fitPool(perGpuBytes, pool, maxGpus);
+        const candidate = fitPool(perGpuBytes, pool, maxGpus, opts.headroom);
         if (candidate && (!best || isBetter(candidate, best))) {
             best = candidate;
         }
     }
     return best;
+}
+
+/** One pool as `pool: auto` weighed it on GPU memory alone. */
+export type MemoryCandidate =
+    | { pool: string; instanceType: string; fits: true; placement: GpuPlacement; estimateBytes: number; limitBytes: number }
+    | { pool: string; instanceType: string; fits: false; reason: string };
+
+/**
+ * Every GPU pool with the smallest power-of-two GPU count whose per-GPU estimate stays within
+ * (1 - headroom) of usable memory, or why none does; fitting pools first, cheapest first (the order
+ * chooseGpuPlacement prefers), then the rejected ones in the given order.
+ */
+export function gpuMemoryCandidates(perGpuBytes: (gpus: number) => number, pools: PoolOption[], headroom: number): MemoryCandidate[] {
+    const fitting: MemoryCandidate[] = [];
+    const rejected: MemoryCandidate[] = [];
+    for (const pool of pools) {
+        const instance = instanceType(pool.instanceType);
+        if (!instance.gpu) {
+            continue;
+        }
+        const usable = instance.gpu.memoryMiB * MIB;
+        const limitBytes = headroomLimitBytes(usable, headroom);
+        const placement = fitPool(perGpuBytes, pool, Infinity, headroom);
+        if (placement) {
+            fitting.push({ pool: pool.name, instanceType: instance.name, fits: true, placement, estimateBytes: perGpuBytes(placement.gpus), limitBytes });
+            continue;
+        }
+        const counts = GPU_COUNTS.filter((g) => g <= instance.gpu!.count && Number.isFinite(perGpuBytes(g)));
+        const least = counts.length > 0 ? Math.min(...counts.map(perGpuBytes)) : Infinity;
+        const on = counts.length > 0 ? ` on ${counts[counts.length - 1]} GPU(s)` : "";
+        rejected.push({
+            pool: pool.name,
+            instanceType: instance.name,
+            fits: false,
+            reason:
+                `needs ${Number.isFinite(least) ? formatBytes(least) : "a tensor-parallel size this node cannot give"} per GPU${on}, ` +
+                `over ${formatBytes(limitBytes)} (${formatBytes(usable)} usable less ${Math.round(headroom * 100)}% headroom)`,
+        });
+    }
+    const ordered = fitting.sort((a, b) => {
+        const [x, y] = [a, b].map((c) => (c as Extract<MemoryCandidate, { fits: true }>).placement);
+        return isBetter(x, y) ? -1 : isBetter(y, x) ? 1 : 0;
+    });
+    return [...ordered, ...rejected];
 }
 
 /** GiB with one decimal, for messages. */

@@ -55,6 +55,7 @@ export interface Container {
     env?: EnvVar[];
     resources?: { requests?: Record<string, Quantity>; limits?: Record<string, Quantity> };
     securityContext?: SecurityContext;
+    volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[];
     startupProbe?: Probe;
     livenessProbe?: Probe;
     readinessProbe?: Probe;
@@ -67,7 +68,7 @@ export interface PodSpec {
     tolerations?: Toleration[];
     nodeSelector?: Record<string, string>;
     affinity?: { nodeAffinity?: { requiredDuringSchedulingIgnoredDuringExecution?: RequiredNodeAffinity } };
-    volumes?: { name: string; hostPath?: { path: string } }[];
+    volumes?: { name: string; hostPath?: { path: string }; emptyDir?: { medium?: string; sizeLimit?: Quantity } }[];
     securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; seccompProfile?: SeccompProfile };
     automountServiceAccountToken?: boolean;
     serviceAccountName?: string;

@@ -5,6 +5,7 @@
  */
 import { DCGM_EXPORTER_NAME } from "../facts/nvidia";
 import { APP_LABEL, SERVING_METRICS_ENDPOINT, SERVING_QUEUE_SERIES } from "../facts/serving";
+import { RUNTIME_FACTS, ServingRuntime } from "../facts/runtimes";
 
 export { APP_LABEL, SERVING_METRICS_ENDPOINT, SERVING_QUEUE_SERIES } from "../facts/serving";
 
@@ -88,8 +89,16 @@ export interface ExternalMetricNames {
     queueDepth: string;
 }
 
-export function adapterRules(names: ExternalMetricNames): AdapterExternalRule[] {
-    return [externalRule(GPU_UTIL_BY_POD, names.gpuUtilization), externalRule(SERVING_QUEUE_SERIES, names.queueDepth)];
+/**
+ * GPU utilisation, the contract's queue gauge (custom servers, app teams' own included), and the queue
+ * gauge of every other runtime the stack serves, each under the External name its HPAs ask for
+ * (facts/runtimes.ts): no rule for a series nothing in the stack exports.
+ */
+export function adapterRules(names: ExternalMetricNames, runtimes: readonly ServingRuntime[] = []): AdapterExternalRule[] {
+    const queueRules = [...new Set(runtimes)]
+        .filter((r) => r !== "custom")
+        .map((r) => externalRule(RUNTIME_FACTS[r].queueSeries, RUNTIME_FACTS[r].queueExternalMetric));
+    return [externalRule(GPU_UTIL_BY_POD, names.gpuUtilization), externalRule(SERVING_QUEUE_SERIES, names.queueDepth), ...queueRules];
 }
 
 /** How long Prometheus keeps samples; its volume is sized from it (prometheusVolume). */

@@ -18,11 +18,15 @@ import { VERSIONS } from "../facts/versions";
 import type { AlertThresholds } from "../stacks/schema";
 import { DASHBOARD_CONFIGMAP, dashboardJson, GRAFANA_DASHBOARD_LABEL, KSM_NODE_LABEL_ALLOWLIST, PoolFacts, PROMETHEUS_RULE_NAME, RULE_LABELS, ruleGroups } from "./observability";
 
+import type { ServingRuntime } from "../facts/runtimes";
+
 export interface MonitoringArgs {
     /** Where the DCGM exporter runs. */
     dcgmNamespace: string;
     servingNamespace: string;
     externalMetrics: ExternalMetricNames;
+    /** Runtimes the stack serves: the adapter publishes each one's queue gauge (facts/runtimes.ts). */
+    servingRuntimes?: ServingRuntime[];
     /** Pins the monitoring pods to the CPU system pool. */
     systemNodeSelector: Record<string, string>;
     /** Prometheus' TSDB claim: a block-storage class (gp3) and a size from prometheusVolume. */
@@ -108,7 +112,7 @@ export class Monitoring extends pulumi.ComponentResource {
                     prometheus: { url: PROMETHEUS_URL, port: PROMETHEUS_PORT, path: "" },
                     metricsRelistInterval: "1m",
                     // Only external rules: the external.metrics.k8s.io APIService exists only when they do.
-                    rules: { default: false, custom: [], external: adapterRules(args.externalMetrics) },
+                    rules: { default: false, custom: [], external: adapterRules(args.externalMetrics, args.servingRuntimes ?? []) },
                     ...onSystemPool,
                 },
             },

@@ -2,13 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { gpuDaemonSetTolerations, gpuNodeSelector, NodePoolShape, Taint } from "../capacity/pools";
 import { VERSIONS } from "../facts/versions";
-import {
-    DCGM_EXPORTER_NAME,
-    DCGM_EXPORTER_RESOURCES as NVIDIA_DCGM_EXPORTER_RESOURCES,
-    DCGM_METRICS_PORT,
-    DEVICE_PLUGIN_NAME,
-    DEVICE_PLUGIN_RESOURCES as NVIDIA_DEVICE_PLUGIN_RESOURCES,
-} from "../facts/nvidia";
+import { DCGM_EXPORTER_NAME, DCGM_EXPORTER_RESOURCES, DCGM_METRICS_PORT, DEVICE_PLUGIN_NAME, DEVICE_PLUGIN_RESOURCES } from "../facts/nvidia";
 import { DCGM_COUNTERS_CONFIGMAP, DCGM_COUNTERS_DIR, DCGM_COUNTERS_FILE, dcgmCountersCsv } from "../facts/dcgmCounters";
 
 export { DCGM_EXPORTER_NAME, DCGM_METRICS_PORT, DEVICE_PLUGIN_NAME } from "../facts/nvidia";
@@ -20,9 +14,7 @@ export interface NvidiaStackArgs {
     namespace: string;
 }
 
-// The capacity planner reads these from the rendered DaemonSets and subtracts them from every GPU node.
-const DEVICE_PLUGIN_RESOURCES = structuredClone(NVIDIA_DEVICE_PLUGIN_RESOURCES);
-const DCGM_EXPORTER_RESOURCES = structuredClone(NVIDIA_DCGM_EXPORTER_RESOURCES);
+// The capacity planner reads the DaemonSets' resources (facts/nvidia.ts) from the rendered objects.
 
 /**
  * The NVIDIA device plugin (advertises nvidia.com/gpu) and the DCGM exporter (GPU metrics with

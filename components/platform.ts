@@ -312,6 +312,7 @@ export class MlPlatform extends pulumi.ComponentResource {
                 dcgmNamespace: "kube-system",
                 servingNamespace: spec.namespaces.serving,
                 externalMetrics: EXTERNAL_METRICS,
+                servingRuntimes: spec.serving.map((s) => s.runtime),
                 systemNodeSelector: poolNodeSelector(systemPool),
                 prometheusStorageClassName: addons.gp3StorageClassName,
                 prometheusVolume: prometheusVolume(

@@ -25,9 +25,9 @@ export interface ServingProbes {
 const STARTUP_PERIOD_SECONDS = 10;
 const MIN_FAILURE_THRESHOLD = 3;
 
-function httpProbe(periodSeconds: number, failureThreshold: number, initialDelaySeconds = 0): HttpProbe {
+function httpProbe(path: string, periodSeconds: number, failureThreshold: number, initialDelaySeconds = 0): HttpProbe {
     return {
-        httpGet: { path: HEALTH_PATH, port: HTTP_PORT },
+        httpGet: { path, port: HTTP_PORT },
         initialDelaySeconds,
         periodSeconds,
         timeoutSeconds: 5,
@@ -59,16 +59,16 @@ export function startupKillAfterSeconds(probe: Pick<HttpProbe, "failureThreshold
  * never restarted; readiness and liveness are disabled by Kubernetes until it succeeds, so neither
  * needs an initial delay guessed from the load time.
  */
-export function probesFor(modelLoadSeconds: number): ServingProbes {
+export function probesFor(modelLoadSeconds: number, path: string = HEALTH_PATH): ServingProbes {
     if (!Number.isFinite(modelLoadSeconds) || modelLoadSeconds <= 0) {
         throw new Error(`modelLoadSeconds must be a positive number, got ${modelLoadSeconds}`);
     }
     const required = requiredStartupSeconds(modelLoadSeconds);
     const failureThreshold = Math.max(MIN_FAILURE_THRESHOLD, Math.ceil(required / STARTUP_PERIOD_SECONDS) + 1);
     return {
-        startupProbe: httpProbe(STARTUP_PERIOD_SECONDS, failureThreshold),
-        readinessProbe: httpProbe(10, 3),
+        startupProbe: httpProbe(path, STARTUP_PERIOD_SECONDS, failureThreshold),
+        readinessProbe: httpProbe(path, 10, 3),
         // Restarts only after a minute of a loaded server not answering.
-        livenessProbe: httpProbe(20, 3),
+        livenessProbe: httpProbe(path, 20, 3),
     };
 }

@@ -8,7 +8,12 @@ import { pdbFor } from "./disruption";
 import { irsaTrustPolicy, serviceAccountSubject } from "./irsa";
 import { ROLE_ARN_ANNOTATION } from "../stacks/workloadIdentity";
 import { probesFor } from "./probes";
-import { APP_LABEL, EXTERNAL_METRICS, GRPC_PORT, HTTP_PORT, MODEL_LOAD_ANNOTATION } from "../facts/serving";
+import { APP_LABEL, EXTERNAL_METRICS, GRPC_PORT, HTTP_PORT, MODEL_DOWNLOADER_RESOURCES, MODEL_LOAD_ANNOTATION } from "../facts/serving";
+import { RUNTIME_FACTS } from "../facts/runtimes";
+import { formatMemory } from "../capacity/quantity";
+import { vllmServeArgs } from "../capacity/runtimes";
+import { servingContainerSizing } from "../stacks/podDemand";
+import { HOME_MOUNT, HOME_VOLUME, platformServingEnv } from "../stacks/servingEnv";
 import { SERVING_PRIORITY_CLASS } from "./priority";
 import { VERSIONS } from "../facts/versions";
 import {
@@ -26,11 +31,40 @@ import {
 export { SERVING_PRIORITY_CLASS } from "./priority";
 export { APP_LABEL, EXTERNAL_METRICS, GRPC_PORT } from "../facts/serving";
 
-/** The init container's own budget; a pod's effective request is the larger of it and the server's. */
-export const MODEL_DOWNLOADER_RESOURCES = {
-    requests: { cpu: "500m", memory: "512Mi" },
-    limits: { cpu: "2", memory: "2Gi" },
-};
+export { MODEL_DOWNLOADER_RESOURCES } from "../facts/serving";
+
+/** The memory-backed /dev/shm of a model server (size: capacity/runtimes shmBytesFor, counted in the container's memory). */
+export const SHM_VOLUME_NAME = "dshm";
+
+/** The model server's command and arguments: vLLM's derived from the spec, a custom image's as given. */
+export function serverCommand(s: ServingSpec, modelPath: string): { command?: string[]; args?: string[] } {
+    if (s.runtime === "vllm") {
+        if (!s.vllm) {
+            throw new Error(`serving "${s.name}" has runtime vllm but no derived vLLM settings (a model block is required)`);
+        }
+        const args = vllmServeArgs({
+            modelPath,
+            servedModelName: s.name,
+            tensorParallelSize: s.vllm.tensorParallelSize,
+            maxModelLen: s.vllm.maxModelLen,
+            gpuMemoryUtilization: s.vllm.gpuMemoryUtilization,
+            port: HTTP_PORT,
+            precision: s.vllm.precision,
+        });
+        return { command: ["vllm", "serve"], args: [...args, ...s.args] };
+    }
+    return s.args.length > 0 ? { args: s.args } : {};
+}
+
+/** Platform env, the tracking URI, the entry's literal env, then its Secret-backed env (secretKeyRef only). */
+export function serverEnv(s: ServingSpec, modelPath: string, trackingSecretName: string) {
+    return [
+        ...platformServingEnv(s.runtime, modelPath),
+        trackingUriEnv(trackingSecretName),
+        ...s.env.map((e) => ({ name: e.name, value: e.value })),
+        ...s.secretEnv.map((e) => ({ name: e.name, valueFrom: { secretKeyRef: { name: e.secretName, key: e.key } } })),
+    ];
+}
 
 /** Read-only access to one model prefix: get its objects, list only under it. */
 export function modelReadPolicy(location: S3Location) {
@@ -92,6 +126,7 @@ export class ModelServing extends pulumi.ComponentResource {
             throw new Error(`serving "${s.name}" is in namespace "${s.namespace}" but the model cache claim is in "${CLAIMS.modelCache.namespace}"`);
         }
         const model = parseS3Uri(s.modelUri);
+        const runtime = RUNTIME_FACTS[s.runtime];
         const modelPath = `${CLAIMS.modelCache.mountPath}/${s.name}/`;
         const tags = { ...args.tags, "ml-platform:environment": args.environment, "ml-platform:workload": s.name };
 
@@ -132,7 +167,7 @@ export class ModelServing extends pulumi.ComponentResource {
                     template: {
                         metadata: {
                             labels,
-                            annotations: { "prometheus.io/scrape": "true", "prometheus.io/port": String(HTTP_PORT), "prometheus.io/path": "/metrics" },
+                            annotations: { "prometheus.io/scrape": "true", "prometheus.io/port": String(HTTP_PORT), "prometheus.io/path": runtime.metricsPath },
                         },
                         spec: {
                             serviceAccountName: serviceAccount.metadata.name,
@@ -166,19 +201,26 @@ export class ModelServing extends pulumi.ComponentResource {
                                 {
                                     name: "model-server",
                                     image: s.image,
+                                    ...serverCommand(s, modelPath),
                                     ports: [
                                         { name: "http", containerPort: HTTP_PORT, protocol: "TCP" },
-                                        { name: "grpc", containerPort: GRPC_PORT, protocol: "TCP" },
+                                        ...(runtime.servesGrpc ? [{ name: "grpc", containerPort: GRPC_PORT, protocol: "TCP" }] : []),
                                     ],
-                                    env: [{ name: "MODEL_PATH", value: modelPath }, trackingUriEnv(args.trackingSecretName)],
-                                    resources: containerResources(s, s.gpus),
-                                    ...probesFor(s.modelLoadSeconds),
+                                    env: serverEnv(s, modelPath, args.trackingSecretName),
+                                    // /dev/shm's tmpfs is charged to this container's memory, so it is in the request and limit.
+                                    resources: containerResources(servingContainerSizing(s), s.gpus),
+                                    ...probesFor(s.modelLoadSeconds, runtime.healthPath),
                                     securityContext: containerSecurityContext(),
-                                    // The server only reads the cache the init container filled.
-                                    volumeMounts: [claimMount({ ...cache, mountReadOnly: true }), TMP_MOUNT],
+                                    // The server only reads the cache the init container filled; HOME, /tmp and /dev/shm are emptyDirs.
+                                    volumeMounts: [claimMount({ ...cache, mountReadOnly: true }), TMP_MOUNT, HOME_MOUNT, { name: SHM_VOLUME_NAME, mountPath: "/dev/shm" }],
                                 },
                             ],
-                            volumes: [claimVolume(cache), TMP_VOLUME],
+                            volumes: [
+                                claimVolume(cache),
+                                TMP_VOLUME,
+                                HOME_VOLUME,
+                                { name: SHM_VOLUME_NAME, emptyDir: { medium: "Memory", sizeLimit: formatMemory(s.shmBytes) } },
+                            ],
                         },
                     },
                 },
@@ -196,7 +238,7 @@ export class ModelServing extends pulumi.ComponentResource {
                     selector,
                     ports: [
                         { name: "http", port: HTTP_PORT, targetPort: "http", protocol: "TCP" },
-                        { name: "grpc", port: GRPC_PORT, targetPort: "grpc", protocol: "TCP" },
+                        ...(runtime.servesGrpc ? [{ name: "grpc", port: GRPC_PORT, targetPort: "grpc", protocol: "TCP" }] : []),
                     ],
                 },
             },
@@ -224,7 +266,8 @@ export class ModelServing extends pulumi.ComponentResource {
                         {
                             type: "External",
                             external: {
-                                metric: { name: EXTERNAL_METRICS.queueDepth, selector: { matchLabels: selector } },
+                                // The queue gauge this runtime really exports (facts/runtimes.ts), as the adapter publishes it.
+                                metric: { name: runtime.queueExternalMetric, selector: { matchLabels: selector } },
                                 target: { type: "AverageValue", averageValue: String(s.autoscaling.queueDepthTarget) },
                             },
                         },

@@ -1,5 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
+import { formatMemory } from "../capacity/quantity";
+import { shmBytesFor } from "../capacity/runtimes";
 import { EfaFacts } from "../capacity/catalog";
 import { efaContainerResources, efaTrainingEnv, poolEfa } from "../capacity/efa";
 import { Taint } from "../capacity/pools";
@@ -147,7 +149,8 @@ export function trainingPodTemplate(args: TrainingArgs, containerName: string, e
                 claimVolume(checkpoints),
                 TMP_VOLUME,
                 // PyTorch DataLoader workers and NCCL need more than the runtime's 64Mi /dev/shm.
-                { name: "dshm", emptyDir: { medium: "Memory" } },
+                // Bounded (policy memory-volumes-bounded): 1 GiB per GPU, inside the container's memory limit.
+                { name: "dshm", emptyDir: { medium: "Memory", sizeLimit: formatMemory(shmBytesFor(t.gpusPerPod)) } },
             ],
         },
     };

@@ -4,6 +4,7 @@
  */
 import { GPU_RESOURCE, poolNodeSelector, poolTolerations, NodePoolShape, Taint, Toleration } from "../capacity/pools";
 import { TRACKING_URI_KEY } from "./tracking";
+import { TRACKING_URI_ENV } from "../stacks/servingEnv";
 
 /** The uid/gid workload containers run as; the EFS access points own files as the storage uid/gid. */
 export const WORKLOAD_UID = 1000;
@@ -61,7 +62,7 @@ export const TMP_VOLUME = { name: "tmp", emptyDir: {} };
 export const TMP_MOUNT = { name: "tmp", mountPath: "/tmp" };
 
 export function trackingUriEnv(secretName: string) {
-    return { name: "MLFLOW_TRACKING_URI", valueFrom: { secretKeyRef: { name: secretName, key: TRACKING_URI_KEY } } };
+    return { name: TRACKING_URI_ENV, valueFrom: { secretKeyRef: { name: secretName, key: TRACKING_URI_KEY } } };
 }
 
 /** A volume mounted from a shared claim; the claim is RWX, read-only mounts say so here (pitfall 10). */

@@ -29,3 +29,9 @@ export const EXTERNAL_METRICS = {
     gpuUtilization: "dcgm_fi_dev_gpu_util",
     queueDepth: "inference_request_queue_depth",
 } as const;
+
+/** The model-downloader init container's own budget; a pod's effective request is the larger of it and the server's. */
+export const MODEL_DOWNLOADER_RESOURCES = {
+    requests: { cpu: "500m", memory: "512Mi" },
+    limits: { cpu: "2", memory: "2Gi" },
+};

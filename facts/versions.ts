@@ -19,6 +19,13 @@ export const VERSIONS = {
     ebsCsiAddon: "v1.66.0-eksbuild.1",
     /** Pulls the model artifact before the server starts; a pinned AWS CLI v2, never :latest. */
     awsCli: "public.ecr.aws/aws-cli/aws-cli:2.27.49",
+    /**
+     * The `runtime: vllm` server (OpenAI-compatible API). v0.12.0 is a published tag of vllm/vllm-openai
+     * on Docker Hub (seen with its digest in SemiAnalysisAI/InferenceX issue #303, the v0.11.2 -> v0.12.0
+     * bump); the CLI flags the platform passes (--tensor-parallel-size, --max-model-len,
+     * --gpu-memory-utilization, --served-model-name, --port) are stable engine arguments across 0.x.
+     */
+    vllm: "vllm/vllm-openai:v0.12.0",
     kubeflowTrainingOperator: "v1.9.4",
     /**
      * The Training Operator's init container on PyTorchJob workers (waits for the master's DNS name).

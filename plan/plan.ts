@@ -5,6 +5,7 @@ import { analyzeCapacity } from "../capacity/analysis";
 import { chainDiagram } from "./chain";
 import { costSection, gpuDemandSection, placementSection, queueingSection, trainingTimeSection } from "./capacityReport";
 import { capacityTypesSection } from "./capacityTypesReport";
+import { placementReasonsSection } from "./placementReasons";
 import { renderReport, ReportSection } from "./report";
 import { RecordedResource } from "./recorder";
 import { ProgramRun, runProgram, RunOptions, StackOutput } from "./run";
@@ -85,6 +86,7 @@ export async function planOfRun(run: ProgramRun, manifests: RenderedManifest[] =
     const chain = chainDiagram(run.spec, run.resources);
     const sections = [
         placementSection(summary, capacity),
+        placementReasonsSection(run.spec),
         costSection(summary),
         capacityTypesSection(run.spec.nodePools, summary),
         trainingTimeSection(summary),

@@ -8,7 +8,7 @@ import { NodePoolView, nodePoolOf } from "../capacity/nodeGroups";
 import { poolLabels } from "../capacity/pools";
 import type { NodeTaint } from "../capacity/predicates";
 import { CATALOG_SOURCE, HOURS_PER_MONTH } from "../capacity/catalog";
-import { gpuPools, StackSpec, storageClaims, STORAGE_CLASS_NAME } from "../stacks/spec";
+import { gpuPools, PlacementDecision, StackSpec, storageClaims, STORAGE_CLASS_NAME } from "../stacks/spec";
 import { REMOTE_COMPONENTS } from "./emulator";
 import { RenderedManifest } from "./manifests";
 import { RecordedResource } from "./recorder";
@@ -35,6 +35,10 @@ export interface WorkloadSummary {
     gpusPerPod: number;
     pods: { min: number; max: number } | number;
     gpuMemoryEstimateBytes?: number;
+    /** Why it runs on its pool (named in config, or the pools `pool: auto` weighed). */
+    placement?: PlacementDecision;
+    /** The serving runtime (Deployments only). */
+    runtime?: string;
     /** Fits the pools at minimum and maximum scale (capacity simulation). */
     schedulable: boolean;
     reason?: string;
@@ -128,7 +132,9 @@ export function summarizeWorkloads(spec: StackSpec, capacity: CapacityAnalysis):
             pool: s.pool,
             gpusPerPod: s.gpus,
             pods: { min: s.replicas.min, max: s.replicas.max },
+            runtime: s.runtime,
             ...est(s.gpuMemoryEstimateBytes),
+            ...(s.placement ? { placement: s.placement } : {}),
             ...fit(s.name),
         })),
         ...spec.training.map((t) => ({
@@ -139,6 +145,7 @@ export function summarizeWorkloads(spec: StackSpec, capacity: CapacityAnalysis):
             gpusPerPod: t.gpusPerPod,
             pods: 1 + t.workers,
             ...est(t.gpuMemoryEstimateBytes),
+            ...(t.placement ? { placement: t.placement } : {}),
             ...fit(t.name),
         })),
         ...spec.dataSync.map((d) => ({ name: d.name, kind: "Job" as const, namespace: d.namespace, pool: d.pool, gpusPerPod: 0, pods: 1, ...fit(d.name) })),

@@ -9,7 +9,7 @@
  */
 import { z } from "zod";
 
-export const CONTRACT_VERSION = "1.7.0";
+export const CONTRACT_VERSION = "1.8.0";
 
 /** Outputs whose values are Pulumi secrets; every other contract output is plain. */
 export const SECRET_OUTPUTS = ["kubeconfig"] as const;
@@ -90,6 +90,20 @@ export const contractSchema = z.object({
         startupHeadroom: z.number().min(1),
         /** A namespace with all of these labels may call model servers; the serving namespace admits no other. */
         clientNamespaceLabels: z.record(z.string(), z.string()).refine((m) => Object.keys(m).length > 0, "must name at least one label"),
+        /** The platform's own model servers by name (added in 1.8): how to call each and what it scales on. */
+        models: z.record(
+            z.string(),
+            z.object({
+                /** `custom` (the image's own server on this contract) or `vllm` (OpenAI-compatible API under /v1). */
+                runtime: nonEmpty,
+                /** In-cluster base URL on the http port. */
+                endpoint: z.string().startsWith("http://", "must be an http URL"),
+                /** The `model` field of an OpenAI-style request (vLLM's --served-model-name); the entry's name. */
+                servedModelName: nonEmpty,
+                /** The External metric its HPA scales on for queue depth: the runtime's own queue gauge. */
+                queueDepthMetric: nonEmpty,
+            }),
+        ),
     }),
     /**
      * ML pipelines on Argo Workflows (added in 1.6). Submit a Workflow with spec.workflowTemplateRef.name

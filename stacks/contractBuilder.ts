@@ -8,6 +8,7 @@ import { poolEfa } from "../capacity/efa";
 import { poolNodeSelector, poolTolerations } from "../capacity/pools";
 import { CONTRACT_VERSION, GpuPoolContract, PlatformContractValues } from "./contract";
 import { gpuPools, StackSpec, storageClaims } from "./spec";
+import { RUNTIME_FACTS } from "../facts/runtimes";
 import { IRSA_AUDIENCE, issuerHost, ROLE_ARN_ANNOTATION, SUBJECT_PATTERN } from "./workloadIdentity";
 
 export function gpuPoolContracts(spec: StackSpec): Record<string, GpuPoolContract> {
@@ -36,6 +37,21 @@ export function storageContract(spec: StackSpec, storageClass: string): Platform
     return { storageClass, pvcs };
 }
 
+/** The platform's model servers as app teams call them (in-cluster endpoint, model name, queue metric). */
+export function servingModelsContract(spec: StackSpec, httpPort: number): PlatformContractValues["serving"]["models"] {
+    return Object.fromEntries(
+        spec.serving.map((s) => [
+            s.name,
+            {
+                runtime: s.runtime,
+                endpoint: `http://${s.name}.${s.namespace}.svc.cluster.local:${httpPort}`,
+                servedModelName: s.name,
+                queueDepthMetric: RUNTIME_FACTS[s.runtime].queueExternalMetric,
+            },
+        ]),
+    );
+}
+
 type Outputs<T> = { [K in keyof T]: pulumi.Output<T[K]> };
 
 /** What only the built platform knows; index.ts wires it from the components. */
@@ -56,7 +72,7 @@ export interface ContractSources {
     /** Each training run's service account and IAM role (components/s3Identity.ts). */
     trainingIdentities: Record<string, { serviceAccount: string; roleArn: pulumi.Output<string> }>;
     /** Ports, annotation, headroom and client label of the serving components (components/probes.ts, networkPolicies.ts). */
-    serving: PlatformContractValues["serving"];
+    serving: Omit<PlatformContractValues["serving"], "models">;
     /** Argo pipelines: where and as whom they run (facts/pipelines.ts), and whether the controller is installed. */
     pipelines: Omit<PlatformContractValues["pipelines"], "templates">;
     /** Kueue's labels and the training priority class (facts/kueue.ts, components/priority.ts). */
@@ -96,7 +112,12 @@ export function buildContract(spec: StackSpec, src: ContractSources): Outputs<Pl
         storage: pulumi.output(storageContract(spec, src.storageClassName)),
         metrics: pulumi.output({ externalMetrics: { ...src.externalMetrics }, selectorLabel: src.selectorLabel, podMetrics: { ...src.podMetrics } }),
         training: pulumi.output({ ...src.pytorchJob, operatorInstalled: src.trainingOperatorInstalled, identities: { ...src.trainingIdentities } }),
-        serving: pulumi.output({ ...src.serving, ports: { ...src.serving.ports }, clientNamespaceLabels: { ...src.serving.clientNamespaceLabels } }),
+        serving: pulumi.output({
+            ...src.serving,
+            ports: { ...src.serving.ports },
+            clientNamespaceLabels: { ...src.serving.clientNamespaceLabels },
+            models: servingModelsContract(spec, src.serving.ports.http),
+        }),
         pipelines: pulumi.output(pipelinesContract(spec, src.pipelines)),
         queues: pulumi.output(queuesContract(spec, src.queues)),
         workloadIdentity: src.oidcIssuerUrl.apply((url) => ({

@@ -12,3 +12,10 @@ const CREDENTIAL_SHAPES: [RegExp, string][] = [
 export function credentialShape(text: string): string | undefined {
     return CREDENTIAL_SHAPES.find(([re]) => re.test(text))?.[1];
 }
+
+/**
+ * Env var names that carry credentials (case-insensitive): such a variable may only come from a
+ * Kubernetes Secret. The policy pack's default for secrets-from-secret-refs and the serving entries'
+ * `env` validation share it.
+ */
+export const CREDENTIAL_ENV_NAME_PATTERN = "PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIAL|TRACKING_URI";

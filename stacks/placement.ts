@@ -1,9 +1,12 @@
 /**
  * Which pool a workload runs on and how many GPUs each of its pods gets: explicit values are checked
  * against the pool, a model block sizes them with capacity/gpu-memory's estimate and GPU-count ladder,
- * and `pool: auto` picks the cheapest pool whose usable GPU memory holds the estimate.
+ * and `pool: auto` (placeAuto) picks the cheapest pool whose usable GPU memory holds the estimate with the
+ * headroom left free and whose maxSize holds the workload beside the others.
  */
-import { chooseGpuPlacement, formatBytes, GPU_COUNTS, ModelArchitecture, perGpuBytesFor } from "../capacity/gpu-memory";
+import { chooseAutoPool, PlacementDecision } from "../capacity/autoPlacement";
+import { chooseGpuPlacement, formatBytes, GPU_COUNTS, gpuMemoryCandidates, MemoryCandidate, ModelArchitecture, perGpuBytesFor } from "../capacity/gpu-memory";
+import { PodGroup, PoolCapacity } from "../capacity/scheduling";
 import { ServingConfig, TrainingConfig } from "./schema";
 import { NodePoolSpec } from "./spec";
 
@@ -15,6 +18,8 @@ export interface GpuChoice {
     gpus: number;
     /** Per-GPU estimate in bytes when a model sized the workload. */
     estimate?: number;
+    /** How `pool: auto` decided, pool by pool. */
+    decision?: PlacementDecision;
 }
 
 function architectureOf(m: ModelArchitecture): ModelArchitecture {
@@ -93,8 +98,8 @@ function checkOnPool(where: string, gpuKey: string, pool: NodePoolSpec, gpus: nu
 }
 
 /**
- * Resolves pool and GPU count for one workload entry. `gpuKey` is the entry's GPU-count key (gpus,
- * gpusPerPod); `perGpuBytes` is its model's estimate, if it has one.
+ * Resolves the GPU count of an entry on the pool it names (never "auto": see placeAuto). `gpuKey` is the
+ * entry's GPU-count key (gpus, gpusPerPod); `perGpuBytes` is its model's estimate, if it has one.
  */
 export function placeWorkload(
     where: string,
@@ -106,22 +111,8 @@ export function placeWorkload(
 ): GpuChoice | undefined {
     const gpuPools = pools.filter((p) => p.gpu);
     if (entry.pool === "auto") {
-        if (!perGpuBytes) {
-            problems.push(`${where}.pool is "auto" but no model is given; add ${where}.model or name a pool (${gpuPools.map((p) => p.name).join(", ")})`);
-            return undefined;
-        }
-        const placement = chooseGpuPlacement(perGpuBytes, gpuPools.map((p) => ({ name: p.name, instanceType: p.instanceType })));
-        if (!placement) {
-            const need = formatBytes(perGpuBytes(1));
-            problems.push(`${where}.model needs ${need} of GPU memory on one GPU and no GPU pool can hold it, even across all of a node's GPUs (pools: ${gpuPools.map((p) => `${p.name} ${p.instanceType}`).join(", ") || "none"})`);
-            return undefined;
-        }
-        if (entry.gpus !== undefined && entry.gpus < placement.gpus) {
-            problems.push(`${where}.${gpuKey} is ${entry.gpus} but the model needs ${placement.gpus} GPU(s) of ${placement.instanceType}`);
-            return undefined;
-        }
-        const chosen = gpuPools.find((p) => p.name === placement.pool)!;
-        return checkOnPool(where, gpuKey, chosen, entry.gpus ?? placement.gpus, perGpuBytes, problems);
+        // Auto-placement needs the other workloads and the pools' capacity: placeAuto below.
+        throw new Error(`${where}: pool "auto" is placed by placeAuto, with the stack's capacity and headroom`);
     }
     const pool = pools.find((p) => p.name === entry.pool);
     if (!pool) {
@@ -149,4 +140,74 @@ export function placeWorkload(
         return undefined;
     }
     return checkOnPool(where, gpuKey, pool, fit.gpus, perGpuBytes, problems);
+}
+
+/** What `pool: auto` needs beside the entry: the pools as the packer sees them and who is already on them. */
+export interface AutoPlacementContext {
+    pools: NodePoolSpec[];
+    capacities: PoolCapacity[];
+    headroom: number;
+    /** Pod groups (at maximum scale) of every workload placed so far. */
+    others: PodGroup[];
+}
+
+/** An entry's fixed GPU count narrows the memory candidates: fewer GPUs than the model needs, or more than a node has, rejects the pool. */
+function withEntryGpus(candidates: MemoryCandidate[], gpus: number | undefined, perGpuBytes: PerGpuBytes, gpuKey: string): MemoryCandidate[] {
+    if (gpus === undefined) {
+        return candidates;
+    }
+    return candidates.map((c): MemoryCandidate => {
+        if (!c.fits) {
+            return c;
+        }
+        if (gpus < c.placement.gpus) {
+            return { pool: c.pool, instanceType: c.instanceType, fits: false, reason: `${gpuKey} is ${gpus} but the model needs ${c.placement.gpus} GPU(s) of ${c.instanceType} within the headroom` };
+        }
+        const estimateBytes = perGpuBytes(gpus);
+        if (!Number.isFinite(estimateBytes)) {
+            return { pool: c.pool, instanceType: c.instanceType, fits: false, reason: `${gpuKey} ${gpus} is no valid tensor-parallel size for the model` };
+        }
+        return { ...c, estimateBytes, placement: { ...c.placement, gpus, hourlyUsd: (c.placement.hourlyUsd / c.placement.gpus) * gpus } };
+    });
+}
+
+/**
+ * `pool: auto` with capacity: the cheapest pool whose GPUs hold the model within the headroom and whose
+ * maxSize holds the workload's pods at maximum scale beside every workload placed before it. The problem,
+ * when no pool qualifies, names each pool and why (memory, or the workloads that would not fit).
+ */
+export function placeAuto(
+    where: string,
+    gpuKey: string,
+    name: string,
+    entryGpus: number | undefined,
+    perGpuBytes: PerGpuBytes | undefined,
+    groupsFor: (pool: NodePoolSpec, gpus: number) => PodGroup[],
+    ctx: AutoPlacementContext,
+    problems: string[],
+): GpuChoice | undefined {
+    const gpuPools = ctx.pools.filter((p) => p.gpu);
+    if (!perGpuBytes) {
+        problems.push(`${where}.pool is "auto" but no model is given; add ${where}.model or name a pool (${gpuPools.map((p) => p.name).join(", ")})`);
+        return undefined;
+    }
+    const tooBig = entryGpus !== undefined ? gpuPools.filter((p) => entryGpus > p.gpu!.count) : [];
+    const candidates = withEntryGpus(
+        gpuMemoryCandidates(
+            perGpuBytes,
+            gpuPools.filter((p) => !tooBig.includes(p)).map((p) => ({ name: p.name, instanceType: p.instanceType })),
+            ctx.headroom,
+        ),
+        entryGpus,
+        perGpuBytes,
+        gpuKey,
+    );
+    const rejectedBySize: MemoryCandidate[] = tooBig.map((p) => ({ pool: p.name, instanceType: p.instanceType, fits: false, reason: `${gpuKey} ${entryGpus} is more than the ${p.gpu!.count} GPU(s) of a ${p.instanceType} node` }));
+    const choice = chooseAutoPool(name, [...candidates, ...rejectedBySize], (p) => groupsFor(gpuPools.find((x) => x.name === p.pool)!, p.gpus), ctx.others, ctx.capacities);
+    if (!choice.placement) {
+        const lines = choice.decision.candidates.map((c) => `${c.pool} (${c.instanceType}): ${c.reason}`);
+        problems.push(`${where}.pool is "auto" but no GPU pool can take "${name}": ${lines.join("; ") || "there are no GPU pools"}. Raise a pool's maxSize, add a pool, or shrink the model's sequenceLength/batchSize`);
+        return undefined;
+    }
+    return { pool: choice.placement.pool, gpus: choice.placement.gpus, estimate: choice.estimateBytes, decision: choice.decision };
 }

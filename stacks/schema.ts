@@ -14,6 +14,10 @@ import { TIERS } from "./tiers";
 import { pipelinesSchemaOf } from "./pipelineSchema";
 // The supported minors are those every pinned component (Cluster Autoscaler) has a build for.
 import { SUPPORTED_KUBERNETES_VERSIONS } from "../facts/versions";
+import { SERVING_RUNTIMES } from "../facts/runtimes";
+import { GPU_MEMORY_HEADROOM_RANGE, DEFAULT_GPU_MEMORY_HEADROOM } from "../capacity/gpuHeadroom";
+import { RESERVED_ENV_NAMES } from "./servingEnv";
+import { CREDENTIAL_ENV_NAME_PATTERN, credentialShape } from "./credentials";
 
 const DNS_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const CIDR = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}\/(3[0-2]|[12]?\d)$/;
@@ -176,8 +180,58 @@ export const servingModelSchema = z
         precision: z.enum(["float32", "bfloat16", "float16", "int8", "int4"]),
         batchSize: int(1, 4096).default(1),
         sequenceLength: int(1, 1_048_576),
+        /** The longest context the model was trained for (max_position_embeddings); sequenceLength may not exceed it. */
+        contextLength: int(1, 1_048_576).optional(),
     })
-    .superRefine(checkArchitecture, architectureReadable);
+    .superRefine(checkArchitecture, architectureReadable)
+    .superRefine((m, ctx) => {
+        if (m.contextLength !== undefined && m.sequenceLength > m.contextLength) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["sequenceLength"],
+                message: `must not exceed model.contextLength (${m.contextLength}), the longest context the model was trained for`,
+                input: m.sequenceLength,
+                params: { allowed: `1..${m.contextLength}` },
+            });
+        }
+    });
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const credentialName = new RegExp(CREDENTIAL_ENV_NAME_PATTERN, "i");
+
+/** A container env var name the platform does not set itself (those are in RESERVED_ENV_NAMES). */
+const envName = z.string().superRefine((s, ctx) => {
+    const wrong = !ENV_NAME.test(s)
+        ? "must be an environment variable name: letters, digits and '_', not starting with a digit"
+        : RESERVED_ENV_NAMES.includes(s)
+          ? "is set by the platform and may not be overridden"
+          : undefined;
+    if (wrong) {
+        ctx.addIssue({ code: "custom", message: wrong, input: s, params: { allowed: `a name matching ${ENV_NAME.source}, none of ${RESERVED_ENV_NAMES.join(", ")}` } });
+    }
+});
+
+/** A literal env var: neither named like a credential nor holding one (those go in secretEnv). */
+const plainEnv = z.strictObject({ name: envName, value: z.string() }).superRefine((e, ctx) => {
+    if (credentialName.test(e.name)) {
+        ctx.addIssue({ code: "custom", path: ["name"], message: "is named like a credential; credentials come from a Kubernetes Secret", input: e.name, params: { allowed: "move it to secretEnv: [{name, secretName, key}]" } });
+    }
+    const shape = credentialShape(e.value);
+    if (shape) {
+        // Never echo the value: the plan's output is public in a pull request.
+        ctx.addIssue({ code: "custom", path: ["value"], message: `looks like ${shape}; credentials come from a Kubernetes Secret (the value is not shown)`, input: "(hidden)", params: { allowed: "secretEnv: [{name, secretName, key}]" } });
+    }
+});
+
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
+
+/** An env var read from a key of a Kubernetes Secret in the serving namespace (valueFrom.secretKeyRef). */
+const secretEnv = z.strictObject({
+    name: envName,
+    secretName: z.string().max(253, "must be at most 253 characters").regex(DNS_SUBDOMAIN, "must be a Secret name (DNS subdomain: lower-case letters, digits, '-' and '.')"),
+    key: z.string().max(253, "must be at most 253 characters").regex(SECRET_KEY, "must be a Secret data key: letters, digits, '-', '_' and '.'"),
+});
 
 export const trainingModelSchema = z
     .strictObject({
@@ -199,7 +253,8 @@ const resources = {
 
 export const servingSchema = z.strictObject({
     name: dnsLabel(40),
-    image,
+    /** Required for runtime custom; runtime vllm defaults to the pinned vLLM image (facts/versions.ts). */
+    image: image.optional(),
     pool: z.string().min(1),
     gpus: int(1, 8).optional(),
     ...resources,
@@ -207,6 +262,12 @@ export const servingSchema = z.strictObject({
     modelUri: checkedString(s3UriProblem),
     modelLoadSeconds: int(1, 3600),
     model: servingModelSchema.optional(),
+    /** custom: the image's own server on the platform's serving contract; vllm: vLLM's OpenAI-compatible server, arguments derived. */
+    runtime: z.enum(SERVING_RUNTIMES).default("custom"),
+    /** Container args (custom: the whole argument list; vllm: extra engine flags after the derived ones). */
+    args: z.array(z.string()).default([]),
+    env: z.array(plainEnv).default([]),
+    secretEnv: z.array(secretEnv).default([]),
     autoscaling: z
         .strictObject({
             gpuUtilizationTarget: int(1, 100).default(70),
@@ -274,6 +335,16 @@ const share = z.number().superRefine((n, ctx) => {
 /** `<app team>: { <GPU pool>: <share> }`: which team's ClusterQueue gets which share of which pool (capacity/queues.ts). */
 export const queuesSchema = z.record(dnsLabel(40), z.record(dnsLabel(30), share));
 
+/** How `pool: auto` places models: the share of each GPU's usable memory left free. */
+export const placementSchema = z.strictObject({
+    gpuMemoryHeadroom: z.number().superRefine((n, ctx) => {
+        const { min, max } = GPU_MEMORY_HEADROOM_RANGE;
+        if (!(n >= min && n <= max)) {
+            ctx.addIssue({ code: "custom", message: `must be a fraction from ${min} to ${max}`, input: n, params: { allowed: `${min}..${max} (default ${DEFAULT_GPU_MEMORY_HEADROOM})` } });
+        }
+    }).default(DEFAULT_GPU_MEMORY_HEADROOM),
+});
+
 /** Every top-level key under the `ml-platform` namespace, with its schema. */
 export const configKeys = {
     /** The environment's name (tags, reports); any DNS label; defaults to the stack name. */
@@ -296,6 +367,7 @@ export const configKeys = {
     dataSync: z.array(dataSyncSchema).default([]),
     alerts: alertsSchema.default(ALERT_DEFAULTS),
     pipelines: pipelinesSchemaOf({ image, cpu, memory, int, dnsLabel }),
+    placement: placementSchema.default({ gpuMemoryHeadroom: DEFAULT_GPU_MEMORY_HEADROOM }),
     mlflowTrackingUri: z.string().min(1),
     /** Where GPU pools may buy Spot: never, for training only, or for serving too (default: prod training, dev any). */
     gpuSpot: z.enum(["never", "training", "any"]).optional(),
@@ -317,3 +389,4 @@ export type TrainingConfig = z.infer<typeof trainingSchema>;
 export type DataSyncConfig = z.infer<typeof dataSyncSchema>;
 export type AlertThresholds = z.infer<typeof alertsSchema>;
 export type PipelineConfig = z.infer<typeof configKeys.pipelines>[number];
+export type PlacementConfig = z.infer<typeof placementSchema>;

@@ -5,7 +5,10 @@ import { NodePoolShape, Taint } from "../capacity/pools";
 import type { QueueShares } from "../capacity/queues";
 import { NAMESPACES } from "../facts/namespaces";
 import { PIPELINES_NAMESPACE } from "../facts/pipelines";
+import type { ServingRuntime } from "../facts/runtimes";
+import type { PlacementCandidate, PlacementDecision } from "../capacity/autoPlacement";
 import { AlertThresholds, ClusterConfig, StorageConfig } from "./schema";
+import type { PlainEnvVar } from "./servingEnv";
 import { Tier } from "./tiers";
 
 /** The stack's environment name (ml-platform:environment, default the stack name). Protections follow the tier, never this. */
@@ -36,6 +39,22 @@ interface WorkloadResources {
     memoryLimit: string;
     /** Per-GPU memory estimate, when the entry gave a model. */
     gpuMemoryEstimateBytes?: number;
+    /** Why the workload runs on its pool: the pools weighed and why each was taken or rejected. */
+    placement?: PlacementDecision;
+}
+
+export interface SecretEnvVar {
+    name: string;
+    secretName: string;
+    key: string;
+}
+
+/** What the vLLM server is started with, derived from the entry and its pool. */
+export interface VllmServer {
+    tensorParallelSize: number;
+    maxModelLen: number;
+    gpuMemoryUtilization: number;
+    precision: "float32" | "bfloat16" | "float16" | "int8" | "int4";
 }
 
 export interface ServingSpec extends WorkloadResources {
@@ -46,6 +65,14 @@ export interface ServingSpec extends WorkloadResources {
     modelUri: string;
     modelLoadSeconds: number;
     autoscaling: { gpuUtilizationTarget: number; queueDepthTarget: number };
+    runtime: ServingRuntime;
+    args: string[];
+    env: PlainEnvVar[];
+    secretEnv: SecretEnvVar[];
+    /** The memory-backed /dev/shm, counted in the server container's memory request and limit. */
+    shmBytes: number;
+    /** Set for runtime vllm. */
+    vllm?: VllmServer;
 }
 
 export interface TrainingSpec extends WorkloadResources {
@@ -139,9 +166,12 @@ export interface StackSpec {
     hasTrackingUri: boolean;
     /** App teams' shares of the GPU pools for Kueue (`ml-platform:queues`); absent: the platform's queue has all. */
     queues?: QueueShares;
+    /** Share of usable GPU memory `pool: auto` leaves free (ml-platform:placement.gpuMemoryHeadroom). */
+    gpuMemoryHeadroom: number;
 }
 
 export { NAMESPACES };
+export type { PlacementCandidate, PlacementDecision };
 
 /** EKS refuses a longer node group name. */
 export const NODE_GROUP_NAME_MAX_LENGTH = 63;

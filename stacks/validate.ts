@@ -11,11 +11,18 @@ import { ConfigError, NAMESPACE, problemLine } from "./errors";
 import { checkKarpenterPools, checkPoolCapacity, checkPoolPlacement, checkServingOnSpot, gpuSpotOf } from "./poolChecks";
 import { parseConfigKeys, toFileIndices } from "./parseConfig";
 import { checkGpuTaint, checkPolicyLimits, PolicyLimits, policyLimitsOf, readPolicyLimits } from "./policyLimits";
-import { GpuChoice, placeWorkload, servingMemory, trainingMemory } from "./placement";
+import { AutoPlacementContext, GpuChoice, placeAuto, placeWorkload, servingMemory, trainingMemory } from "./placement";
 import { checkTrainingAccess, dataSyncSpecs, trainingAccessOf } from "./dataSync";
 import { ALERT_DEFAULTS, NodePoolConfig, ServingConfig, TrainingConfig } from "./schema";
 import { pipelineSpecs } from "./pipelines";
-import { NAMESPACES, NodePoolSpec, ServingSpec, StackSpec, TrainingSpec } from "./spec";
+import { NAMESPACES, NodePoolSpec, ServingSpec, StackSpec, TrainingSpec, VllmServer } from "./spec";
+import { DEFAULT_GPU_MEMORY_HEADROOM } from "../capacity/gpuHeadroom";
+import { DEFAULT_GPU_TAINT, Taint } from "../capacity/pools";
+import { gpuMemoryUtilization, shmBytesFor } from "../capacity/runtimes";
+import { PodGroup } from "../capacity/scheduling";
+import { poolCapacities, servingPodGroups, trainingPodGroups } from "./podDemand";
+import { checkRuntimes } from "./runtimeChecks";
+import { VERSIONS } from "../facts/versions";
 import { resolveTier } from "./tiers";
 
 export interface RawConfig {
@@ -48,26 +55,94 @@ function poolSpecs(pools: Record<string, NodePoolConfig>): NodePoolSpec[] {
 }
 
 function estimateOf(choice: GpuChoice) {
-    return choice.estimate !== undefined ? { gpuMemoryEstimateBytes: Math.ceil(choice.estimate) } : {};
+    return {
+        ...(choice.estimate !== undefined ? { gpuMemoryEstimateBytes: Math.ceil(choice.estimate) } : {}),
+        placement: choice.decision ?? { how: "config" as const, summary: `named in config: pool ${choice.pool}, ${choice.gpus} GPU(s) per pod`, candidates: [] },
+    };
 }
 
 /** Whether to leave a workload's placement unjudged: its pool (or, for auto, any pool) is broken and already reported. */
 type SkipPlacement = (pool: string) => boolean;
 
-function servingSpecs(entries: ServingConfig[], pools: NodePoolSpec[], problems: string[], skip: SkipPlacement): ServingSpec[] {
-    return entries.flatMap((s, i) => {
-        if (skip(s.pool)) {
-            return [];
+interface Choices {
+    serving: (GpuChoice | undefined)[];
+    training: (GpuChoice | undefined)[];
+}
+
+const servingSizing = (s: ServingConfig, gpus: number) => ({ cpu: s.cpu, memory: s.memory, cpuLimit: s.cpuLimit ?? s.cpu, memoryLimit: s.memoryLimit ?? s.memory, shmBytes: shmBytesFor(gpus) });
+const trainingSizing = (t: TrainingConfig) => ({ cpu: t.cpu, memory: t.memory, cpuLimit: t.cpuLimit ?? t.cpu, memoryLimit: t.memoryLimit ?? t.memory });
+const podsOf = (t: TrainingConfig) => 1 + (t.kind === "PyTorchJob" ? (t.workers ?? 0) : 0);
+
+/**
+ * Pools for every entry: named pools first (they are where the config says, whatever else happens),
+ * then the `pool: auto` entries in config order (serving, then training), each packed beside
+ * everything placed before it so it never takes capacity a named workload needs.
+ */
+function placeAll(servingCfg: ServingConfig[], trainingCfg: TrainingConfig[], pools: NodePoolSpec[], gpuTaint: Taint, headroom: number, problems: string[], skip: SkipPlacement): Choices {
+    const ctx: AutoPlacementContext = { pools, capacities: poolCapacities(pools, gpuTaint), headroom, others: [] };
+    const poolNamed = (name: string) => pools.find((p) => p.name === name)!;
+    const servingGroups = (s: ServingConfig) => (pool: NodePoolSpec, gpus: number): PodGroup[] => servingPodGroups(s.name, servingSizing(s, gpus), gpus, s.replicas.max, pool, gpuTaint);
+    const trainingGroups = (t: TrainingConfig) => (pool: NodePoolSpec, gpus: number): PodGroup[] =>
+        trainingPodGroups(t.name, t.kind, trainingSizing(t), gpus, t.kind === "PyTorchJob" ? (t.workers ?? 1) : 0, pool, gpuTaint);
+    const choices: Choices = { serving: [], training: [] };
+    const keep = (choice: GpuChoice | undefined, groups: (pool: NodePoolSpec, gpus: number) => PodGroup[]) => {
+        if (choice) {
+            ctx.others.push(...groups(poolNamed(choice.pool), choice.gpus));
         }
-        const choice = placeWorkload(`${NAMESPACE}:serving[${i}]`, "gpus", { pool: s.pool, gpus: s.gpus }, servingMemory(s.model), pools, problems);
+        return choice;
+    };
+    servingCfg.forEach((s, i) => {
+        if (s.pool !== "auto" && !skip(s.pool)) {
+            choices.serving[i] = keep(placeWorkload(`${NAMESPACE}:serving[${i}]`, "gpus", { pool: s.pool, gpus: s.gpus }, servingMemory(s.model), pools, problems), servingGroups(s));
+        }
+    });
+    trainingCfg.forEach((t, i) => {
+        if (t.pool !== "auto" && !skip(t.pool)) {
+            const choice = placeWorkload(`${NAMESPACE}:training[${i}]`, "gpusPerPod", { pool: t.pool, gpus: t.gpusPerPod }, trainingMemory(t.model, podsOf(t)), pools, problems);
+            choices.training[i] = keep(choice, trainingGroups(t));
+        }
+    });
+    servingCfg.forEach((s, i) => {
+        if (s.pool === "auto" && !skip(s.pool)) {
+            const choice = placeAuto(`${NAMESPACE}:serving[${i}]`, "gpus", s.name, s.gpus, servingMemory(s.model), servingGroups(s), ctx, problems);
+            choices.serving[i] = keep(choice, servingGroups(s));
+        }
+    });
+    trainingCfg.forEach((t, i) => {
+        if (t.pool === "auto" && !skip(t.pool)) {
+            const choice = placeAuto(`${NAMESPACE}:training[${i}]`, "gpusPerPod", t.name, t.gpusPerPod, trainingMemory(t.model, podsOf(t)), trainingGroups(t), ctx, problems);
+            choices.training[i] = keep(choice, trainingGroups(t));
+        }
+    });
+    return choices;
+}
+
+/** vLLM's derived settings: tensor parallel over the pod's GPUs, the sized sequence length, the estimate's share of each GPU. */
+function vllmServer(s: ServingConfig, choice: GpuChoice, pools: NodePoolSpec[]): VllmServer | undefined {
+    const pool = pools.find((p) => p.name === choice.pool);
+    if (!s.model || choice.estimate === undefined || !pool?.gpu) {
+        return undefined;
+    }
+    return {
+        tensorParallelSize: choice.gpus,
+        maxModelLen: s.model.sequenceLength,
+        gpuMemoryUtilization: gpuMemoryUtilization(choice.estimate, pool.gpu.memoryMiB * 2 ** 20),
+        precision: s.model.precision,
+    };
+}
+
+function servingSpecs(entries: ServingConfig[], choices: (GpuChoice | undefined)[], pools: NodePoolSpec[]): ServingSpec[] {
+    return entries.flatMap((s, i) => {
+        const choice = choices[i];
         if (!choice) {
             return [];
         }
+        const vllm = s.runtime === "vllm" ? vllmServer(s, choice, pools) : undefined;
         return [
             {
                 name: s.name,
                 namespace: NAMESPACES.serving,
-                image: s.image,
+                image: s.image ?? VERSIONS.vllm,
                 pool: choice.pool,
                 gpus: choice.gpus,
                 cpu: s.cpu,
@@ -78,6 +153,12 @@ function servingSpecs(entries: ServingConfig[], pools: NodePoolSpec[], problems:
                 modelUri: s.modelUri,
                 modelLoadSeconds: s.modelLoadSeconds,
                 autoscaling: s.autoscaling,
+                runtime: s.runtime,
+                args: s.args,
+                env: s.env,
+                secretEnv: s.secretEnv,
+                shmBytes: shmBytesFor(choice.gpus),
+                ...(vllm ? { vllm } : {}),
                 ...estimateOf(choice),
             },
         ];
@@ -89,13 +170,9 @@ function hoursOf(t: TrainingConfig): { expectedHoursPerMonth?: number; hoursPerR
     return { ...(hours !== undefined ? { expectedHoursPerMonth: hours } : {}), ...(t.hoursPerRun !== undefined ? { hoursPerRun: t.hoursPerRun } : {}) };
 }
 
-function trainingSpecs(entries: TrainingConfig[], pools: NodePoolSpec[], problems: string[], skip: SkipPlacement): TrainingSpec[] {
+function trainingSpecs(entries: TrainingConfig[], choices: (GpuChoice | undefined)[]): TrainingSpec[] {
     return entries.flatMap((t, i) => {
-        if (skip(t.pool)) {
-            return [];
-        }
-        const pods = 1 + (t.kind === "PyTorchJob" ? (t.workers ?? 0) : 0);
-        const choice = placeWorkload(`${NAMESPACE}:training[${i}]`, "gpusPerPod", { pool: t.pool, gpus: t.gpusPerPod }, trainingMemory(t.model, pods), pools, problems);
+        const choice = choices[i];
         if (!choice) {
             return [];
         }
@@ -146,6 +223,7 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
     const servingCfg = parsed.serving ?? [];
     const trainingCfg = parsed.training ?? [];
     checkServing(servingCfg, problems);
+    checkRuntimes(servingCfg, problems);
     // Which policy config applies depends on the tier: unknown tier, no judgement (the tier's problem is shown).
     if (tier) {
         const limits = raw.policyLimits ?? readPolicyLimits(tier) ?? policyLimitsOf({}, "the policy pack's defaults");
@@ -168,8 +246,10 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
     }
     // Workloads are placed on pools: when the pools themselves are invalid, that is the error to show.
     const skip: SkipPlacement = (pool) => brokenPools.includes(pool) || (pool === "auto" && brokenPools.length > 0);
-    const serving = parsed.nodePools ? servingSpecs(servingCfg, pools, problems, skip) : [];
-    const training = parsed.nodePools ? trainingSpecs(trainingCfg, pools, problems, skip) : [];
+    const headroom = parsed.placement?.gpuMemoryHeadroom ?? DEFAULT_GPU_MEMORY_HEADROOM;
+    const choices = parsed.nodePools ? placeAll(servingCfg, trainingCfg, pools, parsed.gpuTaint ?? DEFAULT_GPU_TAINT, headroom, problems, skip) : { serving: [], training: [] };
+    const serving = servingSpecs(servingCfg, choices.serving, pools);
+    const training = trainingSpecs(trainingCfg, choices.training);
     const pipelines = parsed.nodePools && parsed.gpuTaint ? pipelineSpecs(pipelinesCfg, pools, parsed.gpuTaint, problems) : [];
     checkServingOnSpot(serving, pools, gpuSpotOf(parsed.gpuSpot, judgedTier), problems);
     if (parsed.nodePools && parsed.nodeProvisioner === "karpenter") {
@@ -198,5 +278,6 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
         hasTrackingUri,
         nodeProvisioner: parsed.nodeProvisioner ?? "cluster-autoscaler",
         queues,
+        gpuMemoryHeadroom: headroom,
     };
 }

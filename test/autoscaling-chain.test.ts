@@ -5,6 +5,7 @@ import { CA_READ_ACTIONS, CA_WRITE_ACTIONS, clusterAutoscalerPolicy } from "../c
 import { APP_LABEL, DCGM_SERIES, GPU_UTIL_BY_POD, SERVING_QUEUE_SERIES } from "../components/metricsChain";
 import { DCGM_EXPORTER_NAME } from "../components/nvidia";
 import { CLUSTER_AUTOSCALER_IMAGE_TAGS } from "../facts/versions";
+import { RUNTIME_FACTS, ServingRuntime } from "../facts/runtimes";
 import { ProgramRun } from "../plan/run";
 import { chainDiagram } from "../plan/chain";
 import { platformRun } from "./fixtures";
@@ -54,7 +55,19 @@ describe("GPU autoscaling chain (prod plan)", () => {
         assert.ok(dcgm, "the DCGM exporter is deployed");
         for (const rule of adapter.rules.external as Obj[]) {
             const series = seriesOf(rule.seriesQuery);
-            if (series === SERVING_QUEUE_SERIES) {
+            const runtime = (Object.keys(RUNTIME_FACTS) as ServingRuntime[]).find((r) => r !== "custom" && RUNTIME_FACTS[r].queueSeries === series);
+            if (runtime) {
+                // A runtime's own queue gauge: some Deployment of that runtime serves it on the scraped port and path.
+                const podMonitor = (prometheus.prometheus.additionalPodMonitors as Obj[]).find((m) => m.namespaceSelector.matchNames.includes(run.spec.namespaces.serving))!;
+                const servers = run.spec.serving.filter((x) => x.runtime === runtime);
+                assert.ok(servers.length > 0, `adapter reads ${series} but no ${runtime} server is deployed`);
+                for (const x of servers) {
+                    const d = objects(run, "Deployment").find((o) => o.metadata.name === x.name)!;
+                    const server = d.spec.template.spec.containers[0];
+                    assert.ok(server.ports.some((p: Obj) => p.name === podMonitor.podMetricsEndpoints[0].port));
+                    assert.equal(podMonitor.podMetricsEndpoints[0].path, RUNTIME_FACTS[runtime].metricsPath);
+                }
+            } else if (series === SERVING_QUEUE_SERIES) {
                 const podMonitor = (prometheus.prometheus.additionalPodMonitors as Obj[]).find((m) => m.namespaceSelector.matchNames.includes(run.spec.namespaces.serving));
                 assert.ok(podMonitor, "serving pods are scraped");
                 assert.deepEqual(podMonitor.podTargetLabels, [APP_LABEL]);
@@ -69,6 +82,31 @@ describe("GPU autoscaling chain (prod plan)", () => {
                 assert.ok(recorded, `adapter reads ${series}, which nothing records`);
                 assert.ok(recorded.expr.includes(`${DCGM_SERIES.gpuUtilization}{`), "recorded from DCGM's own series");
             }
+        }
+    });
+
+    it("scales each vLLM server on the queue gauge vLLM exports, through an adapter rule that reads exactly that series", () => {
+        const rules = adapter.rules.external as Obj[];
+        const vllm = run.spec.serving.filter((x) => x.runtime === "vllm");
+        assert.ok(vllm.length > 0, "prod serves a vLLM model");
+        for (const x of vllm) {
+            const hpa = objects(run, "HorizontalPodAutoscaler").find((h) => h.metadata.name === x.name)!;
+            const names = hpa.spec.metrics.map((m: Obj) => m.external.metric.name as string);
+            // Not the custom servers' gauge: vLLM does not export it, so an HPA on it would never scale.
+            assert.ok(!names.includes(SERVING_QUEUE_SERIES), `${x.name} asks for ${SERVING_QUEUE_SERIES}, which vLLM does not export`);
+            const queue = names.find((n: string) => n !== names[0])!;
+            const rule = rules.find((r) => r.name.as === queue);
+            assert.ok(rule, `no adapter rule publishes ${queue}`);
+            assert.equal(seriesOf(rule.seriesQuery), "vllm:num_requests_waiting");
+            // The rule's name regex matches the real series name (':' escaped, anchored), and publishes a lower-case name without ':'.
+            assert.ok(new RegExp(rule.name.matches).test("vllm:num_requests_waiting"));
+            assert.equal(queue, queue.toLowerCase());
+            assert.ok(!queue.includes(":"));
+            // The model label vLLM puts on the gauge is the served model name, which is the app label the HPA selects.
+            const d = objects(run, "Deployment").find((o) => o.metadata.name === x.name)!;
+            const args = d.spec.template.spec.containers[0].args as string[];
+            assert.equal(args[args.indexOf("--served-model-name") + 1], d.spec.template.metadata.labels[APP_LABEL]);
+            assert.equal(RUNTIME_FACTS.vllm.queueModelLabel, "model_name");
         }
     });
 

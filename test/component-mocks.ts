@@ -36,6 +36,11 @@ export function servingSpec(overrides: Partial<ServingSpec> = {}): ServingSpec {
         modelUri: "s3://ml-models-prod/recommendation/v3/",
         modelLoadSeconds: 90,
         autoscaling: { gpuUtilizationTarget: 70, queueDepthTarget: 10 },
+        runtime: "custom",
+        args: [],
+        env: [],
+        secretEnv: [],
+        shmBytes: 2 ** 30,
         ...overrides,
     };
 }

@@ -280,9 +280,12 @@ describe("stack config validation", () => {
     it("sends a model that no A10G holds to the A100 pool", () => {
         const raw = withKey(prod, "serving", (list: any[]) => {
             list[1].model = { parameters: 34e9, layers: 48, hiddenSize: 8192, attentionHeads: 64, kvHeads: 8, precision: "bfloat16", sequenceLength: 4096 };
+            // 4 A100s per pod within the 10% headroom: three pods beside the 16 GPUs of llm-distributed fit the pool's 4 nodes.
+            list[1].replicas = { min: 2, max: 3 };
             return list;
         });
         const spec = buildStackSpec(raw);
         assert.equal(spec.serving[1].pool, "a100");
+        assert.equal(spec.serving[1].gpus, 4);
     });
 });

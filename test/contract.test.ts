@@ -1,4 +1,5 @@
 import { strict as assert } from "node:assert";
+import { RUNTIME_FACTS } from "../facts/runtimes";
 import * as pulumi from "@pulumi/pulumi";
 import { GPU_RESOURCE, poolNodeSelector, poolTolerations } from "../capacity/pools";
 import { EXTERNAL_METRICS } from "../components/serving";
@@ -103,7 +104,10 @@ for (const stack of ["dev", "prod"] as const) {
             for (const d of servers.map((r) => r.inputs as Record<string, any>)) {
                 assert.ok(contract.serving.modelLoadAnnotation in d.metadata.annotations, d.metadata.name);
                 const ports = d.spec.template.spec.containers[0].ports.map((p: { containerPort: number }) => p.containerPort);
-                assert.deepEqual(ports.sort(), [contract.serving.ports.grpc, contract.serving.ports.http].sort());
+                // Every runtime listens on the contract's HTTP port; only runtimes that serve gRPC open the gRPC port.
+                const runtime = run.spec.serving.find((s) => s.name === d.metadata.name)!.runtime;
+                const expected = RUNTIME_FACTS[runtime].servesGrpc ? [contract.serving.ports.grpc, contract.serving.ports.http] : [contract.serving.ports.http];
+                assert.deepEqual(ports.sort(), expected.sort(), d.metadata.name);
             }
             // The policy pack judges by the same annotation and headroom.
             const schema = workloads.servingProbesCoverModelLoad.configSchema!.properties;

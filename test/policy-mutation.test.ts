@@ -159,6 +159,22 @@ const MUTATIONS: Mutation[] = [
         },
     },
     { rule: "data-protected", change: "StorageClass reclaimPolicy Delete", apply: (rs) => (k8s(rs, "StorageClass", "efs-ml").reclaimPolicy = "Delete") },
+    {
+        rule: "memory-volumes-bounded",
+        change: "vLLM server /dev/shm emptyDir without sizeLimit",
+        apply: (rs) => delete podOf(rs, "Deployment", "llama-3-8b").volumes.find((v: Obj) => v.emptyDir?.medium === "Memory").emptyDir.sizeLimit,
+    },
+    {
+        rule: "memory-volumes-bounded",
+        change: "vLLM server memory limit down to its /dev/shm size",
+        apply: (rs) => {
+            const pod = podOf(rs, "Deployment", "llama-3-8b");
+            const shm = pod.volumes.find((v: Obj) => v.emptyDir?.medium === "Memory").emptyDir.sizeLimit;
+            const c = pod.containers.find((x: Obj) => x.name === "model-server");
+            c.resources.limits.memory = shm;
+            c.resources.requests.memory = shm;
+        },
+    },
     { rule: "seccomp-runtime-default", change: "serving container seccomp Unconfined", apply: (rs) => (server(rs).securityContext.seccompProfile = { type: "Unconfined" }) },
     { rule: "read-only-root-filesystem", change: "serving container writable root filesystem", apply: (rs) => (server(rs).securityContext.readOnlyRootFilesystem = false) },
     { rule: "service-account-token-not-mounted", change: "training Job mounts its service account token", apply: (rs) => (podOf(rs, "Job", "bert-finetune").automountServiceAccountToken = true) },

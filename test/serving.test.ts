@@ -1,4 +1,5 @@
 import { strict as assert } from "node:assert";
+import { formatMemory, parseMemory } from "../capacity/quantity";
 import { GPU_RESOURCE, poolNodeSelector, poolTolerations } from "../capacity/pools";
 import { allowedDisruptionsAt } from "../components/disruption";
 import { probesFor, startupBudgetSeconds } from "../components/probes";
@@ -108,8 +109,10 @@ describe("components/serving: ModelServing under mocks", () => {
             }
         }
         const server = pod.containers[0];
-        assert.deepEqual(server.resources.requests, { cpu: spec.cpu, memory: spec.memory, [GPU_RESOURCE]: "1" });
-        assert.deepEqual(server.resources.limits, { cpu: spec.cpuLimit, memory: spec.memoryLimit, [GPU_RESOURCE]: "1" });
+        // The memory-backed /dev/shm is charged to the container's memory: it is in the request and the limit.
+        const plusShm = (q: string) => formatMemory(parseMemory(q) + spec.shmBytes);
+        assert.deepEqual(server.resources.requests, { cpu: spec.cpu, memory: plusShm(spec.memory), [GPU_RESOURCE]: "1" });
+        assert.deepEqual(server.resources.limits, { cpu: spec.cpuLimit, memory: plusShm(spec.memoryLimit), [GPU_RESOURCE]: "1" });
     });
 
     it("pins every image, init container included", () => {

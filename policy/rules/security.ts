@@ -5,7 +5,7 @@
  */
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { NAMESPACES } from "../../facts/namespaces";
-import { credentialShape } from "../../stacks/credentials";
+import { CREDENTIAL_ENV_NAME_PATTERN, credentialShape } from "../../stacks/credentials";
 import { configOf, daemonSetListProperty, daemonSetMapProperty, NVIDIA_DAEMONSETS } from "./config";
 import { containersOf, describeContainer, describeTemplate, listedDaemonSet, podTemplates, Props } from "./k8s";
 
@@ -148,7 +148,7 @@ const secretsSchema = {
         credentialEnvPattern: {
             type: "string" as const,
             description: "Case-insensitive regular expression for env var names that carry credentials.",
-            default: "PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIAL|TRACKING_URI",
+            default: CREDENTIAL_ENV_NAME_PATTERN,
         },
     },
 };
