@@ -9,6 +9,7 @@ import { poolHourlyCost } from "../capacity/cost";
 import { LABEL_NODE_POOL } from "../capacity/pools";
 import { DCGM_COUNTERS, DCGM_SERIES_LABELS } from "../facts/dcgmCounters";
 import { APP_LABEL, SERVING_QUEUE_SERIES } from "../facts/serving";
+import { RUNTIME_FACTS, SERVING_RUNTIMES } from "../facts/runtimes";
 import type { AlertThresholds } from "../stacks/schema";
 import { GPU_UTIL_BY_POD, KSM_POD_LABEL_ALLOWLIST, PROMETHEUS_RELEASE } from "./metricsChain";
 
@@ -307,6 +308,12 @@ export function exportedSeries(ksmAllowlist: readonly string[] = [...KSM_POD_LAB
             kube_horizontalpodautoscaler_status_current_replicas: hpaLabels,
             kube_horizontalpodautoscaler_status_desired_replicas: hpaLabels,
         },
-        "servingRuntime:custom": { [SERVING_QUEUE_SERIES]: [APP_LABEL, "namespace", "pod", "container", ...TARGET_LABELS] },
+        // Each runtime's queue gauge (facts/runtimes.ts), with the pod's labels the scrape adds and the runtime's own model label.
+        ...Object.fromEntries(
+            SERVING_RUNTIMES.map((r) => {
+                const f = RUNTIME_FACTS[r];
+                return [`servingRuntime:${r}`, { [f.queueSeries]: [APP_LABEL, "namespace", "pod", "container", ...TARGET_LABELS, ...(f.queueModelLabel ? [f.queueModelLabel] : [])] }];
+            }),
+        ),
     };
 }

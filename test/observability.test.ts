@@ -107,7 +107,7 @@ function deployed(resources: readonly RecordedResource[], allowlistOverride?: st
     const produced: Record<string, readonly string[]> = {
         ...Object.fromEntries(fields.filter(([, type]) => type !== "label").map(([field]) => [field, dcgmLabels])),
         ...series["kube-state-metrics"],
-        ...series["servingRuntime:custom"],
+        ...Object.assign({}, ...Object.entries(series).filter(([source]) => source.startsWith("servingRuntime:")).map(([, s]) => s)),
     };
 
     const rule = named(resources, "kubernetes:monitoring.coreos.com/v1:PrometheusRule", "ml-platform");

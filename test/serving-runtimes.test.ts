@@ -242,7 +242,7 @@ describe("serving runtime config: every bad value exits 2 naming the key", () =>
     });
 });
 
-describe("contract 1.5: serving.models, as the platform deploys them", () => {
+describe("contract 1.8: serving.models, as the platform deploys them", () => {
     let run: ProgramRun;
     let models: PlatformContractValues["serving"]["models"];
     before(async () => {
@@ -266,6 +266,6 @@ describe("contract 1.5: serving.models, as the platform deploys them", () => {
                 assert.equal(args[args.indexOf("--served-model-name") + 1], m.servedModelName);
             }
         }
-        assert.equal(CONTRACT_VERSION, "1.5.0");
+        assert.equal(CONTRACT_VERSION, "1.8.0");
     });
 });
