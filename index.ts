@@ -46,6 +46,7 @@ export const {
     podMetrics: { ...SERVING_METRICS_ENDPOINT, queueDepthGauge: SERVING_QUEUE_SERIES },
     pytorchJob: PYTORCHJOB_TYPE,
     trainingOperatorInstalled: platform.trainingOperator !== undefined,
+    trainingIdentities: Object.fromEntries(Object.entries(platform.trainingIdentities).map(([name, id]) => [name, { serviceAccount: id.serviceAccountName, roleArn: id.roleArn }])),
     serving: {
         ports: { http: HTTP_PORT, grpc: GRPC_PORT },
         modelLoadAnnotation: MODEL_LOAD_ANNOTATION,

@@ -5,6 +5,7 @@
  * both call this; nothing here knows about Pulumi.
  */
 import { EKS_SYSTEM_DAEMONSETS, DaemonSetLoad, nodeAllocatable } from "./allocatable";
+import { Bill, buildBill, Infrastructure, infrastructureOf } from "./bill";
 import { INSTANCE_CATALOG, GpuModel } from "./catalog";
 import { efaDevicePluginLoad } from "./efa";
 import { costSummary, CostSummary, dedicatedBaselineMonthly, gpuAllocation } from "./cost";
@@ -49,8 +50,12 @@ export interface WorkloadCapacity {
 export interface CapacityAnalysis {
     pools: (PoolCapacity & { gpusPerNode: number; gpuModel?: GpuModel })[];
     workloads: WorkloadCapacity[];
-    nodes: { min: Record<string, number>; max: Record<string, number> };
+    /** Nodes per pool at minimum and maximum scale (what the workloads need), and reachable: every pool at maxSize. */
+    nodes: { min: Record<string, number>; max: Record<string, number>; reachable: Record<string, number> };
+    /** The EC2 nodes at minimum and (demand-driven) maximum scale. */
     cost: CostSummary & { dedicatedBaselineMonthly: number };
+    /** The whole bill (EC2, EKS, NAT, EBS, EFS) at minimum, maximum and reachable maximum. */
+    bill: Bill;
     gpus: { requested: { min: number; max: number }; provisioned: { min: number; max: number } };
     gpuAllocation: { min: number; max: number };
     /** Pools whose instance type the catalog does not know: no simulation for them. */
@@ -180,16 +185,22 @@ export function analyzeCapacity(resources: CapacityResource[]): CapacityAnalysis
     }
 
     const workloads = workloadsOf(resources);
-    const key = JSON.stringify([pools, unknownPools, workloads]);
+    const infra = infrastructureOf(resources);
+    const key = JSON.stringify([pools, unknownPools, workloads, infra]);
     if (last?.key === key) {
         return last.analysis;
     }
-    const analysis = simulate(pools, unknownPools, workloads);
+    const analysis = simulate(pools, unknownPools, workloads, infra);
     last = { key, analysis };
     return analysis;
 }
 
-function simulate(pools: CapacityAnalysis["pools"], unknownPools: string[], workloads: WorkloadShape[]): CapacityAnalysis {
+function simulate(
+    pools: CapacityAnalysis["pools"],
+    unknownPools: string[],
+    workloads: WorkloadShape[],
+    infra: { infrastructure: Infrastructure; unread: string[] },
+): CapacityAnalysis {
     const atMin = placeWorkloads(workloads.flatMap((w) => w.groups.min), pools);
     const atMax = placeWorkloads(workloads.flatMap((w) => w.groups.max), pools);
     const byName = (p: PlacementResult) => new Map(p.placements.map((x) => [x.workload, x]));
@@ -212,10 +223,11 @@ function simulate(pools: CapacityAnalysis["pools"], unknownPools: string[], work
     };
     const results = workloads.map(verdict);
 
-    const nodes = { min: { ...atMin.nodesPerPool }, max: { ...atMax.nodesPerPool } };
+    const nodes = { min: { ...atMin.nodesPerPool }, max: { ...atMax.nodesPerPool }, reachable: {} as Record<string, number> };
     for (const p of pools) {
         nodes.min[p.name] = Math.max(p.minSize, nodes.min[p.name] ?? 0);
         nodes.max[p.name] = Math.max(p.minSize, nodes.max[p.name] ?? 0);
+        nodes.reachable[p.name] = Math.max(p.maxSize, nodes.max[p.name]);
     }
     const cost = costSummary({ minNodes: nodes.min, maxNodes: nodes.max, pools: pools.map((p) => ({ name: p.name, instanceType: p.instanceType })) });
     const provisioned = (n: Record<string, number>) => pools.reduce((sum, p) => sum + (n[p.name] ?? 0) * p.gpusPerNode, 0);
@@ -238,6 +250,7 @@ function simulate(pools: CapacityAnalysis["pools"], unknownPools: string[], work
         workloads: results,
         nodes,
         cost: { ...cost, dedicatedBaselineMonthly: dedicatedBaselineMonthly(dedicated) },
+        bill: buildBill(pools, nodes, infra.infrastructure, infra.unread),
         gpus: { requested, provisioned: gpusProvisioned },
         gpuAllocation: { min: gpuAllocation(requested.min, gpusProvisioned.min), max: gpuAllocation(requested.max, gpusProvisioned.max) },
         unknownPools,

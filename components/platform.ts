@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { CLAIMS, findPool, gpuPools, nodeGroupNameFor, StackSpec, storageClaims, STORAGE_CLASS_NAME } from "../stacks/spec";
+import { CLAIMS, findPool, gpuPools, systemPoolOf, nodeGroupNameFor, StackSpec, storageClaims, STORAGE_CLASS_NAME } from "../stacks/spec";
+import { tierProtections } from "../stacks/tiers";
 import * as aws from "@pulumi/aws";
 import { isEfaPool } from "../capacity/efa";
 import { poolNodeSelector } from "../capacity/pools";
@@ -21,7 +22,10 @@ import { PriorityClasses } from "./priority";
 import { EXTERNAL_METRICS, ModelServing } from "./serving";
 import { Storage } from "./storage";
 import { TrackingSecrets } from "./tracking";
-import { DistributedTraining, TrainingJob, TrainingOperator } from "./training";
+import { DistributedTraining, TrainingJob, TrainingOperator, trainingLabels } from "./training";
+import { DataSync } from "./dataSync";
+import { WorkloadIdentity } from "./s3Identity";
+import { trainingS3Access } from "../stacks/dataSync";
 
 export interface MlPlatformArgs {
     spec: StackSpec;
@@ -45,11 +49,16 @@ export class MlPlatform extends pulumi.ComponentResource {
     /** Present with ml-platform:nodeProvisioner karpenter: the GPU pools' NodePools. */
     public readonly karpenter?: Karpenter;
     public readonly training: Record<string, TrainingJob | DistributedTraining> = {};
+    /** Each training run's own service account and IAM role (S3 read on data, write on output). */
+    public readonly trainingIdentities: Record<string, WorkloadIdentity> = {};
+    public readonly dataSync: Record<string, DataSync> = {};
 
     constructor(name: string, args: MlPlatformArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ml-platform:index:MlPlatform", name, {}, opts);
         const { spec } = args;
-        const tags = { "ml-platform:stack": spec.stack, "ml-platform:environment": spec.environment, "managed-by": "pulumi" };
+        const tags = { "ml-platform:stack": spec.stack, "ml-platform:environment": spec.environment, "ml-platform:tier": spec.tier, "managed-by": "pulumi" };
+        // Every prod-ness (protected data and keys, backups, log retention) follows the stack's tier.
+        const protections = tierProtections(spec.tier);
         const clusterName = spec.cluster.name;
 
         this.network = new Network(
@@ -77,8 +86,8 @@ export class MlPlatform extends pulumi.ComponentResource {
                 publicAccessCidrs: spec.cluster.endpoint.publicAccessCidrs,
                 adminPrincipalArns: spec.cluster.admins,
                 appTeams: spec.cluster.appTeams,
-                protectKeys: spec.environment === "prod",
-                logRetentionDays: spec.environment === "prod" ? 365 : 30,
+                protectKeys: protections.protectKeys,
+                logRetentionDays: protections.logRetentionDays,
                 tags,
             },
             { parent: this },
@@ -110,7 +119,7 @@ export class MlPlatform extends pulumi.ComponentResource {
                 clusterName: this.cluster.name,
                 oidcProviderArn: this.cluster.oidcProviderArn,
                 oidcIssuer: this.cluster.oidcIssuer,
-                protectData: spec.environment === "prod",
+                protectData: protections.protectData,
                 tags,
             },
             { ...k8sOpts, dependsOn: Object.values(this.nodePools) },
@@ -151,8 +160,8 @@ export class MlPlatform extends pulumi.ComponentResource {
                 uid: spec.storage.uid,
                 gid: spec.storage.gid,
                 throughputMode: spec.storage.throughputMode,
-                protectData: spec.environment === "prod",
-                backups: spec.environment === "prod",
+                protectData: protections.protectData,
+                backups: protections.backups,
                 tags,
             },
             { ...k8sOpts, dependsOn: namespaces.resources },
@@ -200,7 +209,23 @@ export class MlPlatform extends pulumi.ComponentResource {
             this.trainingOperator = new TrainingOperator(`${name}-training-operator`, {}, k8sOpts);
         }
         for (const training of spec.training) {
+            const identity = new WorkloadIdentity(
+                `${name}-training-${training.name}-identity`,
+                {
+                    namespace: training.namespace,
+                    serviceAccountName: training.name,
+                    access: trainingS3Access(training),
+                    oidcProviderArn: this.cluster.oidcProviderArn,
+                    oidcIssuer: this.cluster.oidcIssuer,
+                    purpose: "training run",
+                    labels: trainingLabels(training),
+                    tags: { ...tags, "ml-platform:workload": training.name },
+                },
+                { ...k8sOpts, dependsOn: namespaces.resources },
+            );
+            this.trainingIdentities[training.name] = identity;
             const common = {
+                serviceAccountName: identity.serviceAccountName,
                 training,
                 pool: findPool(spec, training.pool),
                 gpuTaint: spec.gpuTaint,
@@ -211,12 +236,27 @@ export class MlPlatform extends pulumi.ComponentResource {
             const resourceName = `${name}-training-${training.name}`;
             this.training[training.name] =
                 training.kind === "PyTorchJob"
-                    ? new DistributedTraining(resourceName, { ...common, operator: this.trainingOperator! }, { ...k8sOpts, dependsOn: [...workloadDeps, this.trainingOperator!] })
-                    : new TrainingJob(resourceName, common, { ...k8sOpts, dependsOn: workloadDeps });
+                    ? new DistributedTraining(resourceName, { ...common, operator: this.trainingOperator! }, { ...k8sOpts, dependsOn: [...workloadDeps, identity, this.trainingOperator!] })
+                    : new TrainingJob(resourceName, common, { ...k8sOpts, dependsOn: [...workloadDeps, identity] });
+        }
+        for (const sync of spec.dataSync) {
+            this.dataSync[sync.name] = new DataSync(
+                `${name}-data-sync-${sync.name}`,
+                {
+                    sync,
+                    pool: findPool(spec, sync.pool),
+                    gpuTaint: spec.gpuTaint,
+                    trainingDataClaim: CLAIMS.trainingData.name,
+                    oidcProviderArn: this.cluster.oidcProviderArn,
+                    oidcIssuer: this.cluster.oidcIssuer,
+                    tags,
+                },
+                { ...k8sOpts, dependsOn: [...namespaces.resources, this.storage, this.priorityClasses] },
+            );
         }
 
         // The autoscaling chain: metrics -> external metrics -> HPAs (above) -> node autoscaler.
-        const systemPool = spec.nodePools.find((p) => !p.gpu && p.minSize >= 1)!;
+        const systemPool = systemPoolOf(spec.nodePools)!;
         this.monitoring = new Monitoring(
             `${name}-monitoring`,
             {

@@ -3,7 +3,7 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import { Taint } from "../capacity/pools";
 import { S3Location, parseS3Uri } from "../stacks/s3Uri";
-import { CLAIMS, Environment, NodePoolSpec, ServingSpec } from "../stacks/spec";
+import { CLAIMS, NodePoolSpec, ServingSpec } from "../stacks/spec";
 import { pdbFor } from "./disruption";
 import { irsaTrustPolicy, serviceAccountSubject } from "./irsa";
 import { ROLE_ARN_ANNOTATION } from "../stacks/workloadIdentity";
@@ -65,7 +65,7 @@ export interface ModelServingArgs {
     modelCacheClaim: string;
     oidcProviderArn: pulumi.Input<string>;
     oidcIssuer: pulumi.Input<string>;
-    environment: Environment;
+    environment: string;
     tags?: Record<string, string>;
 }
 

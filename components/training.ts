@@ -54,6 +54,8 @@ export interface TrainingArgs {
     trainingDataClaim: string;
     /** RWX claim, mounted read-write at /checkpoints. */
     checkpointsClaim: string;
+    /** The run's own service account (components/s3Identity.ts): its IAM role reads `data`, writes `output`. */
+    serviceAccountName: string;
 }
 
 function checkArgs(args: TrainingArgs, kind: TrainingSpec["kind"]) {
@@ -94,7 +96,9 @@ export function trainingPodTemplate(args: TrainingArgs, containerName: string, e
         metadata: { labels: trainingLabels(t), annotations: { ...TRAINING_POD_ANNOTATIONS } },
         spec: {
             priorityClassName: TRAINING_PRIORITY_CLASS,
-            // Training pods call neither the Kubernetes API nor AWS.
+            // Its own account, never "default": IRSA gives the pods exactly the run's S3 grants.
+            serviceAccountName: args.serviceAccountName,
+            // Training pods do not call the Kubernetes API; IRSA projects its own AWS token.
             automountServiceAccountToken: false,
             ...poolPlacement(args.pool, args.gpuTaint),
             securityContext: podSecurityContext(),

@@ -15,13 +15,22 @@ import { RecordedResource, StackOutput } from "./recorder";
 import { table } from "./report";
 import { PROJECT, runProject } from "./run";
 import { UsageError } from "./stackConfig";
+import { isTier, Tier } from "../stacks/tiers";
 
 /** A platform plan as `npm run plan -- --stack <s>` wrote it (resources.json). */
 export interface PlatformPlan {
     file: string;
     resources: RecordedResource[];
     outputs: Record<string, StackOutput>;
-    environment: "dev" | "prod";
+    /** The contract's environment output: the platform's tier, which policy config its CI applies. */
+    tier: Tier;
+    /** The platform stack the plan was made of (from its resources' URNs), when it says. */
+    stack?: string;
+}
+
+/** The stack of a Pulumi URN, `urn:pulumi:<stack>::<project>::...`. */
+function stackOfUrn(urn: string | undefined): string | undefined {
+    return /^urn:pulumi:([^:]+)::/.exec(urn ?? "")?.[1];
 }
 
 export function readPlatformPlan(file: string): PlatformPlan {
@@ -35,11 +44,13 @@ export function readPlatformPlan(file: string): PlatformPlan {
         throw new UsageError(`${file} is not a platform plan's resources.json (needs "resources" and "outputs")`);
     }
     const outputs = doc.outputs as Record<string, StackOutput>;
-    const environment = outputs.environment?.value;
-    if (environment !== "dev" && environment !== "prod") {
-        throw new UsageError(`${file}: the platform's outputs carry no contract environment (dev or prod); re-plan the platform stack`);
+    const tier = outputs.environment?.value;
+    if (!isTier(tier)) {
+        throw new UsageError(`${file}: the platform's outputs carry no contract environment (its tier: dev or prod), got ${JSON.stringify(tier)}; re-plan the platform stack`);
     }
-    return { file, resources: doc.resources as RecordedResource[], outputs, environment };
+    const resources = doc.resources as RecordedResource[];
+    const stack = resources.map((r) => stackOfUrn(r.urn)).find((s) => s !== undefined);
+    return { file, resources, outputs, tier, ...(stack ? { stack } : {}) };
 }
 
 export interface AppWorkload extends WorkloadCapacity {
@@ -52,7 +63,12 @@ export interface AppPlanSummary {
     stack: string;
     platformStacks: string[];
     platformPlan: string;
+    /** The platform plan's stack (from its URNs). */
+    platformPlanStack?: string;
+    /** The platform's tier (its contract environment): the policy config applied. */
     environment: string;
+    /** What the plan may have got wrong without failing, e.g. outputs of another stack than the StackReference names. */
+    warnings: string[];
     valid: boolean;
     resourceCount: number;
     resourcesByType: Record<string, number>;
@@ -99,6 +115,7 @@ function renderAppReport(s: AppPlanSummary, policy: PolicyGateResult): string {
         "",
         `On platform ${s.platformStacks.map((n) => `\`${n}\``).join(", ") || "(no StackReference)"} (${s.environment}), answered from \`${s.platformPlan}\`.`,
         "",
+        ...s.warnings.flatMap((w) => [`**Warning**: ${w}`, ""]),
         `Verdict: **${s.valid ? "valid" : "INVALID"}**. ${s.resourceCount} resources, ${s.manifestCount} Kubernetes objects.`,
         "",
         "## Placement on the platform's pools",
@@ -133,12 +150,30 @@ function renderAppReport(s: AppPlanSummary, policy: PolicyGateResult): string {
     return out.join("\n");
 }
 
+/**
+ * Every StackReference of the app is answered from the one platform plan (`*\/ml-platform/*`): a
+ * reference to another stack than the plan's gets that plan's outputs, which is worth a warning.
+ */
+export function stackReferenceWarnings(referenced: string[], platform: Pick<PlatformPlan, "file" | "stack">): string[] {
+    const file = path.relative(process.cwd(), platform.file) || platform.file;
+    if (!platform.stack) {
+        return referenced.length > 0 ? [`${file} does not say which platform stack it is a plan of (no URNs); cannot check it against the StackReference(s) ${referenced.join(", ")}`] : [];
+    }
+    return referenced
+        .filter((ref) => ref.split("/").pop() !== platform.stack)
+        .map(
+            (ref) =>
+                `the program references platform stack ${ref}, but ${file} is a plan of stack "${platform.stack}"; ` +
+                `its outputs answered the reference. Plan the platform stack "${ref.split("/").pop()}" and pass its resources.json, or point the StackReference at "${platform.stack}"`,
+        );
+}
+
 export async function executeAppPlan(programDir: string, stack: string, configPath: string, platformPlanFile: string): Promise<AppPlanResult> {
     const platform = readPlatformPlan(platformPlanFile);
     const run = await runProject(programDir, stack, configPath, { stackReferences: { [`*/${PROJECT}/*`]: platform.outputs } });
     const manifests = renderManifests(run.resources);
     // The gate the platform's CI would apply to this environment, over this project's resources only.
-    const policy = await runPolicyGate(run.resources, { stack, environment: platform.environment });
+    const policy = await runPolicyGate(run.resources, { stack, tier: platform.tier });
     const workloads = placeOnPlatform(platform.resources, run.resources);
 
     const byType: Record<string, number> = {};
@@ -163,7 +198,9 @@ export async function executeAppPlan(programDir: string, stack: string, configPa
         stack,
         platformStacks: run.referencedStacks,
         platformPlan: path.relative(process.cwd(), platform.file) || platform.file,
-        environment: platform.environment,
+        ...(platform.stack ? { platformPlanStack: platform.stack } : {}),
+        environment: platform.tier,
+        warnings: stackReferenceWarnings(run.referencedStacks, platform),
         valid: exitCode === 0,
         resourceCount: run.resources.length,
         resourcesByType: Object.fromEntries(Object.entries(byType).sort(([a], [b]) => a.localeCompare(b))),
@@ -172,9 +209,10 @@ export async function executeAppPlan(programDir: string, stack: string, configPa
         workloads,
         policy: { mandatory: policy.mandatory, advisory: policy.advisory },
     };
-    const headline =
+    const verdict =
         exitCode === 0
             ? `plan ${run.project}/${stack}: valid — ${summary.resourceCount} resources, ${summary.manifestCount} Kubernetes objects`
             : `plan ${run.project}/${stack}: INVALID — ${problems.join(", ")}`;
+    const headline = [verdict, ...summary.warnings.map((w) => `warning: ${w}`)].join("\n");
     return { resources: run.resources, outputs: run.outputs, manifests, summary, policy, report: renderAppReport(summary, policy), exitCode, headline };
 }

@@ -34,32 +34,52 @@ export function placementSection(s: PlanSummary, a: CapacityAnalysis): ReportSec
     return { title: "Placement", body: body.join("\n") };
 }
 
+const SCALE_HEADS = ["at minimum", "at demand-driven maximum", "at reachable maximum"];
+
+/** "$280.32 a month more than": a difference is never shown as if it were an amount. */
+export function moreOrLess(difference: number, per = ""): string {
+    return `${usd(Math.abs(difference))}${per} ${difference >= 0 ? "more" : "less"} than`;
+}
+
 export function costSection(s: PlanSummary): ReportSection {
     const c = s.cost;
-    const saving = c.dedicatedBaselineMonthly - c.monthlyMin;
-    return {
-        title: "Cost",
-        body: [
-            table(
-                ["pool", "instance", "nodes min", "nodes max", "$/h min", "$/h max"],
-                c.perPool.map((p) => [p.pool, p.instanceType, p.nodesMin, p.nodesMax, usd(p.hourlyMin), usd(p.hourlyMax)]),
-            ),
-            "",
-            table(
-                ["", "per hour", "per month"],
-                [
-                    ["minimum scale", usd(c.hourlyMin), usd(c.monthlyMin)],
-                    ["maximum scale", usd(c.hourlyMax), usd(c.monthlyMax)],
-                    ["dedicated instance per pod (before the platform)", "", usd(c.dedicatedBaselineMonthly)],
-                ],
-            ),
-            "",
-            `Against one dedicated instance per pod running all month, minimum scale ${saving >= 0 ? "saves" : "costs"} ${usd(Math.abs(saving))} a month. ` +
-                "Both sides count the training jobs' pods as running all month; pools scale down when they finish, so the platform's real bill is lower.",
-            "",
-            `Prices: ${c.source}. Spot prices are never assumed.`,
-        ].join("\n"),
-    };
+    const b = c.bill;
+    const three = (f: { min: number; max: number; reachable: number }, fmt: (n: number) => string) => [fmt(f.min), fmt(f.max), fmt(f.reachable)];
+    const quantity = (l: (typeof b.lines)[number]) =>
+        l.quantity.min === l.quantity.max && l.quantity.max === l.quantity.reachable
+            ? `${+l.quantity.min.toFixed(2)} ${l.quantity.min === 1 && l.unit !== "GiB" ? l.unit.slice(0, -1) : l.unit}`
+            : `${+l.quantity.min.toFixed(2)} / ${+l.quantity.max.toFixed(2)} / ${+l.quantity.reachable.toFixed(2)} ${l.unit}`;
+    const lines = [
+        "The whole bill per month at three scales: **minimum** (the nodes the workloads need at minimum scale), **demand-driven maximum** (the nodes the declared workloads need at maximum scale) and **reachable maximum** (every pool at its maxSize: what the autoscaler can reach, and app teams can spend, without a platform change).",
+        "",
+        table(
+            ["item", "quantity (min / max / reachable)", ...SCALE_HEADS, "what"],
+            [
+                ...b.lines.map((l) => [l.label, quantity(l), ...three(l.monthly, usd), l.detail]),
+                ["**total per month**", "", ...three(b.monthly, (n) => `**${usd(n)}**`), ""],
+                ["total per hour", "", ...three(b.hourly, usd), ""],
+            ],
+        ),
+        "",
+        table(
+            ["pool", "instance", "nodes (min / max / at maxSize)", "EC2 per month at minimum", "at demand-driven maximum", "at maxSize"],
+            b.perPool.map((p) => [p.pool, p.instanceType, `${p.nodes.min} / ${p.nodes.max} / ${p.nodes.reachable}`, ...three(p.monthly, usd)]),
+        ),
+        "",
+    ];
+    if (c.budget) {
+        lines.push(`Budget (monthly-budget in \`${c.budget.source}\`, budgetBasis \`${c.budget.basis}\`): ${c.budget.within ? "**within**" : "**OVER**"} — ${c.budget.message}`, "");
+    }
+    lines.push(
+        `Against one dedicated instance per pod running all month (${usd(c.dedicatedBaselineMonthly)} of EC2), the EC2 nodes at minimum scale cost ${moreOrLess(c.monthlyMin - c.dedicatedBaselineMonthly, " a month")} that. ` +
+            "Both sides count the training jobs' pods as running all month; pools scale down when they finish, so the platform's real bill is lower.",
+        "",
+        "Prices (a GiB of storage counted as a GB-month; EFS bills what is stored, so its line is the claims filled up):",
+        ...b.lines.map((l) => `- ${l.label}: ${l.price}`),
+        "",
+        `Not counted: ${b.notCounted.join("; ")}. Spot prices are never assumed.`,
+    );
+    return { title: "Cost", body: lines.join("\n") };
 }
 
 /** A Mermaid bar chart per GPU pool: GPUs requested at min and max against GPUs the pool can provide. */
@@ -71,22 +91,34 @@ export function gpuDemandSection(a: CapacityAnalysis): ReportSection | undefined
     const demand = (scale: "min" | "max", pool: string) => a.workloads.filter((w) => w.pool === pool).reduce((n, w) => n + w.gpusRequested[scale], 0);
     const names = gpuPools.map((p) => `"${p.name}"`).join(", ");
     const top = Math.max(...gpuPools.map((p) => p.maxSize * p.gpusPerNode), 1);
+    // Bars of one pool are drawn over each other, in series order: the tallest (capacity) first, so the
+    // demand bars stay visible on it. The title and the legend name them in that same order.
+    const series: [string, (p: (typeof gpuPools)[number]) => number][] = [
+        ["capacity at maxSize", (p) => p.maxSize * p.gpusPerNode],
+        ["demand at max", (p) => demand("max", p.name)],
+        ["demand at min", (p) => demand("min", p.name)],
+    ];
     return {
         title: "GPU demand against capacity",
         body: [
             "```mermaid",
+            "---",
+            "config:",
+            "  xyChart:",
+            "    showLegend: true",
+            "---",
             "xychart-beta",
-            '    title "GPUs per pool: demand at min, demand at max, capacity at maxSize"',
+            `    title "GPUs per pool: ${series.map(([name]) => name).join(", ")}"`,
             `    x-axis [${names}]`,
             `    y-axis "GPUs" 0 --> ${top}`,
-            `    bar [${gpuPools.map((p) => p.maxSize * p.gpusPerNode).join(", ")}]`,
-            `    bar [${gpuPools.map((p) => demand("max", p.name)).join(", ")}]`,
-            `    bar [${gpuPools.map((p) => demand("min", p.name)).join(", ")}]`,
+            ...series.map(([name, value]) => `    bar "${name}" [${gpuPools.map(value).join(", ")}]`),
             "```",
             "",
+            `Bars drawn over each other, in the title's order: ${series.map(([name]) => name).join(", then ")} (the legend beside the chart names each colour).`,
+            "",
             table(
-                ["pool", "demand at min", "demand at max", "capacity at maxSize"],
-                gpuPools.map((p) => [p.name, demand("min", p.name), demand("max", p.name), p.maxSize * p.gpusPerNode]),
+                ["pool", ...series.map(([name]) => name)],
+                gpuPools.map((p) => [p.name, ...series.map(([, value]) => value(p))]),
             ),
         ].join("\n"),
     };

@@ -24,7 +24,8 @@ const paths = (changes: PathChange[]) =>
     [...changes.slice(0, PATHS_SHOWN).map(describeChange), ...(changes.length > PATHS_SHOWN ? [`and ${changes.length - PATHS_SHOWN} more`] : [])].join("; ");
 
 const money = (n: number) => `$${n.toFixed(2)}`;
-const signed = (n: number, fmt: (x: number) => string) => (n > 0 ? `+${fmt(n)}` : n < 0 ? `-${fmt(-n)}` : "no change");
+/** A change is a difference, said so: "$734.38 more", "2 fewer", never a bare "+$734.38". */
+const signed = (n: number, fmt: (x: number) => string, fewer = "less") => (n > 0 ? `${fmt(n)} more` : n < 0 ? `${fmt(-n)} ${fewer}` : "no change");
 
 function rows(section: PlanDiff["resources"], label: (r: AddedOrRemoved | ResourceChange) => string): (string | number)[][] {
     const replaced = section.changed.filter((c) => c.replacedBecause.length > 0);
@@ -56,16 +57,16 @@ export function changesSection(d: PlanDiff): ReportSection {
     out.push(d.risks.length === 0 ? "None: nothing protected or holding data is deleted or replaced; no NetworkPolicy, access entry, policy enforcement level or Kubernetes version changes." : d.risks.map((r) => `- **${r.kind}**: ${r.message}`).join("\n"));
     out.push("");
     out.push("### Deltas");
-    const line = (what: string, x: Delta, fmt: (n: number) => string) => [what, fmt(x.base), fmt(x.head), signed(x.delta, fmt)];
+    const line = (what: string, x: Delta, fmt: (n: number) => string, fewer?: string) => [what, fmt(x.base), fmt(x.head), signed(x.delta, fmt, fewer)];
     const n = (x: number) => String(x);
     out.push(
         table(
             ["figure", "base", "this plan", "change"],
             [
-                line("monthly cost, minimum scale", d.deltas.monthlyCostMin, money),
-                line("monthly cost, maximum scale", d.deltas.monthlyCostMax, money),
-                line("GPUs provisioned, minimum scale", d.deltas.gpusProvisionedMin, n),
-                line("GPUs provisioned, maximum scale", d.deltas.gpusProvisionedMax, n),
+                line("monthly EC2 cost, minimum scale", d.deltas.monthlyCostMin, money),
+                line("monthly EC2 cost, maximum scale", d.deltas.monthlyCostMax, money),
+                line("GPUs provisioned, minimum scale", d.deltas.gpusProvisionedMin, n, "fewer"),
+                line("GPUs provisioned, maximum scale", d.deltas.gpusProvisionedMax, n, "fewer"),
             ],
         ),
     );

@@ -12,6 +12,22 @@ import { buildSummary, PlanSummary } from "./summary";
 import { PlanWriter } from "./writer";
 import { firstDeploySection } from "./preflight";
 import { NAMES_LISTED } from "../capacity/scheduling";
+import { BudgetBasis, budgetVerdict, BudgetVerdict } from "../capacity/limits";
+import { readPolicyLimits } from "../stacks/policyLimits";
+import type { CapacityAnalysis } from "../capacity/analysis";
+import type { Tier } from "../stacks/tiers";
+
+/**
+ * monthly-budget's verdict as the rule reaches it: the same function, over the same analysis, with the
+ * budget and basis of the same policy config file (validation has checked the basis).
+ */
+function budgetOf(tier: Tier, capacity: CapacityAnalysis): (BudgetVerdict & { source: string }) | undefined {
+    const limits = readPolicyLimits(tier);
+    if (limits?.maxMonthlyCost === undefined) {
+        return undefined;
+    }
+    return { ...budgetVerdict(capacity.bill, limits.maxMonthlyCost, limits.budgetBasis as BudgetBasis), source: limits.source };
+}
 
 export interface PlanResult {
     resources: RecordedResource[];
@@ -36,10 +52,10 @@ export async function executePlan(stack: string, configPath: string, writer?: Pl
 /** Checks and reports on what a run of the platform registered; the run itself is left as it was. */
 export async function planOfRun(run: ProgramRun, manifests: RenderedManifest[] = renderManifests(run.resources)): Promise<PlanResult> {
     const stack = run.spec.stack;
-    const policy = await runPolicyGate(run.resources, { stack, environment: run.spec.environment });
+    const policy = await runPolicyGate(run.resources, { stack, tier: run.spec.tier });
     // Over the resources as the stack rules see them, so the report and the rules judge the same inputs.
     const capacity = analyzeCapacity(sharedStackArgs(run.resources, stack).resources);
-    const summary = buildSummary(run.spec, run.resources, manifests, capacity);
+    const summary = buildSummary(run.spec, run.resources, manifests, capacity, budgetOf(run.spec.tier, capacity));
     const problems: string[] = [];
     if (summary.invalidManifests.length > 0) {
         problems.push(`${summary.invalidManifests.length} invalid manifest(s)`);

@@ -14,6 +14,7 @@ import { readPlatformPlan } from "./appPlan";
 import { RecordedResource } from "./recorder";
 import { PROJECT, runProgram, runProject } from "./run";
 import { UsageError } from "./stackConfig";
+import { Tier } from "../stacks/tiers";
 import { POLICY_FILE } from "./writer";
 
 /** The whole CLI but the exit: returns its exit code; an unexpected failure throws. */
@@ -25,17 +26,17 @@ export async function policyCommand(argv: string[], io: CliOutput = process): Pr
             throw new UsageError("--base is the plan's (npm run plan); npm run policy writes only policy.json");
         }
         let resources: RecordedResource[];
-        let environment: string;
+        let tier: Tier;
         if (args.platformOutputs) {
             const platform = readPlatformPlan(args.platformOutputs);
             resources = (await runProject(args.program, args.stack, args.config, { stackReferences: { [`*/${PROJECT}/*`]: platform.outputs } })).resources;
-            environment = platform.environment;
+            tier = platform.tier;
         } else {
             const run = await runProgram(args.stack, args.config);
             resources = run.resources;
-            environment = run.spec.environment;
+            tier = run.spec.tier;
         }
-        const gate = await runPolicyGate(resources, { stack: args.stack, environment });
+        const gate = await runPolicyGate(resources, { stack: args.stack, tier });
         for (const v of gate.violations) {
             io.stdout.write(`[${v.enforcementLevel}/${v.severity}] ${v.policy} — ${v.resource.type} ${v.resource.name}: ${v.message}\n`);
         }

@@ -14,6 +14,7 @@ import { allPolicies, isStackPolicy, PACK_ENFORCEMENT_LEVEL, PlatformPolicy } fr
 import { RecordedOptions, UNKNOWN_PLACEHOLDER } from "./recorder";
 import type { ReportSection } from "./report";
 import { UsageError } from "./stackConfig";
+import { policyConfigName, Tier } from "../stacks/tiers";
 
 export const POLICY_DIR = path.resolve(__dirname, "..", "policy");
 
@@ -56,8 +57,9 @@ const UNKNOWN_STRING = (require("@pulumi/policy/proxy") as { unknownStringValue:
 
 class NotApplicable extends Error {}
 
-export function policyConfigFile(environment: string): string {
-    return path.join(POLICY_DIR, "config", `${environment}.json`);
+/** The policy config a stack of this tier is judged by (stacks/tiers.ts policyConfigName): CI passes the same file. */
+export function policyConfigFile(tier: Tier): string {
+    return path.join(POLICY_DIR, "config", policyConfigName(tier));
 }
 
 function typeOk(value: unknown, type: string | string[] | undefined): boolean {
@@ -365,9 +367,9 @@ export async function runPolicies(
     return violations;
 }
 
-/** The gate the plan runs: the environment's config file, every rule, a verdict. */
-export async function runPolicyGate(resources: ResourceLike[], opts: { stack: string; environment: string }): Promise<PolicyGateResult> {
-    const file = policyConfigFile(opts.environment);
+/** The gate the plan runs: the tier's config file, every rule, a verdict. */
+export async function runPolicyGate(resources: ResourceLike[], opts: { stack: string; tier: Tier }): Promise<PolicyGateResult> {
+    const file = policyConfigFile(opts.tier);
     const config = readPolicyConfig(file);
     const violations = await runPolicies(resources, config, allPolicies, opts.stack);
     const pkg = JSON.parse(readFileSync(path.join(POLICY_DIR, "package.json"), "utf8")) as { version: string };

@@ -16,7 +16,7 @@ export interface ReportSection {
 export function renderReport(s: PlanSummary, extra: ReportSection[] = []): string {
     const verdict = s.valid ? "valid" : "INVALID";
     const out: string[] = [];
-    out.push(`# Offline plan: stack \`${s.stack}\` (${s.environment}, ${s.region})`);
+    out.push(`# Offline plan: stack \`${s.stack}\` (${s.environment}, tier ${s.tier}, ${s.region})`);
     out.push("");
     out.push(`Verdict: **${verdict}**. ${s.resourceCount} resources, ${s.manifestCount} Kubernetes objects.`);
     out.push("");
@@ -40,7 +40,8 @@ export function renderReport(s: PlanSummary, extra: ReportSection[] = []): strin
     );
     out.push("");
     out.push("## GPU capacity");
-    out.push(`GPUs provisioned: ${s.gpuCapacity.minGpus} at minimum scale, ${s.gpuCapacity.maxGpus} at maximum scale.`);
+    // Pool sizes, not demand: the maximum here is the reachable one (every pool at maxSize).
+    out.push(`GPUs provisioned: ${s.gpuCapacity.minGpus} with every pool at minSize, ${s.gpuCapacity.maxGpus} with every pool at maxSize (the reachable maximum).`);
     out.push(`Instance facts and prices: ${CATALOG_SOURCE.prices}.`);
     out.push("");
     out.push("## Storage");

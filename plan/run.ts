@@ -15,6 +15,7 @@ import { CloudEmulator, EmulatorOptions } from "./emulator";
 import { HeapGovernor } from "./heapGovernor";
 import { attachRecorder, RecordedResource, SECRET_PLACEHOLDER, StackOutput } from "./recorder";
 import { applySdkPatches, checkSdkVersion, installedSdkVersion } from "./sdkPatches";
+import { siblingStackConflicts, validateWithSiblings } from "./siblings";
 import { readStackConfigFile, readStackConfigMap, UsageError } from "./stackConfig";
 
 export type { StackOutput } from "./recorder";
@@ -159,7 +160,9 @@ async function execute<T>(project: PulumiProject, stack: string, configPath: str
 
 /** The platform: validates config (throws ConfigError before anything registers), then runs index.ts. */
 export async function runProgram(stack: string, configPath: string, opts: RunOptions = {}): Promise<ProgramRun> {
-    const { run, validated } = await execute({ dir: ROOT, name: PROJECT, main: PROGRAM }, stack, configPath, opts, loadStackSpec);
+    // A stack file that collides with another of the project (cluster name, VPC CIDR) stops here too.
+    const conflicts = siblingStackConflicts(configPath);
+    const { run, validated } = await execute({ dir: ROOT, name: PROJECT, main: PROGRAM }, stack, configPath, opts, () => validateWithSiblings(conflicts, loadStackSpec));
     return { ...run, spec: validated, placeholders: findPlaceholders(readStackConfigMap(configPath)) };
 }
 

@@ -1,5 +1,7 @@
 /** summary.json: the machine-readable digest of a plan, derived from the spec and what was registered. */
 import type { CapacityAnalysis, ScaleVerdict } from "../capacity/analysis";
+import type { Bill } from "../capacity/bill";
+import type { BudgetVerdict } from "../capacity/limits";
 import { NodePoolView, nodePoolOf } from "../capacity/nodeGroups";
 import { poolLabels } from "../capacity/pools";
 import type { NodeTaint } from "../capacity/predicates";
@@ -47,11 +49,20 @@ export interface CostFigures {
     dedicatedBaselineMonthly: number;
     perPool: { pool: string; instanceType: string; nodesMin: number; nodesMax: number; hourlyMin: number; hourlyMax: number }[];
     source: string;
+    /**
+     * The whole bill (the fields above are its EC2 nodes at min and demand-driven max): each item at
+     * min, max (demand-driven) and reachable (every pool at maxSize), totals, what is not counted.
+     */
+    bill: Bill;
+    /** monthly-budget's verdict from the stack's policy config; absent when it sets no budget. */
+    budget?: BudgetVerdict & { source: string };
 }
 
 export interface PlanSummary {
     stack: string;
     environment: string;
+    /** dev or prod: the protections and the policy config (stacks/tiers.ts). */
+    tier: string;
     region: string;
     valid: boolean;
     resourceCount: number;
@@ -101,6 +112,7 @@ export function summarizeWorkloads(spec: StackSpec, capacity: CapacityAnalysis):
             ...est(t.gpuMemoryEstimateBytes),
             ...fit(t.name),
         })),
+        ...spec.dataSync.map((d) => ({ name: d.name, kind: "Job" as const, namespace: d.namespace, pool: d.pool, gpusPerPod: 0, pods: 1, ...fit(d.name) })),
     ];
 }
 
@@ -113,7 +125,13 @@ function registeredLabels(defined: Record<string, string>, registered: Record<st
     return Object.fromEntries(order.map((k) => [k, registered[k]]));
 }
 
-export function buildSummary(spec: StackSpec, resources: RecordedResource[], manifests: RenderedManifest[], capacity: CapacityAnalysis): PlanSummary {
+export function buildSummary(
+    spec: StackSpec,
+    resources: RecordedResource[],
+    manifests: RenderedManifest[],
+    capacity: CapacityAnalysis,
+    budget?: BudgetVerdict & { source: string },
+): PlanSummary {
     const byType: Record<string, number> = {};
     for (const r of resources) {
         byType[r.type] = (byType[r.type] ?? 0) + 1;
@@ -129,6 +147,7 @@ export function buildSummary(spec: StackSpec, resources: RecordedResource[], man
     return {
         stack: spec.stack,
         environment: spec.environment,
+        tier: spec.tier,
         region: spec.region,
         valid: invalid.length === 0,
         resourceCount: resources.length,
@@ -177,6 +196,8 @@ export function buildSummary(spec: StackSpec, resources: RecordedResource[], man
             dedicatedBaselineMonthly: capacity.cost.dedicatedBaselineMonthly,
             perPool: capacity.cost.perPool,
             source: `${CATALOG_SOURCE.prices} (${CATALOG_SOURCE.priceRegion} on-demand; ${HOURS_PER_MONTH} h/month)`,
+            bill: capacity.bill,
+            ...(budget ? { budget } : {}),
         },
         gpuAllocation: capacity.gpuAllocation,
         gpus: capacity.gpus,

@@ -9,7 +9,7 @@
  */
 import { z } from "zod";
 
-export const CONTRACT_VERSION = "1.3.0";
+export const CONTRACT_VERSION = "1.5.0";
 
 /** Outputs whose values are Pulumi secrets; every other contract output is plain. */
 export const SECRET_OUTPUTS = ["kubeconfig"] as const;
@@ -36,17 +36,17 @@ const gpuPool = z.object({
     gpuMemoryMiB: z.number().int().min(1),
     instanceType: nonEmpty,
     /**
-     * EFA devices per node when the pool has EFA (added in 1.3): a multi-node job's pods request
+     * EFA devices per node when the pool has EFA (added in 1.4): a multi-node job's pods request
      * `vpc.amazonaws.com/efa` equal to this (request == limit) and set FI_PROVIDER=efa for NCCL.
      */
     efaInterfacesPerNode: z.number().int().min(1).optional(),
-    /** How the pool buys instances (added in 1.3): on SPOT a pod may get two minutes' notice of interruption. */
+    /** How the pool buys instances (added in 1.5): on SPOT a pod may get two minutes' notice of interruption. */
     capacityType: z.enum(["ON_DEMAND", "SPOT", "CAPACITY_BLOCK"]).optional(),
 });
 
 export const contractSchema = z.object({
     contractVersion: nonEmpty,
-    /** Which policy config the platform's CI applies (prod requires 2+ serving replicas). */
+    /** Which policy config the platform's CI applies (prod requires 2+ serving replicas): the platform stack's tier, whatever the stack is named. */
     environment: z.enum(["dev", "prod"]),
     clusterName: nonEmpty,
     endpoint: z.string().startsWith("https://", "must be an https URL"),
@@ -74,6 +74,11 @@ export const contractSchema = z.object({
         kind: nonEmpty,
         /** The Kubeflow Training Operator is installed only where the platform itself runs a PyTorchJob. */
         operatorInstalled: z.boolean(),
+        /**
+         * Each of the platform's training runs (added in 1.3): the service account its pods run as in the
+         * training namespace and the IAM role behind it, e.g. to name the role in a data bucket's policy.
+         */
+        identities: z.record(z.string(), z.object({ serviceAccount: nonEmpty, roleArn: z.string().startsWith("arn:", "must be an ARN") })),
     }),
     /** Running a model server in the serving namespace (added in 1.2). */
     serving: z.object({

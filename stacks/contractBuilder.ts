@@ -53,6 +53,8 @@ export interface ContractSources {
     podMetrics: PlatformContractValues["metrics"]["podMetrics"];
     pytorchJob: { apiVersion: string; kind: string };
     trainingOperatorInstalled: boolean;
+    /** Each training run's service account and IAM role (components/s3Identity.ts). */
+    trainingIdentities: Record<string, { serviceAccount: string; roleArn: pulumi.Output<string> }>;
     /** Ports, annotation, headroom and client label of the serving components (components/probes.ts, networkPolicies.ts). */
     serving: PlatformContractValues["serving"];
 }
@@ -61,7 +63,8 @@ export interface ContractSources {
 export function buildContract(spec: StackSpec, src: ContractSources): Outputs<PlatformContractValues> {
     return {
         contractVersion: pulumi.output(CONTRACT_VERSION),
-        environment: pulumi.output(spec.environment),
+        // The contract's environment says which policy config the platform's CI applies: the tier.
+        environment: pulumi.output(spec.tier),
         clusterName: src.clusterName,
         endpoint: src.endpoint,
         kubeconfig: pulumi.secret(src.kubeconfig),
@@ -71,7 +74,7 @@ export function buildContract(spec: StackSpec, src: ContractSources): Outputs<Pl
         gpuPools: pulumi.output(gpuPoolContracts(spec)),
         storage: pulumi.output(storageContract(spec, src.storageClassName)),
         metrics: pulumi.output({ externalMetrics: { ...src.externalMetrics }, selectorLabel: src.selectorLabel, podMetrics: { ...src.podMetrics } }),
-        training: pulumi.output({ ...src.pytorchJob, operatorInstalled: src.trainingOperatorInstalled }),
+        training: pulumi.output({ ...src.pytorchJob, operatorInstalled: src.trainingOperatorInstalled, identities: { ...src.trainingIdentities } }),
         serving: pulumi.output({ ...src.serving, ports: { ...src.serving.ports }, clientNamespaceLabels: { ...src.serving.clientNamespaceLabels } }),
         workloadIdentity: src.oidcIssuerUrl.apply((url) => ({
             issuer: issuerHost(url),

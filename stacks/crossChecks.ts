@@ -4,9 +4,10 @@
  */
 import { instanceType } from "../capacity/catalog";
 import { parseCpu, parseMemory } from "../capacity/quantity";
-import { NAMESPACE, problemLine } from "./errors";
+import { describe, NAMESPACE, problemLine } from "./errors";
 import { AWS_REGION, ClusterConfig, NodePoolConfig, ServingConfig, TrainingConfig } from "./schema";
-import { Environment, NAMESPACES, NODE_GROUP_NAME_MAX_LENGTH, nodeGroupNameFor } from "./spec";
+import { NAMESPACES, NODE_GROUP_NAME_MAX_LENGTH, nodeGroupNameFor } from "./spec";
+import { Tier, tierProtections } from "./tiers";
 
 export function checkRegion(region: string | undefined, problems: string[]) {
     if (!region) {
@@ -28,10 +29,13 @@ export function checkZones(region: string | undefined, cluster: ClusterConfig, p
     });
 }
 
-/** Sizes within each pool, a CPU pool for system pods, and node group names EKS accepts. */
-export function checkPools(pools: Record<string, NodePoolConfig>, clusterName: string | undefined, problems: string[]) {
+/**
+ * Sizes within each pool, a CPU pool for system pods, and node group names EKS accepts. `complete` is
+ * false when some pools are broken (already reported): the rules over all pools are then not judged.
+ */
+export function checkPools(pools: Record<string, NodePoolConfig>, clusterName: string | undefined, problems: string[], complete = true) {
     const entries = Object.entries(pools);
-    if (entries.length === 0) {
+    if (entries.length === 0 && complete) {
         problems.push(`${NAMESPACE}:nodePools must define at least one pool`);
         return;
     }
@@ -49,7 +53,7 @@ export function checkPools(pools: Record<string, NodePoolConfig>, clusterName: s
         }
     }
     const systemPool = entries.some(([, p]) => !instanceType(p.instanceType).gpu && p.minSize >= 1);
-    if (!systemPool) {
+    if (!systemPool && complete) {
         problems.push(
             `${NAMESPACE}:nodePools needs a CPU pool with minSize >= 1 for system pods (CoreDNS, controllers); ` +
                 `got ${entries.map(([name, p]) => `${name} (${p.instanceType}, minSize ${p.minSize})`).join(", ")}`,
@@ -124,28 +128,29 @@ const OPEN_CIDRS = new Set(["0.0.0.0/0"]);
  * The API endpoint: reachable at all, public only to listed ranges (never to everyone in prod), and
  * private access on whenever the public side is closed or narrowed, or nodes could not reach it.
  */
-export function checkEndpoint(cluster: ClusterConfig, env: Environment, problems: string[]) {
+export function checkEndpoint(cluster: ClusterConfig, tier: Tier, problems: string[]) {
     const where = `${NAMESPACE}:cluster.endpoint`;
+    const strict = tierProtections(tier).strictEndpoint;
     const { publicAccess, privateAccess, publicAccessCidrs } = cluster.endpoint;
     if (!publicAccess && !privateAccess) {
-        problems.push(`${where}: publicAccess and privateAccess are both false; nothing could reach the API server. Turn privateAccess on`);
+        problems.push(`${where}: publicAccess and privateAccess are both false; nothing could reach the API server, got publicAccess false, privateAccess false; allowed: privateAccess true`);
         return;
     }
     if (!publicAccess && publicAccessCidrs.length > 0) {
-        problems.push(`${where}.publicAccessCidrs is set but publicAccess is false; remove the CIDRs or turn the public endpoint on`);
+        problems.push(`${where}.publicAccessCidrs is set but publicAccess is false, got ${describe(publicAccessCidrs)}; allowed: no CIDRs, or publicAccess true`);
     }
     if (publicAccess) {
         const open = publicAccessCidrs.filter((c) => OPEN_CIDRS.has(c));
-        if (env === "prod" && publicAccessCidrs.length === 0) {
-            problems.push(`${where}.publicAccessCidrs is empty in prod, which EKS opens to 0.0.0.0/0; list the VPN/CI egress ranges or set publicAccess: false`);
-        } else if (env === "prod" && open.length > 0) {
-            problems.push(`${where}.publicAccessCidrs opens the prod API endpoint to ${open.join(", ")}; list the VPN/CI egress ranges or set publicAccess: false`);
+        if (strict && publicAccessCidrs.length === 0) {
+            problems.push(`${where}.publicAccessCidrs is empty in tier ${tier}, which EKS opens to 0.0.0.0/0, got []; allowed: the VPN/CI egress ranges, or publicAccess: false`);
+        } else if (strict && open.length > 0) {
+            problems.push(`${where}.publicAccessCidrs opens the tier-${tier} API endpoint to ${open.join(", ")}, got ${describe(publicAccessCidrs)}; allowed: the VPN/CI egress ranges, or publicAccess: false`);
         }
     }
-    if (!privateAccess && (!publicAccess || publicAccessCidrs.length > 0 || env === "prod")) {
+    if (!privateAccess && (!publicAccess || publicAccessCidrs.length > 0 || strict)) {
         problems.push(
-            `${where}.privateAccess must be true${env === "prod" ? " in prod" : " when the public endpoint is closed or limited to CIDRs"}: ` +
-                "nodes and the EFS/CSI controllers reach the API server from inside the VPC (their NAT addresses are not in publicAccessCidrs)",
+            `${where}.privateAccess must be true${strict ? ` in tier ${tier}` : " when the public endpoint is closed or limited to CIDRs"}: ` +
+                "nodes and the EFS/CSI controllers reach the API server from inside the VPC (their NAT addresses are not in publicAccessCidrs), got false; allowed: true",
         );
     }
 }

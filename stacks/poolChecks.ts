@@ -41,7 +41,7 @@ export function checkPoolPlacement(pools: Record<string, NodePoolConfig>, cluste
 
 export type GpuSpot = "never" | "training" | "any";
 
-/** ml-platform:gpuSpot, or its environment's default: prod keeps serving off Spot, dev allows it. */
+/** ml-platform:gpuSpot, or its tier's default: the prod tier keeps serving off Spot, dev allows it. */
 export function gpuSpotOf(configured: GpuSpot | undefined, environment: string): GpuSpot {
     return configured ?? (environment === "prod" ? "training" : "any");
 }

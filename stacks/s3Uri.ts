@@ -40,3 +40,17 @@ export function parseS3Uri(uri: string): S3Location {
     }
     return { bucket, prefix, uri: `s3://${bucket}/${prefix}` };
 }
+
+const PATH_SEGMENT = /^[A-Za-z0-9._-]+$/;
+
+/** Why a folder cannot be a data-sync target inside a claim, or undefined: relative, no "..", no empty segment. */
+export function claimPathProblem(path: string): NameProblem | undefined {
+    const segments = path.replace(/\/$/, "").split("/");
+    if (path === "" || path.startsWith("/") || segments.some((s) => !PATH_SEGMENT.test(s) || s === "." || s === "..")) {
+        return {
+            wrong: "must be a folder relative to the claim's root",
+            allowed: "segments of letters, digits, '.', '_' and '-' joined by '/', e.g. imagenet/2026-01 (no leading '/', no '.' or '..')",
+        };
+    }
+    return undefined;
+}

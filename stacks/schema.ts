@@ -9,7 +9,8 @@ import { architectureProblems } from "../capacity/gpu-memory";
 import { labelValueProblem, NameProblem, qualifiedNameProblem } from "../capacity/labels";
 import { DEFAULT_GPU_TAINT } from "../capacity/pools";
 import { isCpuQuantity, isMemoryQuantity } from "../capacity/quantity";
-import { s3UriProblem } from "./s3Uri";
+import { claimPathProblem, s3UriProblem } from "./s3Uri";
+import { TIERS } from "./tiers";
 // The supported minors are those every pinned component (Cluster Autoscaler) has a build for.
 import { SUPPORTED_KUBERNETES_VERSIONS } from "../facts/versions";
 
@@ -225,11 +226,26 @@ export const trainingSchema = z.strictObject({
     backoffLimit: int(0, 20).default(2),
     activeDeadlineSeconds: int(60, 30 * 86400).default(86400),
     model: trainingModelSchema.optional(),
+    /** S3 prefix the run's own IAM role may read (stacks/s3Access.ts). */
+    data: checkedString(s3UriProblem).optional(),
+    /** S3 prefix the run's own IAM role may write. */
+    output: checkedString(s3UriProblem).optional(),
+});
+
+/** One copy of an S3 prefix into the training-data claim, by a Job with its own read-only role. */
+export const dataSyncSchema = z.strictObject({
+    name: dnsLabel(40),
+    source: checkedString(s3UriProblem),
+    /** Folder inside the training-data claim, relative to its root. */
+    path: checkedString(claimPathProblem),
 });
 
 /** Every top-level key under the `ml-platform` namespace, with its schema. */
 export const configKeys = {
-    environment: z.enum(["dev", "prod"]),
+    /** The environment's name (tags, reports); any DNS label; defaults to the stack name. */
+    environment: dnsLabel(40).optional(),
+    /** dev-like or prod-like protections (stacks/tiers.ts); taken from environment when that is dev or prod. */
+    tier: z.enum(TIERS).optional(),
     cluster: clusterSchema,
     gpuTaint: gpuTaintSchema.default({ ...DEFAULT_GPU_TAINT }),
     nodePools: z.record(dnsLabel(30), nodePoolSchema),
@@ -243,6 +259,7 @@ export const configKeys = {
     }),
     serving: z.array(servingSchema).default([]),
     training: z.array(trainingSchema).default([]),
+    dataSync: z.array(dataSyncSchema).default([]),
     mlflowTrackingUri: z.string().min(1),
     /** Where GPU pools may buy Spot: never, for training only, or for serving too (default: prod training, dev any). */
     gpuSpot: z.enum(["never", "training", "any"]).optional(),
@@ -250,7 +267,7 @@ export const configKeys = {
     nodeProvisioner: z.enum(["cluster-autoscaler", "karpenter"]).default("cluster-autoscaler"),
 } as const;
 
-export const REQUIRED_KEYS = ["environment", "cluster", "nodePools"] as const;
+export const REQUIRED_KEYS = ["cluster", "nodePools"] as const;
 /** Keys whose value must be a Pulumi secret (`pulumi config set --secret`). */
 export const SECRET_KEYS = ["mlflowTrackingUri"] as const;
 
@@ -260,3 +277,4 @@ export type NodePoolConfig = z.infer<typeof nodePoolSchema>;
 export type StorageConfig = z.infer<typeof storageSchema>;
 export type ServingConfig = z.infer<typeof servingSchema>;
 export type TrainingConfig = z.infer<typeof trainingSchema>;
+export type DataSyncConfig = z.infer<typeof dataSyncSchema>;

@@ -4,8 +4,11 @@ import { GpuFacts } from "../capacity/catalog";
 import { NodePoolShape, Taint } from "../capacity/pools";
 import { NAMESPACES } from "../facts/namespaces";
 import { ClusterConfig, StorageConfig } from "./schema";
+import { Tier } from "./tiers";
 
-export type Environment = "dev" | "prod";
+/** The stack's environment name (ml-platform:environment, default the stack name). Protections follow the tier, never this. */
+export type Environment = string;
+export type { Tier };
 
 export interface NodePoolSpec extends NodePoolShape {
     minSize: number;
@@ -53,12 +56,30 @@ export interface TrainingSpec extends WorkloadResources {
     workers: number;
     backoffLimit: number;
     activeDeadlineSeconds: number;
+    /** Normalised S3 URI (s3://bucket/prefix/) the run's role may read, if declared. */
+    data?: string;
+    /** Normalised S3 URI the run's role may write, if declared. */
+    output?: string;
+}
+
+/** A Job that copies an S3 prefix into the training-data claim (stacks/dataSync.ts). */
+export interface DataSyncSpec {
+    name: string;
+    namespace: string;
+    /** Normalised S3 URI. */
+    source: string;
+    /** Folder inside the claim, relative, without a trailing "/". */
+    path: string;
+    /** The CPU system pool it runs on (systemPoolOf). */
+    pool: string;
 }
 
 export interface StackSpec {
     project: string;
     stack: string;
     environment: Environment;
+    /** dev-like or prod-like protections (stacks/tiers.ts tierProtections) and the policy config applied. */
+    tier: Tier;
     region: string;
     cluster: ClusterConfig;
     gpuTaint: Taint;
@@ -67,6 +88,7 @@ export interface StackSpec {
     namespaces: { serving: string; training: string };
     serving: ServingSpec[];
     training: TrainingSpec[];
+    dataSync: DataSyncSpec[];
     /** Who provisions GPU nodes (the system pool is a managed node group either way); default cluster-autoscaler. */
     nodeProvisioner?: "cluster-autoscaler" | "karpenter";
     /** True when the tracking URI was given (as a secret); workloads then reference it. */
@@ -85,6 +107,11 @@ export function nodeGroupNameFor(clusterName: string, poolName: string): string 
 
 export function gpuPools(spec: StackSpec): NodePoolSpec[] {
     return spec.nodePools.filter((p) => p.gpu !== undefined);
+}
+
+/** The CPU pool system pods (and data-sync Jobs) run on: the first one that always has a node (validation requires one). */
+export function systemPoolOf<P extends NodePoolSpec>(pools: P[]): P | undefined {
+    return pools.find((p) => !p.gpu && p.minSize >= 1);
 }
 
 export function findPool(spec: StackSpec, name: string): NodePoolSpec {

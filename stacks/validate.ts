@@ -3,16 +3,17 @@
  * naming the config key, the bad value and what is allowed. Pure: no Pulumi, so it is tested as a table.
  * The shapes are in schema.ts, rules across keys in crossChecks.ts, GPU sizing in placement.ts.
  */
-import { z } from "zod";
 import { instanceType } from "../capacity/catalog";
-import { credentialShape } from "./credentials";
 import { checkAccess, checkEndpoint, checkPools, checkRegion, checkServing, checkTrackingUri, checkTraining, checkUniqueNames, checkZones } from "./crossChecks";
-import { ConfigError, formatIssue, keyPath, NAMESPACE } from "./errors";
+import { ConfigError, NAMESPACE } from "./errors";
 import { checkKarpenterPools, checkPoolCapacity, checkPoolPlacement, checkServingOnSpot, gpuSpotOf } from "./poolChecks";
-import { checkPolicyLimits, PolicyLimits, policyLimitsOf, readPolicyLimits } from "./policyLimits";
+import { parseConfigKeys, toFileIndices } from "./parseConfig";
+import { checkGpuTaint, checkPolicyLimits, PolicyLimits, policyLimitsOf, readPolicyLimits } from "./policyLimits";
 import { GpuChoice, placeWorkload, servingMemory, trainingMemory } from "./placement";
-import { configKeys, NodePoolConfig, REQUIRED_KEYS, SECRET_KEYS, ServingConfig, TrainingConfig } from "./schema";
+import { checkTrainingAccess, dataSyncSpecs, trainingAccessOf } from "./dataSync";
+import { NodePoolConfig, ServingConfig, TrainingConfig } from "./schema";
 import { NAMESPACES, NodePoolSpec, ServingSpec, StackSpec, TrainingSpec } from "./spec";
+import { resolveTier } from "./tiers";
 
 export interface RawConfig {
     project: string;
@@ -23,65 +24,8 @@ export interface RawConfig {
     values: Record<string, string>;
     /** Keys (without namespace) whose values are Pulumi secrets. */
     secretKeys: string[];
-    /** What the stack's policy config forbids; default: read from policy/config/<environment>.json. */
+    /** What the stack's policy config forbids; default: read from policy/config/<tier>.json. */
     policyLimits?: PolicyLimits;
-}
-
-type Parsed = { [K in keyof typeof configKeys]: z.infer<(typeof configKeys)[K]> };
-
-function parseValue(text: string): unknown {
-    try {
-        return JSON.parse(text);
-    } catch {
-        return text;
-    }
-}
-
-/** Structural validation of every key; unknown top-level keys are errors. */
-function parseKeys(raw: RawConfig, problems: string[]): Partial<Parsed> {
-    const known = Object.keys(configKeys);
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(raw.values)) {
-        if (!known.includes(key)) {
-            problems.push(`${NAMESPACE}:${key} is not a known config key; known keys: ${known.map((k) => `${NAMESPACE}:${k}`).join(", ")}`);
-        }
-    }
-    for (const key of known as (keyof typeof configKeys)[]) {
-        const text = raw.values[key];
-        if (text === undefined && (REQUIRED_KEYS as readonly string[]).includes(key)) {
-            problems.push(`${NAMESPACE}:${key} is required; see the README's config reference`);
-            continue;
-        }
-        if (text === undefined && key === "mlflowTrackingUri") {
-            continue;
-        }
-        const value = key === "mlflowTrackingUri" || text === undefined ? text : parseValue(text);
-        const secret = (SECRET_KEYS as readonly string[]).includes(key);
-        // A secret's value never reaches a message: the plan's output is public in a pull request.
-        const result = configKeys[key].safeParse(value, { reportInput: !secret });
-        if (result.success) {
-            out[key] = result.data;
-        } else if (secret) {
-            problems.push(...result.error.issues.map((i) => `${keyPath(key, i.path)} is invalid (${i.message}); the value is a secret and is not shown`));
-        } else {
-            problems.push(...result.error.issues.map((i) => formatIssue(key, i)));
-        }
-    }
-    for (const [key, text] of Object.entries(raw.values)) {
-        const shape = raw.secretKeys.includes(key) ? undefined : credentialShape(text);
-        if (shape) {
-            problems.push(
-                `${NAMESPACE}:${key} holds what looks like ${shape} in plain text; credentials belong in Pulumi secrets ` +
-                    `(\`pulumi config set --secret\`) read by a key meant for them, never in plain config`,
-            );
-        }
-    }
-    for (const key of SECRET_KEYS) {
-        if (raw.values[key] !== undefined && !raw.secretKeys.includes(key)) {
-            problems.push(`${NAMESPACE}:${key} must be a secret: set it with \`pulumi config set --secret ${NAMESPACE}:${key} <value>\``);
-        }
-    }
-    return out as Partial<Parsed>;
 }
 
 function poolSpecs(pools: Record<string, NodePoolConfig>): NodePoolSpec[] {
@@ -104,8 +48,14 @@ function estimateOf(choice: GpuChoice) {
     return choice.estimate !== undefined ? { gpuMemoryEstimateBytes: Math.ceil(choice.estimate) } : {};
 }
 
-function servingSpecs(entries: ServingConfig[], pools: NodePoolSpec[], problems: string[]): ServingSpec[] {
+/** Whether to leave a workload's placement unjudged: its pool (or, for auto, any pool) is broken and already reported. */
+type SkipPlacement = (pool: string) => boolean;
+
+function servingSpecs(entries: ServingConfig[], pools: NodePoolSpec[], problems: string[], skip: SkipPlacement): ServingSpec[] {
     return entries.flatMap((s, i) => {
+        if (skip(s.pool)) {
+            return [];
+        }
         const choice = placeWorkload(`${NAMESPACE}:serving[${i}]`, "gpus", { pool: s.pool, gpus: s.gpus }, servingMemory(s.model), pools, problems);
         if (!choice) {
             return [];
@@ -131,8 +81,11 @@ function servingSpecs(entries: ServingConfig[], pools: NodePoolSpec[], problems:
     });
 }
 
-function trainingSpecs(entries: TrainingConfig[], pools: NodePoolSpec[], problems: string[]): TrainingSpec[] {
+function trainingSpecs(entries: TrainingConfig[], pools: NodePoolSpec[], problems: string[], skip: SkipPlacement): TrainingSpec[] {
     return entries.flatMap((t, i) => {
+        if (skip(t.pool)) {
+            return [];
+        }
         const pods = 1 + (t.kind === "PyTorchJob" ? (t.workers ?? 0) : 0);
         const choice = placeWorkload(`${NAMESPACE}:training[${i}]`, "gpusPerPod", { pool: t.pool, gpus: t.gpusPerPod }, trainingMemory(t.model, pods), pools, problems);
         if (!choice) {
@@ -154,6 +107,7 @@ function trainingSpecs(entries: TrainingConfig[], pools: NodePoolSpec[], problem
                 memoryLimit: t.memoryLimit ?? t.memory,
                 backoffLimit: t.backoffLimit,
                 activeDeadlineSeconds: t.activeDeadlineSeconds,
+                ...trainingAccessOf(t),
                 ...estimateOf(choice),
             },
         ];
@@ -164,41 +118,54 @@ function trainingSpecs(entries: TrainingConfig[], pools: NodePoolSpec[], problem
 export function buildStackSpec(raw: RawConfig): StackSpec {
     const problems: string[] = [];
     checkRegion(raw.region, problems);
-    const parsed = parseKeys(raw, problems);
-    const env = parsed.environment ?? "dev";
+    const { values: parsed, indices, brokenPools } = parseConfigKeys(raw.values, raw.secretKeys, problems);
+    // Problems from here on are about the entries that parsed, named by their place among those kept.
+    const structural = problems.length;
+    const tier = resolveTier(parsed.tier, parsed.environment, problems);
+    // Checks that depend on the tier are judged as dev (the lenient side) while the tier is unknown.
+    const judgedTier = tier ?? "dev";
     if (parsed.nodePools) {
-        checkPools(parsed.nodePools, parsed.cluster?.name, problems);
+        checkPools(parsed.nodePools, parsed.cluster?.name, problems, brokenPools.length === 0);
         checkPoolPlacement(parsed.nodePools, parsed.cluster?.availabilityZones, problems);
-        checkPoolCapacity(parsed.nodePools, gpuSpotOf(parsed.gpuSpot, env), problems);
+        checkPoolCapacity(parsed.nodePools, gpuSpotOf(parsed.gpuSpot, judgedTier), problems);
     }
     if (parsed.cluster) {
         checkZones(raw.region, parsed.cluster, problems);
-        checkEndpoint(parsed.cluster, env, problems);
+        checkEndpoint(parsed.cluster, judgedTier, problems);
         checkAccess(parsed.cluster, problems);
     }
     const servingCfg = parsed.serving ?? [];
     const trainingCfg = parsed.training ?? [];
     checkServing(servingCfg, problems);
-    checkPolicyLimits(raw.policyLimits ?? readPolicyLimits(env) ?? policyLimitsOf({}, "the policy pack's defaults"), parsed.nodePools, servingCfg, problems);
+    // Which policy config applies depends on the tier: unknown tier, no judgement (the tier's problem is shown).
+    if (tier) {
+        const limits = raw.policyLimits ?? readPolicyLimits(tier) ?? policyLimitsOf({}, "the policy pack's defaults");
+        checkPolicyLimits(limits, parsed.nodePools, servingCfg, problems);
+        checkGpuTaint(limits, parsed.gpuTaint, parsed.nodePools, problems);
+    }
     checkTraining(trainingCfg, problems);
     checkUniqueNames(servingCfg, trainingCfg, problems);
+    checkTrainingAccess(trainingCfg, parsed.dataSync ?? [], problems);
     const hasTrackingUri = parsed.mlflowTrackingUri !== undefined;
     checkTrackingUri(hasTrackingUri, servingCfg.length + trainingCfg.length, problems);
     const pools = parsed.nodePools ? poolSpecs(parsed.nodePools) : [];
     // Workloads are placed on pools: when the pools themselves are invalid, that is the error to show.
-    const serving = parsed.nodePools ? servingSpecs(servingCfg, pools, problems) : [];
-    const training = parsed.nodePools ? trainingSpecs(trainingCfg, pools, problems) : [];
-    checkServingOnSpot(serving, pools, gpuSpotOf(parsed.gpuSpot, env), problems);
+    const skip: SkipPlacement = (pool) => brokenPools.includes(pool) || (pool === "auto" && brokenPools.length > 0);
+    const serving = parsed.nodePools ? servingSpecs(servingCfg, pools, problems, skip) : [];
+    const training = parsed.nodePools ? trainingSpecs(trainingCfg, pools, problems, skip) : [];
+    checkServingOnSpot(serving, pools, gpuSpotOf(parsed.gpuSpot, judgedTier), problems);
     if (parsed.nodePools && parsed.nodeProvisioner === "karpenter") {
         checkKarpenterPools(parsed.nodePools, problems);
     }
-    if (problems.length > 0 || !parsed.cluster || !parsed.environment || !parsed.gpuTaint || !parsed.storage) {
+    problems.splice(structural, problems.length - structural, ...toFileIndices(problems.slice(structural), indices));
+    if (problems.length > 0 || !parsed.cluster || !tier || !parsed.gpuTaint || !parsed.storage) {
         throw new ConfigError(problems.length > 0 ? problems : ["configuration incomplete"]);
     }
     return {
         project: raw.project,
         stack: raw.stack,
-        environment: parsed.environment,
+        environment: parsed.environment ?? raw.stack,
+        tier,
         region: raw.region!,
         cluster: parsed.cluster,
         gpuTaint: parsed.gpuTaint,
@@ -207,6 +174,7 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
         namespaces: { ...NAMESPACES },
         serving,
         training,
+        dataSync: dataSyncSpecs(parsed.dataSync ?? [], pools),
         hasTrackingUri,
         nodeProvisioner: parsed.nodeProvisioner ?? "cluster-autoscaler",
     };

@@ -88,7 +88,7 @@ describe("capacity/analysis analyzeCapacity", () => {
             const a = analyzeCapacity([nodeGroup("bare", "m6i.large", undefined, undefined)]);
             assert.equal(a.pools[0].minSize, 0);
             assert.equal(a.pools[0].maxSize, 0);
-            assert.deepEqual(a.nodes, { min: { bare: 0 }, max: { bare: 0 } });
+            assert.deepEqual(a.nodes, { min: { bare: 0 }, max: { bare: 0 }, reachable: { bare: 0 } });
         });
 
         it("takes a missing scalingConfig as sizes 0", () => {
@@ -209,7 +209,7 @@ describe("capacity/analysis analyzeCapacity", () => {
                 pools: ["system"],
             });
             assert.equal(w.pool, "system");
-            assert.deepEqual(a.nodes, { min: { system: 1 }, max: { system: 2 } });
+            assert.deepEqual(a.nodes, { min: { system: 1 }, max: { system: 2 }, reachable: { system: 2 } });
         });
 
         it("counts a Job's pods by parallelism (default 1) and names its pods 'pod' in reasons", () => {
@@ -257,7 +257,7 @@ describe("capacity/analysis analyzeCapacity", () => {
             assert.deepEqual([ok.kind, ok.namespace, ok.urn, ok.pool, ok.schedulable], ["PyTorchJob", "ml", "urn:pt", "gpu", true]);
             assert.deepEqual(ok.gpusRequested, { min: 8, max: 8 });
             assert.deepEqual(ok.scales.min, { schedulable: true, pods: 2, nodesNeeded: 2, pools: ["gpu"] });
-            assert.deepEqual(fits.nodes, { min: { system: 2, gpu: 2 }, max: { system: 2, gpu: 2 } });
+            assert.deepEqual(fits.nodes, { min: { system: 2, gpu: 2 }, max: { system: 2, gpu: 2 }, reachable: { system: 4, gpu: 2 } });
             assert.deepEqual(fits.gpus, { requested: { min: 8, max: 8 }, provisioned: { min: 8, max: 8 } });
             assert.deepEqual(fits.gpuAllocation, { min: 1, max: 1 });
 
@@ -270,7 +270,7 @@ describe("capacity/analysis analyzeCapacity", () => {
             assert.equal(w.pool, "gpu");
             assert.deepEqual(w.gpusRequested, { min: 12, max: 12 });
             // Gang: nothing of it is placed, so nothing is provisioned for it.
-            assert.deepEqual(tooBig.nodes, { min: { system: 2, gpu: 0 }, max: { system: 2, gpu: 0 } });
+            assert.deepEqual(tooBig.nodes, { min: { system: 2, gpu: 0 }, max: { system: 2, gpu: 0 }, reachable: { system: 4, gpu: 2 } });
             assert.deepEqual(tooBig.gpus, { requested: { min: 12, max: 12 }, provisioned: { min: 0, max: 0 } });
             assert.deepEqual(tooBig.gpuAllocation, { min: 0, max: 0 });
         });
@@ -331,7 +331,7 @@ describe("capacity/analysis analyzeCapacity", () => {
 
         it("keeps every pool at least at minSize and sums GPUs requested and provisioned", () => {
             const a = analyzeCapacity(stack());
-            assert.deepEqual(a.nodes, { min: { system: 2, gpu: 2 }, max: { system: 2, gpu: 2 } });
+            assert.deepEqual(a.nodes, { min: { system: 2, gpu: 2 }, max: { system: 2, gpu: 2 }, reachable: { system: 4, gpu: 3 } });
             assert.deepEqual(a.gpus, { requested: { min: 2, max: 2 }, provisioned: { min: 2, max: 2 } });
             assert.deepEqual(a.gpuAllocation, { min: 1, max: 1 });
         });
@@ -358,7 +358,7 @@ describe("capacity/analysis analyzeCapacity", () => {
                 hpa("infer", undefined, 4),
             ];
             const a = analyzeCapacity(resources);
-            assert.deepEqual(a.nodes, { min: { system: 2, gpu: 1 }, max: { system: 2, gpu: 2 } });
+            assert.deepEqual(a.nodes, { min: { system: 2, gpu: 1 }, max: { system: 2, gpu: 2 }, reachable: { system: 4, gpu: 3 } });
             assert.deepEqual(a.gpus, { requested: { min: 2, max: 8 }, provisioned: { min: 4, max: 8 } });
             assert.deepEqual(a.gpuAllocation, { min: 0.5, max: 1 });
             assert.deepEqual(
@@ -397,7 +397,7 @@ describe("capacity/analysis analyzeCapacity", () => {
             const none = analyzeCapacity([]);
             assert.deepEqual(none.pools, []);
             assert.deepEqual(none.workloads, []);
-            assert.deepEqual(none.nodes, { min: {}, max: {} });
+            assert.deepEqual(none.nodes, { min: {}, max: {}, reachable: {} });
             assert.deepEqual(none.gpuAllocation, { min: 0, max: 0 });
             assert.equal(none.cost.monthlyMax, 0);
         });

@@ -1,5 +1,5 @@
 import { strict as assert } from "node:assert";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
 import { generateStack } from "../bench/generate";
@@ -43,8 +43,43 @@ describe("capacity planner on whole plans", () => {
             for (const h of ["## Placement", "## Cost", "## GPU demand against capacity", "xychart-beta", "## GPU autoscaling chain"]) {
                 assert.ok(md.includes(h), h);
             }
+
+            // The whole bill: every item, each in the report's Cost table, the EC2 item equal to the node figures.
+            const bill = s.cost.bill;
+            assert.deepEqual(
+                bill.lines.map((l: any) => l.item),
+                ["ec2-nodes", "eks-control-plane", "nat-gateways", "ebs-root-volumes", "ebs-gp3-claims", "efs-claims"],
+            );
+            assert.deepEqual([bill.lines[0].monthly.min, bill.lines[0].monthly.max], [s.cost.monthlyMin, s.cost.monthlyMax]);
+            const pools = s.nodePools as { name: string; maxSize: number; minSize: number }[];
+            for (const p of bill.perPool) {
+                assert.equal(p.nodes.reachable, pools.find((x) => x.name === p.pool)!.maxSize, p.pool);
+            }
+            const natGateways = stack === "dev" ? 1 : 3; // single; one per AZ over three AZs
+            assert.deepEqual(bill.lines.find((l: any) => l.item === "nat-gateways").quantity, { min: natGateways, max: natGateways, reachable: natGateways });
+            const efs = s.storage.pvcs.reduce((n: number, c: any) => n + parseFloat(c.size) * (c.size.endsWith("Ti") ? 1024 : 1), 0);
+            assert.equal(bill.lines.find((l: any) => l.item === "efs-claims").quantity.reachable, efs);
+            for (const l of bill.lines) {
+                assert.ok(md.includes(`| ${l.label} |`), l.label);
+                assert.ok(l.monthly.min <= l.monthly.max && l.monthly.max <= l.monthly.reachable, l.item);
+            }
+            assert.ok(Math.abs(bill.monthly.reachable - bill.lines.reduce((n: number, l: any) => n + l.monthly.reachable, 0)) < 0.05);
+            // The budget the policy config names holds at its basis, and the report says so in the rule's words.
+            assert.equal(s.cost.budget.basis, "reachable");
+            assert.equal(s.cost.budget.within, true, s.cost.budget.message);
+            assert.ok(md.includes(`**within** — ${s.cost.budget.message}`));
+            assert.match(md, /Not counted: NAT gateway data processing/);
         });
     }
+
+    it("dev: the A100 pool no workload needs is $0 at the demand-driven maximum and a p4d.24xlarge at the reachable one", async () => {
+        const { out } = await planOf("dev");
+        const s = JSON.parse(readFileSync(path.join(out, "summary.json"), "utf8"));
+        const a100 = s.cost.bill.perPool.find((p: any) => p.pool === "a100");
+        assert.deepEqual(a100.nodes, { min: 0, max: 0, reachable: 1 });
+        assert.deepEqual([a100.monthly.max, a100.monthly.reachable], [0, 16029.08]);
+        assert.ok(s.cost.bill.monthly.reachable - s.cost.bill.monthly.max > 16029.08);
+    });
 
     it("a 4-GPU, 256Gi worker aimed at g5.12xlarge exits 1 naming memory and what the node allocates", async () => {
         const file = variant("prod", (c) => {
@@ -103,8 +138,12 @@ describe("capacity planner on whole plans", () => {
         const policy = JSON.parse(readFileSync(path.join(out, "policy.json"), "utf8"));
         const budget = policy.find((v: any) => v.policy === "monthly-budget");
         assert.ok(budget, JSON.stringify(policy));
-        assert.match(budget.message, /over the budget of \$5000\.00/);
-        assert.ok(existsSync(path.join(out, "report.md")));
+        assert.match(budget.message, /^the whole bill at the reachable maximum \(every pool at maxSize\) is \$[\d,.]+\/month, \$[\d,.]+ more than the budget of \$22,000\.00 \(largest: pool a10g, 40 x g5\.xlarge/);
+        // The report and summary.json give the rule's verdict, word for word: one judgement, shown twice.
+        const report = readFileSync(path.join(out, "report.md"), "utf8");
+        assert.ok(report.includes(`**OVER** — ${budget.message}`), report);
+        const summary = JSON.parse(readFileSync(path.join(out, "summary.json"), "utf8"));
+        assert.deepEqual([summary.cost.budget.within, summary.cost.budget.message, summary.cost.budget.basis], [false, budget.message, "reachable"]);
     });
 
     it("monthly-budget passes without a budget and under one, fails over one", async () => {

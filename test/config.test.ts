@@ -1,5 +1,6 @@
 import { strict as assert } from "node:assert";
 import { ConfigError } from "../stacks/errors";
+import { policyLimitsOf } from "../stacks/policyLimits";
 import { buildStackSpec, RawConfig } from "../stacks/validate";
 import { rawConfigOf, withKey } from "./helpers";
 
@@ -54,7 +55,7 @@ const cases: Case[] = [
     { key: "ml-platform:nodePools", wrong: "no pools at all", raw: withKey(dev, "nodePools", () => ({})), expect: ["ml-platform:nodePools must define at least one pool"] },
     { key: "ml-platform:cluster", wrong: "missing cluster", raw: withKey(dev, "cluster", () => undefined), expect: ["ml-platform:cluster is required"] },
     { key: "aws:region", wrong: "missing region", raw: { ...dev, region: undefined }, expect: ["aws:region is required"] },
-    { key: "ml-platform:environment", wrong: "unknown environment", raw: { ...dev, values: { ...dev.values, environment: "staging" } }, expect: ['ml-platform:environment must be one of "dev", "prod", got "staging"'] },
+    { key: "ml-platform:tier", wrong: "environment staging without a tier", raw: { ...dev, values: { ...dev.values, environment: "staging" } }, expect: ['ml-platform:tier is required when ml-platform:environment is not dev or prod (got "staging"); allowed: "dev", "prod"'] },
     { key: "ml-platform:cluster.availabilityZones", wrong: "one availability zone", raw: withKey(dev, "cluster", (c) => ((c.availabilityZones = ["us-east-1a"]), c)), expect: ["ml-platform:cluster.availabilityZones must list at least 2"] },
     { key: "ml-platform:cluster.availabilityZones", wrong: "repeated availability zone", raw: withKey(dev, "cluster", (c) => ((c.availabilityZones = ["us-east-1a", "us-east-1a"]), c)), expect: ["ml-platform:cluster.availabilityZones must not repeat"] },
     { key: "ml-platform:cluster.availabilityZones[1]", wrong: "malformed AZ", raw: withKey(dev, "cluster", (c) => ((c.availabilityZones = ["us-east-1a", "east"]), c)), expect: ["ml-platform:cluster.availabilityZones[1] must be an availability zone name", '"east"'] },
@@ -121,12 +122,12 @@ const cases: Case[] = [
     {
         key: "ml-platform:cluster.endpoint.publicAccessCidrs", wrong: "prod API endpoint open to 0.0.0.0/0",
         raw: withKey(prod, "cluster", (c) => ((c.endpoint.publicAccessCidrs = ["0.0.0.0/0"]), c)),
-        expect: ["ml-platform:cluster.endpoint.publicAccessCidrs opens the prod API endpoint to 0.0.0.0/0"],
+        expect: ["ml-platform:cluster.endpoint.publicAccessCidrs opens the tier-prod API endpoint to 0.0.0.0/0"],
     },
     {
         key: "ml-platform:cluster.endpoint.publicAccessCidrs", wrong: "prod public endpoint without CIDRs (EKS opens it to everyone)",
         raw: withKey(prod, "cluster", (c) => ((c.endpoint.publicAccessCidrs = []), c)),
-        expect: ["ml-platform:cluster.endpoint.publicAccessCidrs is empty in prod, which EKS opens to 0.0.0.0/0"],
+        expect: ["ml-platform:cluster.endpoint.publicAccessCidrs is empty in tier prod, which EKS opens to 0.0.0.0/0"],
     },
     { key: "ml-platform:cluster.endpoint", wrong: "both endpoints off", raw: withKey(dev, "cluster", (c) => ((c.endpoint = { publicAccess: false, privateAccess: false }), c)), expect: ["ml-platform:cluster.endpoint: publicAccess and privateAccess are both false"] },
     {
@@ -139,7 +140,7 @@ const cases: Case[] = [
         raw: withKey(dev, "cluster", (c) => ((c.endpoint.privateAccess = false), c)),
         expect: ["ml-platform:cluster.endpoint.privateAccess must be true when the public endpoint is closed or limited to CIDRs"],
     },
-    { key: "ml-platform:cluster.endpoint.privateAccess", wrong: "private endpoint off in prod", raw: withKey(prod, "cluster", (c) => ((c.endpoint.privateAccess = false), c)), expect: ["ml-platform:cluster.endpoint.privateAccess must be true in prod"] },
+    { key: "ml-platform:cluster.endpoint.privateAccess", wrong: "private endpoint off in prod", raw: withKey(prod, "cluster", (c) => ((c.endpoint.privateAccess = false), c)), expect: ["ml-platform:cluster.endpoint.privateAccess must be true in tier prod"] },
     {
         key: "ml-platform:training", wrong: "an AWS access key in plain config",
         raw: withKey(dev, "training", training0((t) => t.args.push("--aws-access-key-id=AKIAABCDEFGHIJKLMNOP"))),
@@ -210,13 +211,15 @@ describe("stack config validation", () => {
     });
 
     it("accepts an empty GPU taint value, as Kubernetes and EKS do", () => {
-        assert.deepEqual(problemsOf(withKey(dev, "gpuTaint", () => ({ key: "dedicated", value: "", effect: "NoSchedule" }))), []);
+        const taint = { key: "dedicated", value: "", effect: "NoSchedule" };
+        assert.deepEqual(problemsOf({ ...withKey(dev, "gpuTaint", () => taint), policyLimits: policyLimitsOf({ "gpu-pool-tainted": { gpuTaint: taint }, "serving-hpa-bounds": { environment: "dev" } }, "a policy config pinning it") }), []);
     });
 
     it("accepts a prefixed GPU taint key of exactly 63 characters", () => {
         const key = `${"p".repeat(51)}.example/gpu`;
         assert.equal(key.length, 63);
-        assert.deepEqual(problemsOf(withKey(dev, "gpuTaint", () => ({ key, value: "ml", effect: "NoSchedule" }))), []);
+        const taint = { key, value: "ml", effect: "NoSchedule" };
+        assert.deepEqual(problemsOf({ ...withKey(dev, "gpuTaint", () => taint), policyLimits: policyLimitsOf({ "gpu-pool-tainted": { gpuTaint: taint }, "serving-hpa-bounds": { environment: "dev" } }, "a policy config pinning it") }), []);
     });
 
     it("accepts a node group name of exactly 63 characters", () => {

@@ -68,6 +68,18 @@ for (const stack of ["dev", "prod"] as const) {
             assert.equal(contract.training.operatorInstalled, pyTorchJobs.length > 0);
         });
 
+        it("publishes each training run's service account and the role its pods assume (1.3)", () => {
+            assert.deepEqual(Object.keys(contract.training.identities).sort(), run.spec.training.map((t) => t.name).sort());
+            for (const t of run.spec.training) {
+                const id = contract.training.identities[t.name];
+                const sa = run.resources.find((r) => r.type === "kubernetes:core/v1:ServiceAccount" && (r.inputs as any).metadata.name === id.serviceAccount && (r.inputs as any).metadata.namespace === t.namespace);
+                assert.ok(sa, `service account ${id.serviceAccount}`);
+                assert.equal((sa.inputs as any).metadata.annotations[contract.workloadIdentity.serviceAccountAnnotation], id.roleArn);
+                const job = run.resources.find((r) => r.type.endsWith(`:${t.kind}`) && (r.inputs as any).metadata.name === t.name)!;
+                assert.ok(JSON.stringify(job.inputs).includes(`"serviceAccountName":"${id.serviceAccount}"`));
+            }
+        });
+
         it("describes workload identity as the platform's own IRSA roles trust it", () => {
             const serving = run.spec.serving[0];
             const role = run.resources.find((r) => r.type === "aws:iam/role:Role" && r.name === `${stack}-serving-${serving.name}-role`);

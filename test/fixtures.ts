@@ -15,7 +15,8 @@ import { ProgramRun, runProgram } from "../plan/run";
 import { writePlan } from "../plan/writer";
 import { ROOT } from "./helpers";
 
-export type Stack = "dev" | "prod";
+/** The repository's stack files (Pulumi.<stack>.yaml); staging is the third, of tier prod. */
+export type Stack = "dev" | "prod" | "staging";
 
 export const stackFile = (stack: Stack) => path.join(ROOT, `Pulumi.${stack}.yaml`);
 

@@ -71,7 +71,7 @@ for (const stack of ["dev", "prod"] as const) {
             });
 
             it("the policy pack finds no mandatory violation (device plugin and DCGM reach every GPU pool, hardening holds)", async () => {
-                const gate = await runPolicyGate(run.resources, { stack, environment: run.spec.environment });
+                const gate = await runPolicyGate(run.resources, { stack, tier: run.spec.tier });
                 assert.deepEqual(gate.violations.filter((v) => v.enforcementLevel === "mandatory").map((v) => `${v.policy}: ${v.message}`), []);
             });
 

@@ -257,5 +257,14 @@ describe("plan diff: deltas", () => {
         // And back: what was unschedulable becomes schedulable.
         const back = diffPlans(head, base).deltas;
         assert.deepEqual([back.newlySchedulable, back.newlyUnschedulable], [["chat"], []]);
+        // A change reads as a difference ("more", "less", "fewer"), never as a bare signed amount.
+        const forth = changesSection(diffPlans(base, head)).body;
+        assert.match(forth, /\| monthly EC2 cost, minimum scale \| \$100\.00 \| \$150\.50 \| \$50\.50 more \|/);
+        assert.match(forth, /\| monthly EC2 cost, maximum scale \| \$300\.00 \| \$300\.00 \| no change \|/);
+        assert.match(forth, /\| GPUs provisioned, maximum scale \| 4 \| 8 \| 4 more \|/);
+        const backwards = changesSection(diffPlans(head, base)).body;
+        assert.match(backwards, /\$150\.50 \| \$100\.00 \| \$50\.50 less \|/);
+        assert.match(backwards, /\| 8 \| 4 \| 4 fewer \|/);
+        assert.doesNotMatch(forth + backwards, /\| [+-]\$?\d/);
     });
 });

@@ -47,8 +47,11 @@ describe("policy/rules/capacity", () => {
         assert.deepEqual(monthlyBudget.configSchema?.properties.maxMonthlyCost, {
             type: "number",
             minimum: 0,
-            description: "Budget in USD per month for the node pools at maximum scale (on-demand catalog prices).",
+            description:
+                "Budget in USD per month for the whole bill (EC2 nodes, EKS control plane, NAT gateway hours, EBS root volumes and gp3 claims, EFS claims; us-east-1 list prices) at the scale budgetBasis names.",
         });
+        const basis = monthlyBudget.configSchema?.properties.budgetBasis;
+        assert.deepEqual([basis?.type, basis?.enum, basis?.default], ["string", ["reachable", "demand"], "reachable"]);
     });
 
     describe("workloads-schedulable", () => {
@@ -86,34 +89,58 @@ describe("policy/rules/capacity", () => {
     });
 
     describe("monthly-budget", () => {
-        const stack = () => [pool("system", "m6i.xlarge", 1, 2), pool("gpu", "g5.xlarge", 1, 1), deploy("web", "3", 2, { "node-pool": "system" })];
-        // Max scale: 2 x m6i.xlarge (0.192/h) + 1 x g5.xlarge (1.006/h) = 1.39/h.
-        const monthlyMax = Math.round((2 * 0.192 + 1.006) * HOURS_PER_MONTH * 100) / 100;
+        // The workload needs 2 system nodes at most; the gpu pool is never needed but may reach 2 nodes.
+        const stack = () => [pool("system", "m6i.xlarge", 1, 2), pool("gpu", "g5.xlarge", 0, 2), deploy("web", "3", 2, { "node-pool": "system" })];
+        // Demand-driven maximum: 2 x m6i.xlarge (0.192/h); reachable: plus 2 x g5.xlarge (1.006/h).
+        const demandMax = Math.round(2 * 0.192 * HOURS_PER_MONTH * 100) / 100;
+        const reachableMax = Math.round((2 * 0.192 + 2 * 1.006) * HOURS_PER_MONTH * 100) / 100;
 
         it("does nothing without a budget", () => {
             assert.deepEqual(run(monthlyBudget, args(stack())), []);
         });
 
-        it("reports the cost over budget, naming the most expensive pool at maximum scale", () => {
-            const out = run(monthlyBudget, args(stack(), { maxMonthlyCost: 1000 }));
-            assert.equal(monthlyMax, 1014.7);
-            assert.deepEqual(out, [
+        it("judges the reachable maximum by default: a pool no workload needs still counts at its maxSize", () => {
+            assert.deepEqual([demandMax, reachableMax], [280.32, 1749.08]);
+            assert.deepEqual(run(monthlyBudget, args(stack(), { maxMonthlyCost: 1000 })), [
                 {
                     message:
-                        "the node pools cost $1014.70/month at maximum scale, over the budget of $1000.00 (largest: pool gpu, 1 x g5.xlarge). Fix: lower maxSize or maxReplicas, or raise maxMonthlyCost in the policy config.",
+                        "the whole bill at the reachable maximum (every pool at maxSize) is $1,749.08/month, $749.08 more than the budget of $1,000.00 (largest: pool gpu, 2 x g5.xlarge, $1,468.76/month). Fix: lower maxSize (or maxReplicas), or raise maxMonthlyCost in the policy config.",
+                },
+            ]);
+            assert.equal(run(monthlyBudget, args(stack(), { maxMonthlyCost: 1000, budgetBasis: "reachable" })).length, 1);
+        });
+
+        it("judges the demand-driven maximum when budgetBasis says demand", () => {
+            assert.deepEqual(run(monthlyBudget, args(stack(), { maxMonthlyCost: 1000, budgetBasis: "demand" })), []);
+            assert.deepEqual(run(monthlyBudget, args(stack(), { maxMonthlyCost: 280, budgetBasis: "demand" })), [
+                {
+                    message:
+                        "the whole bill at the demand-driven maximum (the nodes the declared workloads need at maximum scale) is $280.32/month, $0.32 more than the budget of $280.00 (largest: pool system, 2 x m6i.xlarge, $280.32/month). Fix: lower maxSize (or maxReplicas), or raise maxMonthlyCost in the policy config.",
                 },
             ]);
         });
 
-        it("names the system pool when it costs most", () => {
-            const out = run(monthlyBudget, args([pool("system", "m6i.xlarge", 6, 8), pool("gpu", "g5.xlarge", 1, 1)], { maxMonthlyCost: 0.5 }));
+        it("counts the EKS control plane, NAT gateway hours, root volumes and EFS claims, not only the nodes", () => {
+            const infra = [
+                resource("eks:index:Cluster", "eks", {}),
+                resource("awsx:ec2:Vpc", "vpc", { availabilityZoneNames: ["us-east-1a", "us-east-1b"], natGateways: { strategy: "Single" } }),
+                resource("aws:ec2/launchTemplate:LaunchTemplate", "system-lt", {
+                    blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeSize: 50, volumeType: "gp3" } }],
+                    tagSpecifications: [{ resourceType: "instance", tags: { "node-pool": "system" } }],
+                }),
+                resource("kubernetes:storage.k8s.io/v1:StorageClass", "efs", { metadata: { name: "efs-ml" }, provisioner: "efs.csi.aws.com" }),
+                resource("kubernetes:core/v1:PersistentVolumeClaim", "data", { metadata: { name: "data", namespace: "ml" }, spec: { storageClassName: "efs-ml", resources: { requests: { storage: "100Gi" } } } }),
+            ];
+            // 280.32 (nodes) + 73 (cluster) + 32.85 (one gateway) + 2 x 50 GiB x 0.08 + 100 GiB x 0.30 = 424.17.
+            const whole = [...stack(), ...infra];
+            assert.deepEqual(run(monthlyBudget, args(whole, { maxMonthlyCost: 424.17, budgetBasis: "demand" })), []);
+            const out = run(monthlyBudget, args(whole, { maxMonthlyCost: 424.16, budgetBasis: "demand" }));
             assert.equal(out.length, 1);
-            assert.match(out[0].message, /\(largest: pool system, 6 x m6i\.xlarge\)/);
-            assert.match(out[0].message, /over the budget of \$0\.50 /);
+            assert.match(out[0].message, /is \$424\.17\/month, \$0\.01 more than the budget of \$424\.16 /);
         });
 
         it("allows a cost exactly at the budget and below it", () => {
-            assert.deepEqual(run(monthlyBudget, args(stack(), { maxMonthlyCost: monthlyMax })), []);
+            assert.deepEqual(run(monthlyBudget, args(stack(), { maxMonthlyCost: reachableMax })), []);
             assert.deepEqual(run(monthlyBudget, args(stack(), { maxMonthlyCost: 5000 })), []);
         });
     });

@@ -63,14 +63,16 @@ const MUTATIONS: Mutation[] = [
             resources.limits.memory = "2000Gi";
         },
     },
-    { rule: "monthly-budget", change: "a100 node group minSize 4 (four p4d.24xlarge all month)", apply: (rs) => (pool(rs, "a100").scalingConfig.minSize = 4) },
+    // The reachable maximum counts every pool at maxSize: two more p4d.24xlarge an app team can reach.
+    { rule: "monthly-budget", change: "a100 node group maxSize 6 (two more p4d.24xlarge reachable)", apply: (rs) => (pool(rs, "a100").scalingConfig.maxSize = 6) },
     {
         rule: "tolerations-valid",
         change: "serving toleration loses its key (value and effect kept: the scheduler would still match it)",
         apply: (rs) => delete podOf(rs, "Deployment", SERVING).tolerations[0].key,
     },
     { rule: "gpu-daemonsets-reach-gpu-pools", change: "device plugin tolerations removed", apply: (rs) => (podOf(rs, "DaemonSet", "nvidia-device-plugin").tolerations = []) },
-    { rule: "instance-types-allowed", change: "a10g node group: g5.24xlarge (same GPUs, not allowed in prod)", apply: (rs) => (pool(rs, "a10g").instanceTypes = ["g5.24xlarge"]) },
+    // Cheaper than the type it replaces, so the budget does not fire too (g5.24xlarge would cost more than prod's budget at maxSize).
+    { rule: "instance-types-allowed", change: "system node group: m7i.xlarge (allowed in dev, not in prod)", apply: (rs) => (pool(rs, "system").instanceTypes = ["m7i.xlarge"]) },
     { rule: "images-pinned", change: "serving image tagged :latest", apply: (rs) => (server(rs).image = server(rs).image.replace(/:[^:/]+$/, ":latest")) },
     { rule: "container-resources-set", change: "serving memory limit removed", apply: (rs) => delete server(rs).resources.limits.memory },
     { rule: "serving-probes-cover-model-load", change: "serving startupProbe removed", apply: (rs) => delete server(rs).startupProbe },
@@ -155,6 +157,17 @@ const MUTATIONS: Mutation[] = [
             deny.spec.podSelector = { matchLabels: { app: "bert-finetune" } };
         },
     },
+    { rule: "training-own-service-account", change: "PyTorchJob worker without a service account (the namespace default)", apply: (rs) => delete k8s(rs, "PyTorchJob", "llm-distributed").spec.pytorchReplicaSpecs.Worker.template.spec.serviceAccountName },
+    {
+        rule: "s3-grants-within-declared-prefixes",
+        change: "bert-finetune role: write on its whole output bucket",
+        apply: (rs) => {
+            const policy = ofType(rs, "aws:iam/rolePolicy:RolePolicy", "-training-bert-finetune-identity-s3");
+            const doc = JSON.parse(policy.policy);
+            doc.Statement.find((st: Obj) => st.Sid === "WriteDeclaredPrefixes").Resource = ["arn:aws:s3:::ml-results-prod/*"];
+            policy.policy = JSON.stringify(doc);
+        },
+    },
     { rule: "efa-pool-one-zone", change: "a100 (EFA) node group: a second subnet", apply: (rs) => (pool(rs, "a100").subnetIds = [...pool(rs, "a100").subnetIds, "subnet-0second"]) },
     { rule: "efa-pool-one-zone", change: "a100 launch template: placement group removed", apply: (rs) => (ofType(rs, LT, "-a100-lt").placement = {}) },
     { rule: "efa-device-plugin-reaches-efa-pools", change: "EFA device plugin tolerations removed", apply: (rs) => (ofType(rs, "kubernetes:helm.sh/v3:Release", "-efa-release").values.tolerations = []) },
@@ -197,7 +210,7 @@ describe("policy mutation test (prod plan)", () => {
     before(async () => {
         const run = await platformRun("prod");
         clean = run.resources;
-        config = readPolicyConfig(policyConfigFile(run.spec.environment));
+        config = readPolicyConfig(policyConfigFile(run.spec.tier));
         baseline = new Set((await runPolicies(clean, config, allPolicies, "prod")).map(key));
     });
 
@@ -234,7 +247,7 @@ for (const stack of ["dev", "prod"] as const) {
     describe(`policy gate: ${stack}`, () => {
         it("has zero mandatory violations (advisory ones are listed)", async () => {
             const run = await platformRun(stack);
-            const gate = await runPolicyGate(run.resources, { stack, environment: run.spec.environment });
+            const gate = await runPolicyGate(run.resources, { stack, tier: run.spec.tier });
             assert.equal(gate.mandatory, 0, gate.violations.map((v) => `${v.policy}: ${v.message}`).join("\n"));
             for (const v of gate.violations) {
                 console.log(`      advisory on ${stack}: ${v.policy} — ${v.resource.name}: ${v.message}`);

@@ -956,12 +956,12 @@ describe("policy runner and config files", () => {
     it("reads dev.json and prod.json, whose taint and instance types match the stacks", () => {
         for (const stack of ["dev", "prod"] as const) {
             const spec = buildStackSpec(rawConfigOf(stack));
-            const config = readPolicyConfig(policyConfigFile(spec.environment)) as Obj;
+            const config = readPolicyConfig(policyConfigFile(spec.tier)) as Obj;
             for (const name of ["gpu-pool-tainted", "gpu-toleration-requires-gpu-request", "gpu-pod-targets-gpu-pool"]) {
                 assert.deepEqual(config[name].gpuTaint, spec.gpuTaint, `${stack}: ${name}.gpuTaint`);
             }
             for (const name of ["serving-hpa-bounds", "data-protected", "efs-backups-enabled"]) {
-                assert.equal(config[name].environment, spec.environment, `${stack}: ${name}.environment`);
+                assert.equal(config[name].environment, spec.tier, `${stack}: ${name}.environment (the tier)`);
             }
             for (const pool of spec.nodePools) {
                 assert.ok(config["instance-types-allowed"].allowedInstanceTypes.includes(pool.instanceType), `${stack}: ${pool.instanceType} allowed`);

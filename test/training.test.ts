@@ -21,7 +21,7 @@ import { A100_POOL, A10G_POOL, allContainers, dependsOnResource, GPU_TAINT, isPi
 import { rawConfigOf } from "./helpers";
 
 function claims() {
-    return { trackingSecretName: TRACKING_SECRET_NAME, trainingDataClaim: CLAIMS.trainingData.name, checkpointsClaim: CLAIMS.checkpoints.name };
+    return { trackingSecretName: TRACKING_SECRET_NAME, trainingDataClaim: CLAIMS.trainingData.name, checkpointsClaim: CLAIMS.checkpoints.name, serviceAccountName: "run-sa" };
 }
 
 /** The shared pod checks: placement from the pool, GPUs, resources, pinned images, volumes, security. */
@@ -52,6 +52,8 @@ function assertTrainingPod(pod: Obj, spec: TrainingSpec, pool: typeof A10G_POOL)
     assert.deepEqual(mount("/checkpoints"), { name: CLAIMS.checkpoints.name, mountPath: "/checkpoints", readOnly: false });
     assert.deepEqual(volume(CLAIMS.checkpoints.name).persistentVolumeClaim, { claimName: CLAIMS.checkpoints.name, readOnly: false });
     assert.ok(mount("/tmp") && mount("/dev/shm"));
+    // Its own service account (IRSA), never the namespace's default one.
+    assert.equal(pod.serviceAccountName, "run-sa");
 }
 
 describe("components/training: TrainingJob under mocks", () => {
@@ -247,6 +249,8 @@ describe("components/platform: workload wiring under mocks (prod spec)", () => {
     const spec = buildStackSpec(rawConfigOf("prod"));
     let resources: RecordedResource[];
     const k8s = (kind: string) => resources.filter((r) => r.type.startsWith("kubernetes:") && r.type.endsWith(`:${kind}`));
+    // Data-sync Jobs (test/training-access.test.ts) share the namespace and mount the data read-write.
+    const trainingJobs = () => k8s("Job").filter((r) => (r.inputs as Obj).metadata.labels["ml-platform/workload"] === "training");
 
     before(async () => {
         resources = await recordResources(() => new MlPlatform("prod", { spec, trackingUri: pulumi.secret("https://mlflow.example") }));
@@ -276,7 +280,7 @@ describe("components/platform: workload wiring under mocks (prod spec)", () => {
         assert.ok(pvc);
         assert.deepEqual(pvc.spec.accessModes, ["ReadWriteMany"], "EFS CSI has no ReadOnlyMany");
         const pods: [string, Obj][] = [
-            ...k8s("Job").map((r) => [(r.inputs as Obj).metadata.namespace, (r.inputs as Obj).spec.template.spec] as [string, Obj]),
+            ...trainingJobs().map((r) => [(r.inputs as Obj).metadata.namespace, (r.inputs as Obj).spec.template.spec] as [string, Obj]),
             ...k8s("PyTorchJob").flatMap((r) => Object.values((r.inputs as Obj).spec.pytorchReplicaSpecs).map((rs: any) => [(r.inputs as Obj).metadata.namespace, rs.template.spec] as [string, Obj])),
         ];
         assert.equal(pods.length, 1 + 2);
@@ -293,7 +297,7 @@ describe("components/platform: workload wiring under mocks (prod spec)", () => {
         const secrets = k8s("Secret").map((r) => `${(r.inputs as Obj).metadata.namespace}/${(r.inputs as Obj).metadata.name}`);
         const pods: [string, Obj][] = [
             ...k8s("Deployment").filter((r) => (r.inputs as Obj).metadata.namespace === NAMESPACES.serving).map((r) => [(r.inputs as Obj).metadata.namespace, (r.inputs as Obj).spec.template.spec] as [string, Obj]),
-            ...k8s("Job").map((r) => [(r.inputs as Obj).metadata.namespace, (r.inputs as Obj).spec.template.spec] as [string, Obj]),
+            ...trainingJobs().map((r) => [(r.inputs as Obj).metadata.namespace, (r.inputs as Obj).spec.template.spec] as [string, Obj]),
         ];
         assert.ok(pods.length >= spec.serving.length + 1);
         for (const [namespace, pod] of pods) {

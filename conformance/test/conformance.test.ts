@@ -9,6 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { dump, loadAll } from "js-yaml";
 import { CLI_NODE_ARGS } from "../../plan/nodeArgs";
+import { projectStacks } from "../../plan/siblings";
 import { main } from "../cli";
 import { controlPlaneBinaries, startControlPlane } from "../controlPlane";
 import type { ConformanceResult } from "../run";
@@ -61,7 +62,8 @@ describe("conformance on a real control plane", function () {
         assert.equal(fieldSchemasText(buildFieldSchemas(kubernetes)), fs.readFileSync(FIELD_SCHEMAS_FILE, "utf8"), "run node -r sucrase/register/ts plan/schemas/generate.ts");
     });
 
-    for (const stack of ["dev", "prod"]) {
+    // Every stack file of the project (dev, prod, staging): a new stack is conformance-checked without an edit here.
+    for (const stack of projectStacks(ROOT)) {
         it(`${stack}: every object is accepted and Kubernetes runs what the plan says, at both scales`, async () => {
             const dir = path.join(TMP, stack);
             planInto(stack, dir);

@@ -4,6 +4,7 @@
  */
 import type { PolicyConfigSchema, PolicyResource, StackValidationPolicy } from "@pulumi/policy";
 import { analyzeCapacity, CapacityAnalysis } from "../../capacity/analysis";
+import { BUDGET_BASES, BudgetBasis, budgetVerdict, DEFAULT_BUDGET_BASIS } from "../../capacity/limits";
 import { configOf } from "./config";
 
 function analysisOf(resources: PolicyResource[]): CapacityAnalysis {
@@ -33,27 +34,35 @@ export const workloadsSchedulable: StackValidationPolicy = {
 
 const budgetSchema: PolicyConfigSchema = {
     properties: {
-        maxMonthlyCost: { type: "number", minimum: 0, description: "Budget in USD per month for the node pools at maximum scale (on-demand catalog prices)." },
+        maxMonthlyCost: {
+            type: "number",
+            minimum: 0,
+            description: "Budget in USD per month for the whole bill (EC2 nodes, EKS control plane, NAT gateway hours, EBS root volumes and gp3 claims, EFS claims; us-east-1 list prices) at the scale budgetBasis names.",
+        },
+        budgetBasis: {
+            type: "string",
+            enum: [...BUDGET_BASES],
+            default: DEFAULT_BUDGET_BASIS,
+            description: "reachable: every node pool at maxSize, what app teams can reach without a platform change; demand: the nodes the declared workloads need at maximum scale.",
+        },
     },
 };
 
 export const monthlyBudget: StackValidationPolicy = {
     name: "monthly-budget",
-    description: "The node pools at maximum scale cost no more per month than the stack's budget (maxMonthlyCost, on-demand catalog prices).",
+    description:
+        "The whole bill (EC2 nodes, EKS control plane, NAT gateway hours, EBS, EFS claims; list prices) at the basis the config names (budgetBasis: reachable, every pool at maxSize, the default; or demand) costs no more per month than maxMonthlyCost.",
     enforcementLevel: "mandatory",
     severity: "medium",
     configSchema: budgetSchema,
     validateStack: (args, report) => {
-        const { maxMonthlyCost } = configOf<{ maxMonthlyCost?: number }>(args, budgetSchema);
+        const { maxMonthlyCost, budgetBasis } = configOf<{ maxMonthlyCost?: number; budgetBasis: BudgetBasis }>(args, budgetSchema);
         if (maxMonthlyCost === undefined) {
             return;
         }
-        const analysis = analysisOf(args.resources);
-        if (analysis.cost.monthlyMax > maxMonthlyCost) {
-            const top = [...analysis.cost.perPool].sort((a, b) => b.hourlyMax - a.hourlyMax)[0];
-            report(
-                `the node pools cost $${analysis.cost.monthlyMax.toFixed(2)}/month at maximum scale, over the budget of $${maxMonthlyCost.toFixed(2)} (largest: pool ${top.pool}, ${top.nodesMax} x ${top.instanceType}). Fix: lower maxSize or maxReplicas, or raise maxMonthlyCost in the policy config.`,
-            );
+        const verdict = budgetVerdict(analysisOf(args.resources).bill, maxMonthlyCost, budgetBasis);
+        if (!verdict.within) {
+            report(verdict.message);
         }
     },
 };

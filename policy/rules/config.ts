@@ -90,6 +90,6 @@ export const servingNamespacesProperty: PolicyConfigJSONSchema = {
 export const environmentProperty: PolicyConfigJSONSchema = {
     type: "string",
     enum: ["dev", "prod"],
-    description: "The stack's ml-platform:environment.",
+    description: "The stack's tier (ml-platform:tier; for stacks without one, an ml-platform:environment of dev or prod). Stacks of a tier share policy/config/<tier>.json.",
     default: "prod",
 };

@@ -4,7 +4,7 @@
  */
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { KARPENTER_NODEPOOL_TYPE } from "../../capacity/karpenter";
-import { DEFAULT_ALLOWED_INSTANCE_TYPES, disallowedInstanceTypes } from "../../capacity/limits";
+import { carriesTaint, DEFAULT_ALLOWED_INSTANCE_TYPES, disallowedInstanceTypes } from "../../capacity/limits";
 import { GPU_RESOURCE, LABEL_ACCELERATOR, LABEL_CA_ACCELERATOR, LABEL_GPU_COUNT, LABEL_GPU_PRESENT, poolLabels } from "../../capacity/pools";
 import { configOf, daemonSetListProperty, gpuTaintProperty, NVIDIA_DAEMONSETS } from "./config";
 import {
@@ -75,8 +75,7 @@ export const gpuPoolTainted: ResourceValidationPolicy = {
             return;
         }
         const { gpuTaint } = configOf<{ gpuTaint: NodeTaint }>(args, gpuTaintSchema);
-        const has = pool.taints.some((t) => t.key === gpuTaint.key && t.value === gpuTaint.value && t.effect === gpuTaint.effect);
-        if (!has) {
+        if (!carriesTaint(pool.taints, gpuTaint)) {
             const current = pool.taints.map(describeTaint).join(", ") || "none";
             report(
                 `${describePool(pool)} is a GPU pool with taints [${current}]. Fix: add the taint ${describeTaint(gpuTaint)} ` +

@@ -9,6 +9,7 @@ import { capacityTypePolicies } from "./capacityTypes";
 import { efaPolicies } from "./efa";
 import { karpenterPolicies } from "./karpenter";
 import { gpuPolicies } from "./gpu";
+import { identityPolicies } from "./identity";
 import { securityPolicies } from "./security";
 import { storagePolicies } from "./storage";
 import { workloadPolicies } from "./workloads";
@@ -18,7 +19,18 @@ export type PlatformPolicy = ResourceValidationPolicy | StackValidationPolicy;
 /** Rules that set no enforcement level of their own get this one. */
 export const PACK_ENFORCEMENT_LEVEL: EnforcementLevel = "mandatory";
 
-export const allPolicies: PlatformPolicy[] = [...gpuPolicies, ...workloadPolicies, ...securityPolicies, ...clusterPolicies, ...storagePolicies, ...capacityPolicies, ...efaPolicies, ...capacityTypePolicies, ...karpenterPolicies];
+export const allPolicies: PlatformPolicy[] = [
+    ...gpuPolicies,
+    ...workloadPolicies,
+    ...securityPolicies,
+    ...clusterPolicies,
+    ...storagePolicies,
+    ...capacityPolicies,
+    ...identityPolicies,
+    ...efaPolicies,
+    ...capacityTypePolicies,
+    ...karpenterPolicies,
+];
 
 /** Severity by rule name, for reports and CI summaries. */
 export const SEVERITY: Readonly<Record<string, Severity>> = Object.fromEntries(allPolicies.map((p) => [p.name, p.severity ?? "medium"]));

@@ -152,7 +152,7 @@ for (const stack of ["dev", "prod"] as const) {
         });
 
         it("passes the platform's policy pack for its environment: no mandatory violation", async () => {
-            const gate = await runPolicyGate(app.resources, { stack, environment: contract.environment });
+            const gate = await runPolicyGate(app.resources, { stack, tier: contract.environment });
             const mandatory = gate.violations.filter((v) => v.enforcementLevel === "mandatory");
             assert.deepEqual(mandatory.map((v) => `${v.policy}: ${v.message}`), []);
         });
