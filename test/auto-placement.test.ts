@@ -7,7 +7,6 @@ import { strict as assert } from "node:assert";
 import { checkGpuMemoryHeadroom, DEFAULT_GPU_MEMORY_HEADROOM, headroomLimitBytes } from "../capacity/gpuHeadroom";
 import { perGpuBytesFor } from "../capacity/gpu-memory";
 import { fitsBeside } from "../capacity/autoPlacement";
-import { ConfigError } from "../stacks/errors";
 import { poolCapacities, servingPodGroups, trainingPodGroups } from "../stacks/podDemand";
 import { analyzeCapacity } from "../capacity/analysis";
 import { podTemplates } from "../capacity/podTemplates";
@@ -18,20 +17,11 @@ import { platformRun } from "./fixtures";
 import { buildStackSpec, RawConfig } from "../stacks/validate";
 import { placementReasonsSection } from "../plan/placementReasons";
 import { A10G_POOL, GPU_TAINT, poolSpec } from "./component-mocks";
-import { rawConfigOf, withKey } from "./helpers";
+import { problemsOf, rawConfigOf, withKey } from "./helpers";
 
 const prod = rawConfigOf("prod");
 const A100_USABLE = 40960 * 2 ** 20;
 
-function problemsOf(raw: RawConfig): string[] {
-    try {
-        buildStackSpec(raw);
-    } catch (e) {
-        assert.ok(e instanceof ConfigError, `expected ConfigError, got ${String(e)}`);
-        return e.problems;
-    }
-    return [];
-}
 
 /** A 7B bf16 chat model: 17.1 GiB on one A10G, the cheapest GPU of prod. */
 const chat7b = { parameters: 6738415616, layers: 32, hiddenSize: 4096, attentionHeads: 32, precision: "bfloat16", batchSize: 1, sequenceLength: 4096 };

@@ -8,21 +8,11 @@ import * as path from "node:path";
 import { describePoolPrice, poolPrice, purchaseCost, reservationLaunchTemplateFields } from "../capacity/capacityTypes";
 import { instanceType } from "../capacity/catalog";
 import { capacityReservationOneZone, gpuServingNotOnSpot } from "../policy/rules/capacityTypes";
-import { ConfigError } from "../stacks/errors";
 import { buildStackSpec, RawConfig } from "../stacks/validate";
 import { plan, stackFile, tempDir } from "./fixtures";
-import { rawConfigOf, withKey } from "./helpers";
+import { problemsOf, rawConfigOf, withKey } from "./helpers";
 import { Obj, onResource, onStack } from "./policy-rules-helpers";
 
-function problemsOf(raw: RawConfig): string[] {
-    try {
-        buildStackSpec(raw);
-    } catch (e) {
-        assert.ok(e instanceof ConfigError, String(e));
-        return e.problems;
-    }
-    return [];
-}
 
 const editPool = (name: string, edit: (p: Obj) => void) => (pools: Obj) => {
     edit(pools[name]);

@@ -5,21 +5,11 @@
  */
 import { strict as assert } from "node:assert";
 import { didYouMean, editDistance } from "../stacks/didYouMean";
-import { ConfigError } from "../stacks/errors";
 import { knownKeysAt, toFileIndices } from "../stacks/parseConfig";
 import { configKeys } from "../stacks/schema";
-import { buildStackSpec, RawConfig } from "../stacks/validate";
-import { rawConfigOf, withKey } from "./helpers";
+import { RawConfig } from "../stacks/validate";
+import { problemsOf, rawConfigOf, withKey } from "./helpers";
 
-function problemsOf(raw: RawConfig): string[] {
-    try {
-        buildStackSpec(raw);
-    } catch (e) {
-        assert.ok(e instanceof ConfigError, `expected ConfigError, got ${String(e)}`);
-        return e.problems;
-    }
-    return [];
-}
 
 const dev = rawConfigOf("dev");
 const prod = rawConfigOf("prod");

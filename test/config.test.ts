@@ -1,18 +1,8 @@
 import { strict as assert } from "node:assert";
-import { ConfigError } from "../stacks/errors";
 import { policyLimitsOf } from "../stacks/policyLimits";
 import { buildStackSpec, RawConfig } from "../stacks/validate";
-import { rawConfigOf, withKey } from "./helpers";
+import { problemsOf, rawConfigOf, withKey } from "./helpers";
 
-function problemsOf(raw: RawConfig): string[] {
-    try {
-        buildStackSpec(raw);
-    } catch (e) {
-        assert.ok(e instanceof ConfigError, `expected ConfigError, got ${String(e)}`);
-        return e.problems;
-    }
-    return [];
-}
 
 const dev = rawConfigOf("dev");
 const prod = rawConfigOf("prod");

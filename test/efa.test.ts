@@ -12,25 +12,15 @@ import { EFA_INSTANCE_TYPES, EFA_RESOURCE, efaDevicePluginLoad, efaNetworkInterf
 import { poolLabels, poolTolerations } from "../capacity/pools";
 import { nodeResources } from "../conformance/nodes";
 import { efaDevicePluginReachesEfaPools, efaPoolOneZone, multiNodeTrainingUsesEfa } from "../policy/rules/efa";
-import { ConfigError } from "../stacks/errors";
-import { buildStackSpec, RawConfig } from "../stacks/validate";
+import { buildStackSpec } from "../stacks/validate";
 import { plan, planOf, platformRun, stackFile, tempDir } from "./fixtures";
-import { rawConfigOf, withKey } from "./helpers";
+import { problemsOf, rawConfigOf, withKey } from "./helpers";
 import { Obj, onResource, onStack } from "./policy-rules-helpers";
 
 const LT = "aws:ec2/launchTemplate:LaunchTemplate";
 const MNG = "eks:index:ManagedNodeGroup";
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 
-function problemsOf(raw: RawConfig): string[] {
-    try {
-        buildStackSpec(raw);
-    } catch (e) {
-        assert.ok(e instanceof ConfigError, String(e));
-        return e.problems;
-    }
-    return [];
-}
 
 const editPool = (name: string, edit: (p: Obj) => void) => (pools: Obj) => {
     edit(pools[name]);

@@ -12,22 +12,11 @@ import { carriesTaint } from "../capacity/limits";
 import { DEFAULT_GPU_TAINT } from "../capacity/pools";
 import { gpuPoolTainted } from "../policy/rules/gpu";
 import { nodePoolOf } from "../policy/rules/nodepools";
-import { ConfigError } from "../stacks/errors";
 import { policyLimitsOf } from "../stacks/policyLimits";
-import { buildStackSpec, RawConfig } from "../stacks/validate";
 import { plan, platformRun, policy, tempDir } from "./fixtures";
-import { rawConfigOf, ROOT, withKey } from "./helpers";
+import { problemsOf, rawConfigOf, ROOT, withKey } from "./helpers";
 import { onResource } from "./policy-rules-helpers";
 
-function problemsOf(raw: RawConfig): string[] {
-    try {
-        buildStackSpec(raw);
-    } catch (e) {
-        assert.ok(e instanceof ConfigError, `expected ConfigError, got ${String(e)}`);
-        return e.problems;
-    }
-    return [];
-}
 
 const dev = rawConfigOf("dev");
 const pinning = (taint: object) => policyLimitsOf({ "gpu-pool-tainted": { gpuTaint: taint } }, "a policy config pinning it");

@@ -2,7 +2,9 @@ import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { CLI_NODE_ARGS } from "../plan/nodeArgs";
 import { readStackConfigFile } from "../plan/stackConfig";
-import { RawConfig } from "../stacks/validate";
+import { strict as assert } from "node:assert";
+import { ConfigError } from "../stacks/errors";
+import { buildStackSpec, RawConfig } from "../stacks/validate";
 
 export const ROOT = path.resolve(__dirname, "..");
 
@@ -35,6 +37,17 @@ export function withKey(raw: RawConfig, key: string, edit: (value: any) => any):
         values[key] = JSON.stringify(next);
     }
     return { ...raw, values };
+}
+
+/** Every problem validation reports for `raw` (none: it is valid); anything but a ConfigError fails the test. */
+export function problemsOf(raw: RawConfig): string[] {
+    try {
+        buildStackSpec(raw);
+    } catch (e) {
+        assert.ok(e instanceof ConfigError, `expected ConfigError, got ${String(e)}`);
+        return e.problems;
+    }
+    return [];
 }
 
 export { CLI_NODE_ARGS };

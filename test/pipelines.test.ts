@@ -19,10 +19,9 @@ import { RecordedResource } from "../plan/recorder";
 import { ProgramRun } from "../plan/run";
 import { allPolicies } from "../policy/rules";
 import { cronProblem } from "../stacks/cron";
-import { ConfigError } from "../stacks/errors";
-import { buildStackSpec, RawConfig } from "../stacks/validate";
+import { buildStackSpec } from "../stacks/validate";
 import { platformRun } from "./fixtures";
-import { rawConfigOf, withKey } from "./helpers";
+import { problemsOf, rawConfigOf, withKey } from "./helpers";
 
 type Obj = Record<string, any>;
 
@@ -67,15 +66,6 @@ describe("pipelines: the DAG", () => {
     });
 });
 
-function problemsOf(raw: RawConfig): string[] {
-    try {
-        buildStackSpec(raw);
-    } catch (e) {
-        assert.ok(e instanceof ConfigError, `expected ConfigError, got ${String(e)}`);
-        return e.problems;
-    }
-    return [];
-}
 
 const dev = rawConfigOf("dev");
 const step = (name: string, edit: (s: Obj) => void) => (list: Obj[]) => {

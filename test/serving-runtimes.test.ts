@@ -14,26 +14,16 @@ import { RUNTIME_FACTS } from "../facts/runtimes";
 import { VERSIONS } from "../facts/versions";
 import { ACCOUNT_ID } from "../plan/emulator";
 import { ProgramRun } from "../plan/run";
-import { ConfigError } from "../stacks/errors";
 import { CONTRACT_VERSION, parseContract, PlatformContractValues } from "../stacks/contract";
 import { platformServingEnv, RESERVED_ENV_NAMES, TRACKING_URI_ENV } from "../stacks/servingEnv";
 import { CLAIMS, ServingSpec } from "../stacks/spec";
 import { buildStackSpec, RawConfig } from "../stacks/validate";
 import { A10G_POOL, GPU_TAINT, Obj, one, recordResources, servingSpec } from "./component-mocks";
 import { platformRun } from "./fixtures";
-import { rawConfigOf, withKey } from "./helpers";
+import { problemsOf, rawConfigOf, withKey } from "./helpers";
 
 const prod = rawConfigOf("prod");
 
-function problemsOf(raw: RawConfig): string[] {
-    try {
-        buildStackSpec(raw);
-    } catch (e) {
-        assert.ok(e instanceof ConfigError, `expected ConfigError, got ${String(e)}`);
-        return e.problems;
-    }
-    return [];
-}
 
 const LLAMA = "llama-3-8b";
 const llamaIndex = (list: any[]) => list.findIndex((s) => s.name === LLAMA);

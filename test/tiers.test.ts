@@ -7,22 +7,12 @@ import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parse, stringify } from "yaml";
 import { projectStacks, siblingStackConflicts } from "../plan/siblings";
-import { ConfigError } from "../stacks/errors";
 import { cidrRange, cidrsOverlap, siblingConflicts, SiblingStack } from "../stacks/siblings";
 import { resolveTier, tierProtections } from "../stacks/tiers";
 import { buildStackSpec, RawConfig } from "../stacks/validate";
 import { plan, platformRun, preflight, tempDir } from "./fixtures";
-import { rawConfigOf, ROOT, withKey } from "./helpers";
+import { problemsOf, rawConfigOf, ROOT, withKey } from "./helpers";
 
-function problemsOf(raw: RawConfig): string[] {
-    try {
-        buildStackSpec(raw);
-    } catch (e) {
-        assert.ok(e instanceof ConfigError, `expected ConfigError, got ${String(e)}`);
-        return e.problems;
-    }
-    return [];
-}
 
 const dev = rawConfigOf("dev");
 const staging = rawConfigOf("staging");

@@ -9,25 +9,15 @@ import { VERSIONS } from "../facts/versions";
 import { RecordedResource } from "../plan/recorder";
 import { s3GrantsWithinDeclaredPrefixes, trainingOwnServiceAccount } from "../policy/rules/identity";
 import { checkTrainingAccess, trainingS3Access } from "../stacks/dataSync";
-import { ConfigError } from "../stacks/errors";
 import { declaredS3Access, grantsBeyondDeclared, s3AccessAnnotations, s3AccessPolicy, S3_READ_ANNOTATION, S3_WRITE_ANNOTATION } from "../stacks/s3Access";
 import { claimPathProblem, parseS3Uri } from "../stacks/s3Uri";
 import { CLAIMS } from "../stacks/spec";
 import { buildStackSpec, RawConfig } from "../stacks/validate";
 import { ROLE_ARN_ANNOTATION, serviceAccountSubject } from "../stacks/workloadIdentity";
 import { planOf, platformRun } from "./fixtures";
-import { rawConfigOf, withKey } from "./helpers";
+import { problemsOf, rawConfigOf, withKey } from "./helpers";
 import { Obj, onStack, urnOf } from "./policy-rules-helpers";
 
-function problemsOf(raw: RawConfig): string[] {
-    try {
-        buildStackSpec(raw);
-    } catch (e) {
-        assert.ok(e instanceof ConfigError, String(e));
-        return e.problems;
-    }
-    return [];
-}
 
 const access = { read: [parseS3Uri("s3://data/corpus/")], write: [parseS3Uri("s3://results/run-a/")] };
 
