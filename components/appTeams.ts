@@ -60,39 +60,27 @@ export class AppTeamAccess extends pulumi.ComponentResource {
         super("ml-platform:access:AppTeamAccess", name, {}, opts);
         for (const team of args.teams) {
             for (const namespace of team.namespaces) {
-                const roleName = trainingJobsRoleName(team.name);
-                const labels = { "app.kubernetes.io/part-of": "ml-platform", "ml-platform/app-team": team.name };
-                const role = new k8s.rbac.v1.Role(
-                    `${name}-${team.name}-${namespace}-role`,
-                    { metadata: { name: roleName, namespace, labels }, rules: TRAINING_JOB_RULES },
-                    { parent: this },
-                );
-                new k8s.rbac.v1.RoleBinding(
-                    `${name}-${team.name}-${namespace}-binding`,
-                    {
-                        metadata: { name: roleName, namespace, labels },
-                        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: roleName },
-                        subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: appTeamGroup(team.name) }],
-                    },
-                    { parent: this, dependsOn: [role] },
-                );
+                this.grant(name, team.name, namespace, trainingJobsRoleName(team.name), TRAINING_JOB_RULES);
             }
             if (args.pipelinesNamespace) {
-                const namespace = args.pipelinesNamespace;
-                const roleName = pipelinesRoleName(team.name);
-                const labels = { "app.kubernetes.io/part-of": "ml-platform", "ml-platform/app-team": team.name };
-                const role = new k8s.rbac.v1.Role(`${name}-${team.name}-${namespace}-role`, { metadata: { name: roleName, namespace, labels }, rules: PIPELINE_RULES }, { parent: this });
-                new k8s.rbac.v1.RoleBinding(
-                    `${name}-${team.name}-${namespace}-binding`,
-                    {
-                        metadata: { name: roleName, namespace, labels },
-                        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: roleName },
-                        subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: appTeamGroup(team.name) }],
-                    },
-                    { parent: this, dependsOn: [role] },
-                );
+                this.grant(name, team.name, args.pipelinesNamespace, pipelinesRoleName(team.name), PIPELINE_RULES);
             }
         }
         this.registerOutputs({});
+    }
+
+    /** A Role with `rules` in `namespace`, bound to the team's group. */
+    private grant(name: string, team: string, namespace: string, roleName: string, rules: typeof TRAINING_JOB_RULES): void {
+        const labels = { "app.kubernetes.io/part-of": "ml-platform", "ml-platform/app-team": team };
+        const role = new k8s.rbac.v1.Role(`${name}-${team}-${namespace}-role`, { metadata: { name: roleName, namespace, labels }, rules }, { parent: this });
+        new k8s.rbac.v1.RoleBinding(
+            `${name}-${team}-${namespace}-binding`,
+            {
+                metadata: { name: roleName, namespace, labels },
+                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: roleName },
+                subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: appTeamGroup(team) }],
+            },
+            { parent: this, dependsOn: [role] },
+        );
     }
 }

@@ -15,10 +15,9 @@ import { KUEUE_QUEUE_LABEL, PLATFORM_QUEUE } from "../facts/kueue";
 import { VERSIONS } from "../facts/versions";
 import { placementSection, queueingSection } from "../plan/capacityReport";
 import { trainingFitsQueue, trainingQueued } from "../policy/rules/queues";
-import { ConfigError } from "../stacks/errors";
-import { buildStackSpec, RawConfig } from "../stacks/validate";
+import { buildStackSpec } from "../stacks/validate";
 import { A100_POOL, A10G_POOL, GPU_TAINT, Obj, one, poolSpec, recordResources, trainingSpec } from "./component-mocks";
-import { rawConfigOf, withKey } from "./helpers";
+import { problemsOf, rawConfigOf, withKey } from "./helpers";
 import { onResource, onStack } from "./policy-rules-helpers";
 
 const SYSTEM = poolSpec("system", "m6i.xlarge", 2, 3);
@@ -69,15 +68,6 @@ describe("capacity/queues: flavors and quotas from the pools", () => {
 
 describe("stacks: ml-platform:queues validated (exit 2)", () => {
     const prod = rawConfigOf("prod");
-    const problemsOf = (raw: RawConfig): string[] => {
-        try {
-            buildStackSpec(raw);
-        } catch (e) {
-            assert.ok(e instanceof ConfigError);
-            return e.problems;
-        }
-        return [];
-    };
 
     it("prod gives the llm team half of the a100 pool", () => {
         assert.deepEqual(buildStackSpec(prod).queues, { llm: { a100: 0.5 } });

@@ -8,9 +8,8 @@ import { HOURS_PER_MONTH, instanceType } from "../capacity/catalog";
 import { MANAGED_NODE_GROUP } from "../capacity/nodeGroups";
 import { declaredMonthlyHours, dedicatedBaselineForHours, hoursFromAnnotation, timedMonthlyCost, trainingTimeProblems } from "../capacity/trainingTime";
 import { DATA_SYNC_WORKLOAD, EXPECTED_HOURS_ANNOTATION } from "../facts/training";
-import { ConfigError } from "../stacks/errors";
-import { buildStackSpec, RawConfig } from "../stacks/validate";
-import { rawConfigOf, withKey } from "./helpers";
+import { buildStackSpec } from "../stacks/validate";
+import { problemsOf, rawConfigOf, withKey } from "./helpers";
 
 const GPU_TAINT = [{ key: "dedicated", value: "ml-workloads", effect: "NO_SCHEDULE" }];
 const GPU_TOLERATION = [{ key: "dedicated", operator: "Equal", value: "ml-workloads", effect: "NoSchedule" }];
@@ -127,15 +126,6 @@ describe("capacity/analysis: training counted for its hours", () => {
 
 describe("stacks: training hours validated and carried to the spec", () => {
     const prod = rawConfigOf("prod");
-    const problemsOf = (raw: RawConfig): string[] => {
-        try {
-            buildStackSpec(raw);
-        } catch (e) {
-            assert.ok(e instanceof ConfigError);
-            return e.problems;
-        }
-        return [];
-    };
     const edit0 = (f: (t: Record<string, unknown>) => void) => (list: Record<string, unknown>[]) => (f(list[0]), list);
 
     it("prod declares every training entry's hours", () => {
