@@ -33,6 +33,8 @@ export interface QueueView {
     name: string;
     cohort?: string;
     quotas: FlavorQuota[];
+    /** The resources its resource groups cover (coveredResources). */
+    covered: string[];
 }
 
 export interface FlavorView {
@@ -51,6 +53,8 @@ export interface QueuedJob {
     demand: Demand;
     /** The pods' nodeSelector (every pod of a platform job selects the same pool). */
     nodeSelector: Record<string, string>;
+    /** Every resource its containers request or limit (cpu, memory, nvidia.com/gpu, vpc.amazonaws.com/efa...). */
+    resources: string[];
     /** Hours one run lasts. */
     runHours: number;
 }
@@ -62,6 +66,8 @@ export interface KueueView {
     localQueues: Map<string, string>;
     /** WorkloadPriorityClass name -> value. */
     priorities: Map<string, number>;
+    /** Resource-name prefixes Kueue's configuration tells it to ignore (resources.excludeResourcePrefixes). */
+    excludedPrefixes: string[];
 }
 
 const KUEUE_TYPE = /^kubernetes:kueue\.x-k8s\.io\/v1beta[12]:(\w+)$/;
@@ -98,13 +104,29 @@ function resourceQuota(resources: { name: string; nominalQuota?: string | number
     return { ...q, ...(Object.keys(limit).length > 0 ? { borrowingLimit: limit } : {}) };
 }
 
+const HELM_RELEASE = "kubernetes:helm.sh/v3:Release";
+const KUEUE_CHART = /\/kueue\/charts\/kueue$/;
+
+/** resources.excludeResourcePrefixes of Kueue's controller configuration (the platform renders it as JSON). */
+function excludedPrefixesOf(config: unknown): string[] {
+    if (typeof config !== "string") return [];
+    try {
+        const prefixes = JSON.parse(config)?.resources?.excludeResourcePrefixes;
+        return Array.isArray(prefixes) ? prefixes.map(String) : [];
+    } catch {
+        return [];
+    }
+}
+
 /** Kueue's objects among the registered resources; undefined when the stack has no ClusterQueue. */
 export function kueueViewOf(resources: { type: string; props: Props }[]): KueueView | undefined {
-    const view: KueueView = { flavors: [], queues: [], localQueues: new Map(), priorities: new Map() };
+    const view: KueueView = { flavors: [], queues: [], localQueues: new Map(), priorities: new Map(), excludedPrefixes: [] };
     for (const r of resources) {
         const kind = kueueKind(r);
         const p = r.props;
-        if (kind === "ResourceFlavor") {
+        if (r.type === HELM_RELEASE && KUEUE_CHART.test(String(p.chart ?? ""))) {
+            view.excludedPrefixes = excludedPrefixesOf(p.values?.managerConfig?.controllerManagerConfigYaml);
+        } else if (kind === "ResourceFlavor") {
             view.flavors.push({ name: p.metadata?.name, nodeLabels: p.spec?.nodeLabels ?? {} });
         } else if (kind === "ClusterQueue") {
             const groups: Props[] = p.spec?.resourceGroups ?? [];
@@ -112,6 +134,7 @@ export function kueueViewOf(resources: { type: string; props: Props }[]): KueueV
                 name: p.metadata?.name,
                 ...(p.spec?.cohortName ? { cohort: p.spec.cohortName } : {}),
                 quotas: groups.flatMap((g) => (g.flavors ?? []).map((f: Props) => ({ flavor: f.name, ...resourceQuota(f.resources) }))),
+                covered: [...new Set(groups.flatMap((g) => (g.coveredResources ?? []) as string[]))],
             });
         } else if (kind === "LocalQueue") {
             view.localQueues.set(`${p.metadata?.namespace ?? "default"}/${p.metadata?.name}`, p.spec?.clusterQueue);
@@ -120,6 +143,16 @@ export function kueueViewOf(resources: { type: string; props: Props }[]): KueueV
         }
     }
     return view.queues.length > 0 ? view : undefined;
+}
+
+function resourceNames(templates: PodTemplate[]): string[] {
+    const names = new Set<string>();
+    for (const t of templates) {
+        for (const c of [...(t.spec.containers ?? []), ...(t.spec.initContainers ?? [])]) {
+            for (const k of [...Object.keys(c.resources?.requests ?? {}), ...Object.keys(c.resources?.limits ?? {})]) names.add(k);
+        }
+    }
+    return [...names].sort();
 }
 
 function sumDemand(templates: PodTemplate[], props: Props): Demand {
@@ -164,6 +197,7 @@ export function trainingJobsOf(resources: { type: string; name: string; props: P
             ...(labels[KUEUE_PRIORITY_LABEL] !== undefined ? { priorityClass: labels[KUEUE_PRIORITY_LABEL] } : {}),
             demand,
             nodeSelector: templates[0].spec.nodeSelector ?? {},
+            resources: resourceNames(templates),
             runHours: Number.isFinite(runHours) ? runHours : 24,
         });
     }
@@ -218,6 +252,17 @@ export function admissionVerdicts(view: KueueView, jobs: QueuedJob[]): Admission
         const queue = view.queues.find((q) => q.name === cq);
         if (!queue) {
             return { job, flavors: [], never: `names LocalQueue ${job.namespace}/${job.localQueue}, which the stack does not define (or whose ClusterQueue ${cq ?? "-"} is missing)` };
+        }
+        // Kueue refuses a workload that requests a resource its ClusterQueue does not cover, unless its
+        // configuration excludes the resource ("resource ... unavailable in ClusterQueue").
+        const uncovered = job.resources.filter((r) => !queue.covered.includes(r) && !view.excludedPrefixes.some((p) => r.startsWith(p)));
+        if (uncovered.length > 0) {
+            return {
+                job,
+                clusterQueue: queue.name,
+                flavors: [],
+                never: `requests ${uncovered.join(", ")}, which ClusterQueue ${queue.name} does not cover and Kueue's configuration does not exclude (resources.excludeResourcePrefixes): Kueue finds the resource unavailable and never admits it`,
+            };
         }
         const flavors = queue.quotas.map((q) => q.flavor).filter((f) => flavorMatches(view.flavors.find((x) => x.name === f), job.nodeSelector));
         if (flavors.length === 0) {

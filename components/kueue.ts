@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { NodePoolShape, Taint } from "../capacity/pools";
 import { clusterQueues, QueuePool, QueueShares, quotaResources, resourceFlavorFor } from "../capacity/queues";
-import { GPU_RESOURCE, isGpuPool } from "../capacity/pools";
+import { EFA_RESOURCE, GPU_RESOURCE, isGpuPool } from "../capacity/pools";
 import { KUEUE_API_VERSION, KUEUE_NAMESPACE, PLATFORM_QUEUE } from "../facts/kueue";
 import { VERSIONS } from "../facts/versions";
 import { PRIORITY_CLASSES } from "./priority";
@@ -34,6 +34,10 @@ export function kueueManagerConfig() {
             requeuingStrategy: { timestamp: "Eviction", backoffBaseSeconds: 60, backoffMaxSeconds: 3600 },
         },
         integrations: { frameworks: ["batch/job", "kubeflow.org/pytorchjob"] },
+        // EFA interfaces are a node's devices, not a team's quota: a gang requesting them would otherwise
+        // be refused ("resource vpc.amazonaws.com/efa unavailable in ClusterQueue"; the real Kueue said so
+        // in the conformance run). capacity/admission.ts reads this list back.
+        resources: { excludeResourcePrefixes: [EFA_RESOURCE] },
     };
 }
 

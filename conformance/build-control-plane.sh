@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the real control plane the conformance run uses, from Go modules only (the Go module proxy),
+# Builds the real control plane the conformance run uses (and Kueue's manager, which it runs beside it),
+# from Go modules only (the Go module proxy),
 # into a cache folder outside the checkout, keyed by the pinned versions. A warm cache returns at once.
 #
 #   conformance/build-control-plane.sh            build (or reuse) and print the bin folder
@@ -13,9 +14,10 @@ set -euo pipefail
 K8S_VERSION="v1.34.4"      # k8s.io/kubernetes; the stacks' minor is 1.34
 ETCD_VERSION="v3.6.16"     # go.etcd.io/etcd/server/v3
 KWOK_VERSION="v0.7.0"      # sigs.k8s.io/kwok (go 1.24, no replace directives)
+KUEUE_VERSION="v0.17.0"    # sigs.k8s.io/kueue's manager; equals facts/versions.ts kueue.tag (a test holds them equal)
 
 if [[ "${1:-}" == "--versions" ]]; then
-  printf 'kubernetes=%s\netcd=%s\nkwok=%s\n' "$K8S_VERSION" "$ETCD_VERSION" "$KWOK_VERSION"
+  printf 'kubernetes=%s\netcd=%s\nkwok=%s\nkueue=%s\n' "$K8S_VERSION" "$ETCD_VERSION" "$KWOK_VERSION" "$KUEUE_VERSION"
   exit 0
 fi
 
@@ -37,6 +39,8 @@ start=$(date +%s)
 say() { printf '[build-control-plane %4ss] %s\n' "$(( $(date +%s) - start ))" "$*" >&2; }
 
 have() { [[ -x "$BIN/$1" && -f "$BIN/$1.ok" ]]; }
+# Kueue is not in the cache key (a new pin must not rebuild Kubernetes): its .ok file holds the version built.
+have_kueue() { [[ -x "$BIN/kueue" && "$(cat "$BIN/kueue.ok" 2>/dev/null)" == "$KUEUE_VERSION" ]]; }
 
 K8S_BINS=(kube-apiserver kube-controller-manager kube-scheduler)
 
@@ -101,14 +105,23 @@ build_kwok() {
   say "kwok: done"
 }
 
+build_kueue() {
+  say "kueue $KUEUE_VERSION: compiling the manager (go install; about 6 minutes cold on 2 cores)"
+  GOBIN="$BIN" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kueue/cmd/kueue@$KUEUE_VERSION"
+  echo "$KUEUE_VERSION" > "$BIN/kueue.ok"
+  say "kueue: done"
+}
+
 all_ok=1
 for b in "${K8S_BINS[@]}" etcd kwok; do have "$b" || all_ok=0; done
+have_kueue || all_ok=0
 if [[ $all_ok == 1 ]]; then
   say "cached: $BIN"
 else
   say "building into $DEST (Go $(go env GOVERSION), module cache $(go env GOMODCACHE))"
   have etcd || build_etcd
   have kwok || build_kwok
+  have_kueue || build_kueue
   k8s_ok=1; for b in "${K8S_BINS[@]}"; do have "$b" || k8s_ok=0; done
   [[ $k8s_ok == 1 ]] || build_kubernetes
   say "all built: $BIN"

@@ -83,8 +83,12 @@ export interface ControlPlane {
     kubeconfig: string;
     dir: string;
     versions: Record<string, string>;
+    /** Where the control-plane binaries (and Kueue's manager) are; unset against an existing cluster. */
+    bin?: string;
     /** Last lines of a component's log, for error messages. */
     tail(component: string, lines?: number): string;
+    /** Starts one more process beside the control plane, stopped and logged with it (Kueue's manager). */
+    spawn?(name: string, command: string, args: string[], env?: NodeJS.ProcessEnv): ChildProcess;
     stop(): Promise<void>;
 }
 
@@ -173,10 +177,10 @@ export async function startControlPlane(opts: { bin?: string; log?: (line: strin
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
 
-    const start = (name: string, args: string[]) => {
+    const start = (name: string, args: string[], command = path.join(bin, name), env: NodeJS.ProcessEnv = process.env) => {
         const logFile = path.join(dir, `${name}.log`);
         const fd = fs.openSync(logFile, "a");
-        const child = spawn(path.join(bin, name), args, { stdio: ["ignore", fd, fd] });
+        const child = spawn(command, args, { stdio: ["ignore", fd, fd], env });
         fs.closeSync(fd);
         procs.push({ name, child, log: logFile });
         child.once("exit", (code, signal) => {
@@ -293,7 +297,8 @@ export async function startControlPlane(opts: { bin?: string; log?: (line: strin
             return (await kube.get("v1", "ServiceAccount", "default", "default")) ? true : undefined;
         }, 500);
         const versions = { ...pinnedVersions(), apiserver: (await kube.request("GET", "/version")).gitVersion };
-        return { kube, cluster, kubeconfig, dir, versions, tail, stop: async () => (kube.close(), stop()) };
+        const spawnExtra = (name: string, command: string, args: string[], env: NodeJS.ProcessEnv = process.env) => start(name, args, command, env);
+        return { kube, cluster, kubeconfig, dir, versions, bin, tail, spawn: spawnExtra, stop: async () => (kube.close(), stop()) };
     } catch (e) {
         await stop();
         throw e;

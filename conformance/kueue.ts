@@ -1,9 +1,10 @@
 /**
  * Kueue in the conformance run. Its real CRDs (from the sigs.k8s.io/kueue Go module at the pinned tag)
  * validate the plan's ResourceFlavors, ClusterQueues, LocalQueues and WorkloadPriorityClasses with strict
- * field validation. Its controller stands in: admission follows the planner's own quota arithmetic
- * (capacity/admission.ts), and the run unsuspends exactly the jobs admitted at hour 0, as Kueue would;
- * the others stay suspended with no pods. Pure builders here; conformance/run.ts applies them.
+ * field validation, and its real manager (built by build-control-plane.sh) admits the jobs; the run holds
+ * it to the planner's own admission order (capacity/admission.ts: admitted at hour 0, or waiting, with no
+ * pods). Where the manager cannot run, admission stands in: the run unsuspends exactly the jobs the
+ * planner admits at hour 0. Builders here; conformance/run.ts applies them.
  */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -17,8 +18,7 @@ const KUEUE_MODULE = "sigs.k8s.io/kueue";
 const KUEUE_CHART = /\/kueue\/charts\/kueue$/;
 
 export const KUEUE_STAND_IN_NOTE =
-    "Kueue's controller stands in: its real CRDs (sigs.k8s.io/kueue at the chart's tag) validate the flavors, queues and priority classes, and admission follows the planner's quota arithmetic (capacity/admission.ts): the run unsuspends the jobs admitted at hour 0 and leaves the rest suspended. " +
-    "The real controller is not run, for two reasons: its build (a trial `go install sigs.k8s.io/kueue/cmd/kueue@v0.17.0` here was still compiling after 17 minutes on the shared 2-core machine, beyond the cold build's ~15-minute budget), and its TLS: v0.17.0 either bootstraps certificates into its webhook configurations and Service (internalCertManagement) or reads metrics certificates from the fixed path /etc/kueue/metrics/certs (cmd/kueue/main.go), which an out-of-cluster process on loopback would have to be given. Not exercised here: Kueue's own admission, waitForPodsReady eviction and requeueing.";
+    "Kueue's controller stands in: its real CRDs (sigs.k8s.io/kueue at the chart's tag) validate the flavors, queues and priority classes, and admission follows the planner's quota arithmetic (capacity/admission.ts): the run unsuspends the jobs admitted at hour 0 and leaves the rest suspended. Not exercised then: Kueue's own admission, waitForPodsReady eviction and requeueing.";
 
 /** The Kueue tag of the plan's Helm release (chart version 0.17.0 -> v0.17.0), if the stack installs Kueue. */
 export function kueueTag(resources: { type: string; inputs: Record<string, unknown> }[]): string | undefined {
@@ -55,8 +55,13 @@ export interface StandInAdmission {
     never: { job: string; reason: string }[];
 }
 
-export function standInAdmission(objects: KubeObject[]): StandInAdmission | undefined {
-    const resources = asResources(objects);
+/**
+ * The planner's admission over the plan's objects, with the Kueue Helm release among `registered` (its
+ * controller configuration says which resources Kueue ignores, capacity/admission.ts).
+ */
+export function standInAdmission(objects: KubeObject[], registered: { type: string; name: string; inputs: Record<string, unknown> }[] = []): StandInAdmission | undefined {
+    const release = registered.filter((r) => r.type === "kubernetes:helm.sh/v3:Release" && KUEUE_CHART.test(String(r.inputs.chart ?? ""))).map((r) => ({ type: r.type, name: r.name, props: r.inputs }));
+    const resources = [...asResources(objects), ...release];
     const view = kueueViewOf(resources);
     if (!view) {
         return undefined;
@@ -76,3 +81,102 @@ export function unsuspendPatch(kind: string): Record<string, unknown> {
 }
 
 export type { RecordedResource };
+
+/**
+ * Kueue's own manager, run for real beside the control plane: the binary build-control-plane.sh built
+ * from sigs.k8s.io/kueue at the pinned tag, with the plan's controller configuration (the Helm release's
+ * managerConfig). Only what needs in-cluster plumbing changes (outOfClusterKueueConfig).
+ */
+export const REAL_KUEUE_NOTE = (tag: string) =>
+    `Kueue runs for real: its manager ${tag}, built from sigs.k8s.io/kueue on the Go module proxy, runs on loopback with the plan's own controller configuration ` +
+    "(the Helm release's managerConfig: its integrations, waitForPodsReady with blockAdmission, manageJobsWithoutQueueName), and admits, orders and unsuspends the jobs itself; " +
+    "the run checks that it admits at once exactly the jobs the planner admits at hour 0 and leaves the rest suspended. " +
+    "Out of a cluster it differs only where in-cluster plumbing is needed: no leader election; its metrics, health and on-demand visibility servers are off; " +
+    "its webhooks are not registered with the API server (the jobs are created suspended, as the training-queued rule requires, so what its mutating webhook would do is already done, and no validating webhook judges the queues); " +
+    "its webhook server serves the API server's throwaway certificate, and the metrics certificate it insists on reading from /etc/kueue/metrics/certs is given in a private mount namespace (unshare, with an overlay over /etc), never written to the host. " +
+    "The training operator still stands in for PyTorchJobs: once Kueue unsuspends one, the run creates its pods and marks it Running, which Kueue's waitForPodsReady reads.";
+
+/** A document of Kueue's own schema (its controller configuration, a Helm release's inputs) as plain data. */
+type ConfigDoc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** The controller configuration the plan's Kueue Helm release carries (values.managerConfig.controllerManagerConfigYaml). */
+export function kueueManagerConfigOf(resources: { type: string; inputs: ConfigDoc }[]): ConfigDoc | undefined {
+    const release = resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release" && KUEUE_CHART.test(String(r.inputs.chart ?? "")));
+    const text = release?.inputs.values?.managerConfig?.controllerManagerConfigYaml;
+    if (typeof text !== "string") return undefined;
+    const [doc] = loadAll(text) as ConfigDoc[];
+    return doc;
+}
+
+/** The plan's configuration, changed only where a manager outside any cluster must differ (see REAL_KUEUE_NOTE). */
+export function outOfClusterKueueConfig(rendered: ConfigDoc, opts: { certDir: string; webhookPort: number }): ConfigDoc {
+    return {
+        ...rendered,
+        leaderElection: { leaderElect: false },
+        internalCertManagement: { enable: false },
+        webhook: { ...(rendered.webhook ?? {}), port: opts.webhookPort, certDir: opts.certDir },
+        metrics: { ...(rendered.metrics ?? {}), bindAddress: "0" },
+        health: { ...(rendered.health ?? {}), healthProbeBindAddress: "0" },
+        featureGates: { ...(rendered.featureGates ?? {}), VisibilityOnDemand: false },
+    };
+}
+
+/** Why the real manager cannot run here (undefined: it can): no binary of the plan's tag, or no private mount namespace. */
+export function realKueueUnavailable(bin: string | undefined, tag: string): string | undefined {
+    if (!bin) return "the run is against an existing cluster (--kubeconfig), whose Kueue, if any, is its own";
+    const built = fs.existsSync(path.join(bin, "kueue.ok")) ? fs.readFileSync(path.join(bin, "kueue.ok"), "utf8").trim() : undefined;
+    if (!fs.existsSync(path.join(bin, "kueue")) || built !== tag) {
+        return `no Kueue manager ${tag} in ${bin} (built: ${built ?? "none"}); run conformance/build-control-plane.sh`;
+    }
+    const probe = spawnSync("unshare", [...unshareFlags(), "true"], { encoding: "utf8" });
+    if (probe.status !== 0) {
+        return `no private mount namespace for its metrics certificate (unshare ${unshareFlags().join(" ")}: ${(probe.stderr || probe.error?.message || "").trim()})`;
+    }
+    return undefined;
+}
+
+/** A mount namespace of its own: as root directly, otherwise inside a user namespace. */
+function unshareFlags(): string[] {
+    return process.getuid?.() === 0 ? ["-m"] : ["-U", "-r", "-m"];
+}
+
+/**
+ * Starts the manager and resolves once it runs its controllers (its "Starting manager" line), or throws
+ * with its last log lines. The webhook port is free on loopback; the certificate is the API server's.
+ */
+export async function startRealKueue(
+    cp: { dir: string; kubeconfig: string; bin?: string; spawn?: (name: string, command: string, args: string[], env?: NodeJS.ProcessEnv) => import("child_process").ChildProcess; tail(c: string, n?: number): string },
+    rendered: ConfigDoc,
+    webhookPort: number,
+): Promise<void> {
+    if (!cp.bin || !cp.spawn) throw new Error("the real Kueue manager needs the run's own control plane");
+    const dir = path.join(cp.dir, "kueue");
+    for (const d of ["certs", "upper", "work"]) fs.mkdirSync(path.join(dir, d), { recursive: true });
+    fs.copyFileSync(path.join(cp.dir, "certs", "apiserver.crt"), path.join(dir, "certs", "tls.crt"));
+    fs.copyFileSync(path.join(cp.dir, "certs", "apiserver.key"), path.join(dir, "certs", "tls.key"));
+    const config = path.join(dir, "config.yaml");
+    fs.writeFileSync(config, JSON.stringify(outOfClusterKueueConfig(rendered, { certDir: path.join(dir, "certs"), webhookPort }), null, 2));
+    const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+    const script = [
+        `mount -t overlay overlay -o ${q(`lowerdir=/etc,upperdir=${dir}/upper,workdir=${dir}/work`)} /etc`,
+        "mkdir -p /etc/kueue/metrics/certs",
+        `cp ${q(path.join(dir, "certs", "tls.crt"))} ${q(path.join(dir, "certs", "tls.key"))} /etc/kueue/metrics/certs/`,
+        `exec ${q(path.join(cp.bin, "kueue"))} --config=${q(config)}`,
+    ].join(" && ");
+    const child = cp.spawn("kueue", "unshare", [...unshareFlags(), "bash", "-c", script], { ...process.env, KUBECONFIG: cp.kubeconfig });
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+        if (child.exitCode !== null || child.signalCode !== null) {
+            throw new Error(`Kueue's manager exited (${child.exitCode ?? child.signalCode}):\n${cp.tail("kueue", 15)}`);
+        }
+        if (cp.tail("kueue", 200).includes('"msg":"Starting manager"')) return;
+        await new Promise((r) => setTimeout(r, 250));
+    }
+    throw new Error(`Kueue's manager did not start within 60 s:\n${cp.tail("kueue", 15)}`);
+}
+
+/** What the training operator would write once a PyTorchJob's pods run: Kueue's waitForPodsReady reads it. */
+export function pyTorchJobRunningStatus(o: KubeObject, now: string): Record<string, unknown> {
+    const replicas = Object.fromEntries(Object.entries((o.spec?.pytorchReplicaSpecs ?? {}) as Record<string, { replicas?: number }>).map(([role, r]) => [role, { active: r.replicas ?? 1 }]));
+    return { status: { conditions: [{ type: "Running", status: "True", reason: "PyTorchJobRunning", message: "the conformance run's stand-in operator created the pods", lastUpdateTime: now, lastTransitionTime: now }], replicaStatuses: replicas } };
+}

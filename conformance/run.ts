@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { loadAll } from "js-yaml";
 import { NVIDIA_DAEMONSETS } from "../facts/nvidia";
-import { ControlPlane, startControlPlane } from "./controlPlane";
+import { ControlPlane, controlPlaneBinaries, freePort, startControlPlane } from "./controlPlane";
 import {
     checkGpuDaemonSet,
     compareWorkload,
@@ -24,7 +24,18 @@ import {
 } from "./compare";
 import { Kube, KubeError, KubeObject, sleep, waitFor, waitForReadyNodes } from "./kube";
 import { CONFORMANCE_LABEL, ConformancePool, kwokNodes, poolsOf, RecordedResource } from "./nodes";
-import { KUEUE_STAND_IN_NOTE, kueueCrds, kueueTag, standInAdmission, unsuspendPatch } from "./kueue";
+import {
+    KUEUE_STAND_IN_NOTE,
+    kueueCrds,
+    kueueManagerConfigOf,
+    kueueTag,
+    pyTorchJobRunningStatus,
+    REAL_KUEUE_NOTE,
+    realKueueUnavailable,
+    standInAdmission,
+    startRealKueue,
+    unsuspendPatch,
+} from "./kueue";
 import { ARGO_STAND_IN_NOTE, argoCrds, argoRelease, dagTasks, standInRunName, WORKFLOW_LABEL, workflowRunPods } from "./argoStandIn";
 import { ARGO_EXECUTOR_IMAGE } from "../facts/pipelines";
 import { efaDevicePluginLoad } from "../capacity/efa";
@@ -304,17 +315,25 @@ async function runPass(cp: ControlPlane, opts: RunOptions, scale: Scale): Promis
 
     // Kueue's real CRDs, so the plan's queues are validated by them (the chart would install them).
     const kueue = kueueTag(plan.resources);
+    const kueueConfig = kueue ? kueueManagerConfigOf(plan.resources) : undefined;
+    // Its real manager when it was built and can run here (REAL_KUEUE_NOTE); else the stand-in admission below.
+    const realKueue = kueue && kueueConfig && realKueueUnavailable(cp.bin, kueue) === undefined;
     if (kueue) {
         applied += await applyAll(kube, kueueCrds(kueue), rejected, log);
         await waitFor("Kueue's CRDs to be served", 30_000, async () => {
             try {
                 await kube.resourceFor("kueue.x-k8s.io/v1beta2", "ClusterQueue", true);
                 await kube.resourceFor("kueue.x-k8s.io/v1beta2", "WorkloadPriorityClass", true);
+                await kube.resourceFor("kueue.x-k8s.io/v1beta2", "Workload", true);
                 return true;
             } catch {
                 return undefined;
             }
         });
+        if (realKueue) {
+            await startRealKueue(cp, kueueConfig, await freePort());
+            log(`  ${scale}: Kueue ${kueue}'s manager is running`);
+        }
     }
 
     const hpas = plan.objects.filter((o) => o.kind === "HorizontalPodAutoscaler");
@@ -357,18 +376,60 @@ async function runPass(cp: ControlPlane, opts: RunOptions, scale: Scale): Promis
     }
     log(`  ${scale}: applied ${applied} objects${rejected.length ? `, ${rejected.length} rejected` : ""}`);
 
-    // Kueue's admission, stood in: unsuspend the jobs admitted at hour 0; the operator then makes a PyTorchJob's pods.
-    const admission = kueue ? standInAdmission(plan.objects) : undefined;
+    // Kueue's admission: its real manager unsuspends what it admits (the operator stand-in then makes a
+    // PyTorchJob's pods and reports it Running); without it, the stand-in unsuspends the jobs the planner
+    // admits at hour 0. Either way the planner's queue order is what the verdicts below hold Kubernetes to.
+    const admission = kueue ? standInAdmission(plan.objects, plan.resources) : undefined;
     const queued = new Set<string>();
     if (admission) {
-        for (const step of admission.admitNow) {
-            const o = plan.objects.find((x) => (x.kind === "Job" || x.kind === "PyTorchJob") && x.metadata.name === step.job);
-            if (!o || rejected.some((r) => r.object === id(o))) continue;
-            await kube.mergePatch(o.apiVersion, o.kind, o.metadata.namespace, o.metadata.name, unsuspendPatch(o.kind));
-            if (o.kind === "PyTorchJob") await createOperatorPods(kube, o, rejected);
+        const jobOf = (name: string) => plan.objects.find((x) => (x.kind === "Job" || x.kind === "PyTorchJob") && x.metadata.name === name);
+        const live = (name: string) => {
+            const o = jobOf(name);
+            return o && !rejected.some((r) => r.object === id(o)) ? o : undefined;
+        };
+        if (realKueue) {
+            const all = [...admission.admitNow, ...admission.waiting].map((s) => s.job).filter((j) => live(j));
+            const expectNow = new Set(admission.admitNow.map((s) => s.job).filter((j) => live(j)));
+            const admitted = new Set<string>();
+            // blockAdmission: Kueue admits the next job once the last one's pods are ready; kwok readies pods in seconds.
+            // Done when the planner's hour-0 jobs are all admitted, or when Kueue has admitted nothing more for 20 s.
+            const deadline = Date.now() + 120_000;
+            let lastChange = Date.now();
+            while (Date.now() < deadline && Date.now() - lastChange < 20_000 && [...expectNow].some((j) => !admitted.has(j))) {
+                for (const name of all.filter((j) => !admitted.has(j))) {
+                    const o = live(name)!;
+                    const now = await kube.get(o.apiVersion, o.kind, o.metadata.namespace, o.metadata.name);
+                    const suspended = o.kind === "Job" ? now?.spec?.suspend === true : now?.spec?.runPolicy?.suspend === true;
+                    if (now && !suspended) {
+                        admitted.add(name);
+                        lastChange = Date.now();
+                        if (o.kind === "PyTorchJob") {
+                            await createOperatorPods(kube, o, rejected);
+                            await kube.mergePatch(o.apiVersion, o.kind, o.metadata.namespace, o.metadata.name, pyTorchJobRunningStatus(now, new Date().toISOString()), "status");
+                        }
+                    }
+                }
+                await sleep(1000);
+            }
+            log(`  ${scale}: Kueue admitted ${[...admitted].join(", ") || "nothing"}; the planner admits at hour 0: ${[...expectNow].join(", ") || "nothing"}`);
+            for (const name of [...expectNow].filter((j) => !admitted.has(j))) {
+                // Why not, in Kueue's own words: its Workload's conditions (or that it made none).
+                const o = live(name)!;
+                const workloads = (await kube.list("kueue.x-k8s.io/v1beta2", "Workload", o.metadata.namespace)).filter((w) => (w.metadata.ownerReferences ?? []).some((r: { name?: string }) => r.name === name));
+                const why = workloads.flatMap((w) => (w.status?.conditions ?? []).map((c: { type: string; status: string; message?: string }) => `${c.type}=${c.status}${c.message ? ` (${c.message})` : ""}`));
+                log(`  ${scale}: Kueue did not admit ${name}: ${workloads.length === 0 ? "it made no Workload for it" : why.join("; ") || "its Workload has no conditions yet"}`);
+            }
+        } else {
+            for (const step of admission.admitNow) {
+                const o = live(step.job);
+                if (!o) continue;
+                await kube.mergePatch(o.apiVersion, o.kind, o.metadata.namespace, o.metadata.name, unsuspendPatch(o.kind));
+                if (o.kind === "PyTorchJob") await createOperatorPods(kube, o, rejected);
+            }
+            log(`  ${scale}: Kueue stand-in admitted ${admission.admitNow.map((s) => s.job).join(", ") || "nothing"}`);
         }
         for (const w of [...admission.waiting.map((s) => s.job), ...admission.never.map((n) => n.job)]) queued.add(w);
-        log(`  ${scale}: Kueue stand-in admitted ${admission.admitNow.map((s) => s.job).join(", ") || "nothing"}${queued.size ? `; still queued: ${[...queued].join(", ")}` : ""}`);
+        if (queued.size) log(`  ${scale}: still queued, as the planner says: ${[...queued].join(", ")}`);
     }
 
     const rejectedIds = new Set(rejected.map((r) => r.object));
@@ -469,6 +530,14 @@ const NOT_COVERED = [
     "Argo's controller itself (a Helm release): Workflows are not run step by step, gates are not evaluated, CronWorkflow schedules never fire",
 ];
 
+/** Whether the run used Kueue's real manager (and how) or stood in for it, with the reason. */
+function kueueNotes(opts: RunOptions): string[] {
+    const tag = kueueTag(opts.plan.resources);
+    if (!tag) return [];
+    const why = kueueManagerConfigOf(opts.plan.resources) ? realKueueUnavailable(opts.controlPlane ? undefined : controlPlaneBinaries({ quiet: true }), tag) : "the plan's Kueue release carries no managerConfig";
+    return [why === undefined ? REAL_KUEUE_NOTE(tag) : `${KUEUE_STAND_IN_NOTE} Here the real manager did not run: ${why}.`];
+}
+
 /** Deletes the plan's objects (reverse apply order), the stand-ins and the kwok nodes of a run. */
 async function removeWhatTheRunMade(kube: Kube, plan: PlanFiles, runId: string, log: (l: string) => void): Promise<void> {
     const labelled = `?labelSelector=${encodeURIComponent(`${CONFORMANCE_LABEL}=${runId}`)}`;
@@ -525,7 +594,7 @@ export async function runConformance(opts: RunOptions): Promise<ConformanceResul
             ...(opts.plan.objects.some((o) => o.apiVersion.startsWith(`${MONITORING_API_GROUP}/`)) ? [STAND_IN_NOTES.prometheusOperator] : []),
             ...(karpenterVersion(opts.plan.resources) ? [STAND_IN_NOTES.karpenter] : []),
             ...(opts.plan.objects.some((o) => o.kind === "WorkflowTemplate") ? [ARGO_STAND_IN_NOTE] : []),
-            ...(kueueTag(opts.plan.resources) ? [KUEUE_STAND_IN_NOTE] : []),
+            ...kueueNotes(opts),
             ...(poolsOf(opts.plan.resources).some((p) => sharingFromLabels(p.labels) !== undefined) ? [STAND_IN_NOTES.gpuSharing] : []),
         ],
         notCovered: NOT_COVERED,

@@ -3,12 +3,38 @@
  * pinned module, and the run unsuspends exactly what the planner's admission admits at hour 0.
  */
 import { strict as assert } from "node:assert";
-import { kueueCrds, kueueTag, standInAdmission, unsuspendPatch } from "../conformance/kueue";
+import { spawnSync } from "node:child_process";
+import { BUILD_SCRIPT } from "../conformance/controlPlane";
+import { kueueCrds, kueueManagerConfigOf, kueueTag, outOfClusterKueueConfig, standInAdmission, unsuspendPatch } from "../conformance/kueue";
 import type { KubeObject } from "../conformance/kube";
 import { VERSIONS } from "../facts/versions";
 import { planOf } from "./fixtures";
 
+const registered = (rs: readonly { type: string; name: string; inputs: unknown }[]) => rs.map((r) => ({ type: r.type, name: r.name, inputs: r.inputs as Record<string, unknown> }));
+
 describe("conformance: the Kueue stand-in", () => {
+    it("without the Kueue release's configuration, prod's EFA gang would be refused: the configuration is what admits it", async () => {
+        const { result, run } = await planOf("prod");
+        const objects = result.manifests.map((m) => m.object as unknown as KubeObject);
+        assert.deepEqual(standInAdmission(objects)!.never.map((n) => n.job), ["llm-distributed"]);
+        assert.deepEqual(standInAdmission(objects, registered(run.resources))!.never, []);
+    });
+
+    it("the out-of-cluster configuration keeps the plan's admission settings and changes only the plumbing", async () => {
+        const { run } = await planOf("prod");
+        const rendered = kueueManagerConfigOf(registered(run.resources))!;
+        const c = outOfClusterKueueConfig(rendered, { certDir: "/tmp/certs", webhookPort: 12345 });
+        for (const key of ["waitForPodsReady", "integrations", "manageJobsWithoutQueueName", "resources", "apiVersion", "kind"]) assert.deepEqual(c[key], rendered[key], key);
+        assert.deepEqual(c.leaderElection, { leaderElect: false });
+        assert.deepEqual(c.internalCertManagement, { enable: false });
+        assert.deepEqual([c.webhook.port, c.webhook.certDir, c.metrics.bindAddress, c.health.healthProbeBindAddress, c.featureGates.VisibilityOnDemand], [12345, "/tmp/certs", "0", "0", false]);
+    });
+
+    it("build-control-plane.sh builds the Kueue manager of the tag the platform deploys", () => {
+        const out = spawnSync("bash", [BUILD_SCRIPT, "--versions"], { encoding: "utf8" }).stdout;
+        assert.match(out, new RegExp(`^kueue=${VERSIONS.kueue.tag.replace(/\./g, "\\.")}$`, "m"));
+    });
+
     it("takes the Kueue tag from the plan's Helm release, and the real CRDs from that module", async () => {
         const { run } = await planOf("prod");
         const tag = kueueTag(run.resources.map((r) => ({ type: r.type, inputs: r.inputs as Record<string, unknown> })));
@@ -24,9 +50,9 @@ describe("conformance: the Kueue stand-in", () => {
     });
 
     it("admits prod's jobs at hour 0 and unsuspends each the way its kind needs", async () => {
-        const { result } = await planOf("prod");
+        const { result, run } = await planOf("prod");
         const objects = result.manifests.map((m) => m.object as unknown as KubeObject);
-        const admission = standInAdmission(objects)!;
+        const admission = standInAdmission(objects, registered(run.resources))!;
         assert.deepEqual(admission.admitNow.map((s) => s.job).sort(), ["bert-finetune", "llm-distributed"]);
         assert.deepEqual([admission.waiting, admission.never], [[], []]);
         assert.deepEqual(unsuspendPatch("Job"), { spec: { suspend: false } });
@@ -34,14 +60,14 @@ describe("conformance: the Kueue stand-in", () => {
     });
 
     it("leaves a third gang the cohort cannot hold beside two others suspended", async () => {
-        const { result } = await planOf("prod");
+        const { result, run } = await planOf("prod");
         const objects = result.manifests.map((m) => structuredClone(m.object) as unknown as KubeObject);
         const gang = objects.find((o) => o.kind === "PyTorchJob")!;
         for (const n of [2, 3]) {
             objects.push({ ...structuredClone(gang), metadata: { ...structuredClone(gang.metadata), name: `${gang.metadata.name}-${n}` } });
         }
         // 4 x p4d = 32 A100s in the cohort; three 16-GPU gangs: two run, the third waits for one to end.
-        const admission = standInAdmission(objects)!;
+        const admission = standInAdmission(objects, registered(run.resources))!;
         assert.deepEqual(admission.admitNow.filter((s) => s.flavor === "a100").map((s) => s.job), [gang.metadata.name, `${gang.metadata.name}-2`]);
         assert.deepEqual(admission.waiting.map((s) => [s.job, s.waitHours]), [[`${gang.metadata.name}-3`, 36]]);
     });

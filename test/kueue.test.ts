@@ -4,10 +4,11 @@
  */
 import { strict as assert } from "node:assert";
 import { load } from "js-yaml";
-import { admissionVerdicts, KueueView, QueuedJob, simulateAdmission } from "../capacity/admission";
+import { admissionVerdicts, KueueView, kueueViewOf, QueuedJob, simulateAdmission, trainingJobsOf } from "../capacity/admission";
+import { platformRun } from "./fixtures";
 import { analyzeCapacity, CapacityResource } from "../capacity/analysis";
 import { MANAGED_NODE_GROUP } from "../capacity/nodeGroups";
-import { GPU_RESOURCE, poolNodeSelector, poolTaints } from "../capacity/pools";
+import { EFA_RESOURCE, GPU_RESOURCE, poolNodeSelector, poolTaints } from "../capacity/pools";
 import { clusterQueues, poolQuota, queueShareProblems } from "../capacity/queues";
 import { kueueLabels, JOB_SUSPEND_IGNORE, TrainingJob } from "../components/training";
 import { Kueue, kueueManagerConfig, kueueObjects } from "../components/kueue";
@@ -130,15 +131,17 @@ describe("components/kueue and training under mocks", () => {
 const view = (platformGpus: number, teamGpus: number): KueueView => ({
     flavors: [{ name: "a100", nodeLabels: { "node-pool": "a100" } }],
     queues: [
-        { name: PLATFORM_QUEUE, cohort: "c", quotas: [{ flavor: "a100", cpuMillis: 1e6, memoryBytes: 1e13, gpus: platformGpus }] },
-        { name: "llm", cohort: "c", quotas: [{ flavor: "a100", cpuMillis: 1e6, memoryBytes: 1e13, gpus: teamGpus }] },
+        { name: PLATFORM_QUEUE, cohort: "c", quotas: [{ flavor: "a100", cpuMillis: 1e6, memoryBytes: 1e13, gpus: platformGpus }], covered: COVERED },
+        { name: "llm", cohort: "c", quotas: [{ flavor: "a100", cpuMillis: 1e6, memoryBytes: 1e13, gpus: teamGpus }], covered: COVERED },
     ],
     localQueues: new Map([
         ["ml-training/training", PLATFORM_QUEUE],
         ["ml-training/llm", "llm"],
     ]),
     priorities: new Map(),
+    excludedPrefixes: [],
 });
+const COVERED = ["cpu", "memory", "nvidia.com/gpu"];
 const qjob = (name: string, gpus: number, runHours: number, localQueue: string | null = PLATFORM_QUEUE): QueuedJob => ({
     name,
     kind: "PyTorchJob",
@@ -146,10 +149,29 @@ const qjob = (name: string, gpus: number, runHours: number, localQueue: string |
     ...(localQueue !== null ? { localQueue } : {}),
     demand: { cpuMillis: 1000, memoryBytes: 1e9, gpus },
     nodeSelector: { "node-pool": "a100" },
+    resources: COVERED,
     runHours,
 });
 
 describe("capacity/admission: Kueue's admission at the declared load", () => {
+    it("a job requesting a resource its ClusterQueue does not cover is never admitted, unless Kueue's configuration excludes it", () => {
+        // What the real Kueue v0.17.0 said of prod's EFA gang in the conformance run before the platform excluded EFA.
+        const efaJob = { ...qjob("gang", 8, 10), resources: [...COVERED, "vpc.amazonaws.com/efa"] };
+        const [never] = admissionVerdicts(view(8, 0), [efaJob]);
+        assert.match(never.never!, /requests vpc\.amazonaws\.com\/efa, which ClusterQueue training does not cover and Kueue's configuration does not exclude/);
+        const [ok] = admissionVerdicts({ ...view(8, 0), excludedPrefixes: ["vpc.amazonaws.com/efa"] }, [efaJob]);
+        assert.equal(ok.never, undefined);
+    });
+
+    it("the platform's Kueue configuration excludes EFA devices, which the prod gang requests", async () => {
+        const rs = (await platformRun("prod")).resources.map((r) => ({ type: r.type, name: r.name, props: r.inputs as Obj }));
+        const v = kueueViewOf(rs)!;
+        assert.deepEqual(v.excludedPrefixes, [EFA_RESOURCE]);
+        const gang = trainingJobsOf(rs).find((j) => j.kind === "PyTorchJob")!;
+        assert.ok(gang.resources.includes(EFA_RESOURCE));
+        assert.equal(admissionVerdicts(v, [gang])[0].never, undefined);
+    });
+
     it("admits what fits, then the next job when a run ends: the second job waits the first's run", () => {
         const v = view(8, 0);
         const steps = simulateAdmission(v, admissionVerdicts(v, [qjob("a", 8, 10), qjob("b", 8, 5)]));

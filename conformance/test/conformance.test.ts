@@ -140,6 +140,28 @@ describe("conformance on a real control plane", function () {
         }
     });
 
+    it("Kueue's real manager on prod with three 16-GPU EFA gangs: two are admitted whole (every pod runs), the third stays suspended with no pod", async () => {
+        const base = path.join(TMP, "prod-gangs-base");
+        planInto("prod", base);
+        const dir = brokenPlan(base, "prod-gangs", (objects) => {
+            const gang = find(objects, "PyTorchJob", "llm-distributed");
+            for (const n of [2, 3]) objects.push({ ...structuredClone(gang), metadata: { ...structuredClone(gang.metadata), name: `llm-distributed-${n}` } });
+        });
+        // The copies are not in the plan's summary, so the run reports disagreements about them; what is
+        // checked here is Kueue's own all-or-nothing admission: the cohort's 32 A100s hold two gangs of 16.
+        // Which two is Kueue's choice among equal-priority jobs (the planner takes declaration order).
+        const { result } = await conform("prod", dir);
+        assert.ok(result.standIns.some((n) => n.startsWith("Kueue runs for real")), result.standIns.join("\n"));
+        const max = result.passes.find((p) => p.scale === "max")!;
+        const gangs = max.workloads.filter((w) => /PyTorchJob ml-training\/llm-distributed(-\d)?$/.test(w.workload));
+        assert.equal(gangs.length, 3, gangs.map((g) => g.workload).join(", "));
+        const running = gangs.filter((g) => /^2\/2 pods bound, 2 running|^NOT suspended, 2 pods/.test(g.observedDetail));
+        // No pod at all: never unsuspended (the operator stand-in makes a gang's pods the moment Kueue unsuspends it).
+        const waiting = gangs.filter((g) => /^suspended, 0 pods|^0\/2 pods bound, 0 running; only 0 of 2 pods were created/.test(g.observedDetail));
+        assert.equal(running.length, 2, gangs.map((g) => `${g.workload}: ${g.observedDetail}`).join("\n"));
+        assert.equal(waiting.length, 1, gangs.map((g) => `${g.workload}: ${g.observedDetail}`).join("\n"));
+    });
+
     describe("breaks it must catch", () => {
         const devPlan = path.join(TMP, "dev-base");
         before(() => planInto("dev", devPlan));
