@@ -24,7 +24,9 @@ import {
 } from "./compare";
 import { Kube, KubeError, KubeObject, sleep, waitFor, waitForReadyNodes } from "./kube";
 import { CONFORMANCE_LABEL, ConformancePool, kwokNodes, poolsOf, RecordedResource } from "./nodes";
-import { KUEUE_STAND_IN_NOTE, kueueCrds, kueueTag, standInAdmission, unsuspendPatch } from "./kueue";
+import { gateForKueue, isGatedByKueue, KUEUE_STAND_IN_NOTE, kueueCrds, kueuePodNamespaces, kueueTag, standInAdmission, ungatePatch, unsuspendPatch } from "./kueue";
+import { stepJobName } from "../capacity/pipelineQueueing";
+import { PIPELINE_LABEL, PIPELINE_STEP_LABEL } from "../facts/pipelines";
 import { ARGO_STAND_IN_NOTE, argoCrds, argoRelease, dagTasks, standInRunName, WORKFLOW_LABEL, workflowRunPods } from "./argoStandIn";
 import { ARGO_EXECUTOR_IMAGE } from "../facts/pipelines";
 import { efaDevicePluginLoad } from "../capacity/efa";
@@ -303,6 +305,8 @@ async function runPass(cp: ControlPlane, opts: RunOptions, scale: Scale): Promis
 
     // Kueue's real CRDs, so the plan's queues are validated by them (the chart would install them).
     const kueue = kueueTag(plan.resources);
+    // Kueue's pod webhook, stood in: step pods in these namespaces are created gated (see kueue.ts).
+    const podNamespaces = kueue ? kueuePodNamespaces(plan.resources) : undefined;
     if (kueue) {
         applied += await applyAll(kube, kueueCrds(kueue), rejected, log);
         await waitFor("Kueue's CRDs to be served", 30_000, async () => {
@@ -344,7 +348,7 @@ async function runPass(cp: ControlPlane, opts: RunOptions, scale: Scale): Promis
             const image = ARGO_EXECUTOR_IMAGE.replace(/:[^:]+$/, `:${argo.tag}`);
             for (const pod of workflowRunPods(o, { image, ...argo.executor })) {
                 try {
-                    await kube.create(pod);
+                    await kube.create(podNamespaces ? gateForKueue(pod, podNamespaces) : pod);
                 } catch (e) {
                     rejected.push({ object: `Pod ${pod.metadata.namespace}/${pod.metadata.name} (of ${id(o)})`, message: (e as Error).message });
                 }
@@ -366,8 +370,28 @@ async function runPass(cp: ControlPlane, opts: RunOptions, scale: Scale): Promis
             await kube.mergePatch(o.apiVersion, o.kind, o.metadata.namespace, o.metadata.name, unsuspendPatch(o.kind));
             if (o.kind === "PyTorchJob") await createOperatorPods(kube, o, rejected);
         }
-        for (const w of [...admission.waiting.map((s) => s.job), ...admission.never.map((n) => n.job)]) queued.add(w);
-        log(`  ${scale}: Kueue stand-in admitted ${admission.admitNow.map((s) => s.job).join(", ") || "nothing"}${queued.size ? `; still queued: ${[...queued].join(", ")}` : ""}`);
+        const isJob = (name: string) => plan.objects.some((x) => (x.kind === "Job" || x.kind === "PyTorchJob") && x.metadata.name === name);
+        for (const w of [...admission.waiting.map((s) => s.job), ...admission.never.map((n) => n.job)].filter(isJob)) queued.add(w);
+        log(`  ${scale}: Kueue stand-in admitted ${admission.admitNow.filter((s) => isJob(s.job)).map((s) => s.job).join(", ") || "nothing"}${queued.size ? `; still queued: ${[...queued].join(", ")}` : ""}`);
+        if (podNamespaces && scale === "max") {
+            // Step pods: the scheduler must have left every gated pod alone; then Kueue's admission ungates them.
+            const admitted = new Set([...admission.admitNow, ...admission.waiting].map((s) => s.job));
+            const gated = (await kube.list("v1", "Pod")).filter(isGatedByKueue);
+            const still: string[] = [];
+            for (const pod of gated) {
+                const name = `Pod ${pod.metadata.namespace}/${pod.metadata.name}`;
+                if (pod.spec?.nodeName) {
+                    rejected.push({ object: name, message: `bound to ${pod.spec.nodeName} while it still carried Kueue's admission gate` });
+                }
+                const labels: Record<string, string> = pod.metadata.labels ?? {};
+                if (admitted.has(stepJobName(labels[PIPELINE_LABEL] ?? "", labels[PIPELINE_STEP_LABEL] ?? ""))) {
+                    await kube.mergePatch("v1", "Pod", pod.metadata.namespace, pod.metadata.name, ungatePatch(pod));
+                } else {
+                    still.push(pod.metadata.name);
+                }
+            }
+            log(`  ${scale}: Kueue stand-in gated ${gated.length} pipeline step pod(s) and admitted ${gated.length - still.length}${still.length ? `; never admitted, still gated: ${still.join(", ")}` : ""}`);
+        }
     }
 
     const rejectedIds = new Set(rejected.map((r) => r.object));
