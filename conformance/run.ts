@@ -387,7 +387,8 @@ async function runPass(cp: ControlPlane, opts: RunOptions, scale: Scale): Promis
                 if (admitted.has(stepJobName(labels[PIPELINE_LABEL] ?? "", labels[PIPELINE_STEP_LABEL] ?? ""))) {
                     await kube.mergePatch("v1", "Pod", pod.metadata.namespace, pod.metadata.name, ungatePatch(pod));
                 } else {
-                    still.push(pod.metadata.name);
+                    const never = admission.never.find((n) => n.job === stepJobName(labels[PIPELINE_LABEL] ?? "", labels[PIPELINE_STEP_LABEL] ?? ""));
+                    still.push(`${pod.metadata.name}${never ? ` (Kueue would never admit it: it ${never.reason})` : ""}`);
                 }
             }
             log(`  ${scale}: Kueue stand-in gated ${gated.length} pipeline step pod(s) and admitted ${gated.length - still.length}${still.length ? `; never admitted, still gated: ${still.join(", ")}` : ""}`);
