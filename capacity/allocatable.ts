@@ -8,6 +8,7 @@ import { nodeEfaDevices } from "./efa";
 import { EFA_RESOURCE, GPU_RESOURCE } from "./pools";
 import { NodeTaint, PodToleration, RequiredNodeAffinity, nodeAffinity, taintToleration } from "./predicates";
 import { MiB } from "./quantity";
+import { devicesOfNode, runtimeLabels } from "./sharing";
 import { NO_RESOURCES, NodeResources, PodResources, subtractPod } from "./resources";
 
 export interface DaemonSetLoad {
@@ -92,12 +93,15 @@ export function daemonSetLands(ds: DaemonSetLoad, taints: NodeTaint[], labels: R
 
 /**
  * The node's capacity (vCPUs, OS-visible memory, the kubelet's max pods, GPUs) and its kubelet allocatable:
- * capacity less kube-reserved and the eviction threshold. GPUs are never reserved. EFA devices count on
+ * capacity less kube-reserved and the eviction threshold. GPUs are never reserved; a sharing pool's node
+ * advertises its replicas or slices (capacity/sharing.ts devicesOfNode). EFA devices count on
  * nodes whose labels say the EFA device plugin runs there (capacity/efa.ts nodeEfaDevices).
  */
 export function kubeletNode(instance: InstanceType, labels: Record<string, string> = {}): KubeletNode {
     const reserved = kubeReserved(instance);
-    const extended: Record<string, number> = instance.gpu ? { [GPU_RESOURCE]: instance.gpu.count } : {};
+    // What the device plugin advertises: GPUs, or time-slice replicas or MIG slices when the labels ask for them.
+    const devices = devicesOfNode(instance, labels);
+    const extended: Record<string, number> = devices ? { [GPU_RESOURCE]: devices.perNode } : {};
     const efa = nodeEfaDevices(instance, labels);
     if (efa > 0) {
         extended[EFA_RESOURCE] = efa;
@@ -133,7 +137,9 @@ export function nodeAllocatable(
     labels: Record<string, string>,
     daemonSets: DaemonSetLoad[],
 ): NodeAllocatable {
-    const landing = daemonSets.filter((ds) => daemonSetLands(ds, taints, labels));
+    // DaemonSets land on the node as it runs: a MIG node once partitioned (capacity/sharing runtimeLabels).
+    const running = runtimeLabels(labels);
+    const landing = daemonSets.filter((ds) => daemonSetLands(ds, taints, running));
     const free = landing.reduce((node, ds) => subtractPod(node, ds.requests), kubeletNode(instance, labels).allocatable);
     return { ...free, daemonSets: landing.map((ds) => ds.name) };
 }

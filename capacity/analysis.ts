@@ -5,6 +5,7 @@
  * both call this; nothing here knows about Pulumi.
  */
 import { EKS_SYSTEM_DAEMONSETS, DaemonSetLoad, nodeAllocatable } from "./allocatable";
+import { devicesOfNode } from "./sharing";
 import { Bill, buildBill, Infrastructure, infrastructureOf } from "./bill";
 import { HOURS_PER_MONTH, INSTANCE_CATALOG, GpuModel } from "./catalog";
 import { efaDevicePluginLoad } from "./efa";
@@ -212,7 +213,8 @@ export function analyzeCapacity(resources: CapacityResource[]): CapacityAnalysis
             taints,
             labels: view.labels,
             allocatable: nodeAllocatable(instance, taints, view.labels, daemonSets),
-            gpusPerNode: instance.gpu?.count ?? 0,
+            // nvidia.com/gpu per node as advertised: GPUs, or the MIG slices or time-slice replicas the labels ask for.
+            gpusPerNode: devicesOfNode(instance, view.labels)?.perNode ?? 0,
             ...(instance.gpu ? { gpuModel: instance.gpu.model } : {}),
         });
     }

@@ -5,6 +5,7 @@
  */
 import { instanceType } from "./catalog";
 import { headroomLimitBytes } from "./gpuHeadroom";
+import { gpuDevices, GpuSharing } from "./sharing";
 
 export type InferencePrecision = "float32" | "bfloat16" | "float16" | "int8" | "int4";
 export type TrainingPrecision = "float32" | "bfloat16" | "float16";
@@ -289,15 +290,18 @@ export function perGpuBytesFor(model: ModelArchitecture, workload: WorkloadShape
 export interface PoolOption {
     name: string;
     instanceType: string;
+    /** A MIG pool is sized on its slices (capacity/sharing.ts gpuDevices). */
+    sharing?: GpuSharing;
 }
 
 export interface GpuPlacement {
     pool: string;
     instanceType: string;
+    /** Devices per pod: whole GPUs, or MIG slices on a MIG pool. */
     gpus: number;
-    /** Usable memory per GPU as EC2 reports it (catalog MiB x 2^20), not the marketed GB. */
+    /** Usable memory per device: the GPU's as EC2 reports it (catalog MiB x 2^20), not the marketed GB, or the MIG slice's. */
     usableBytesPerGpu: number;
-    /** On-demand cost of the GPUs used: the node's hourly price x gpus / GPUs per node. */
+    /** On-demand cost of the devices used: the node's hourly price x devices / devices per node. */
     hourlyUsd: number;
 }
 
@@ -309,14 +313,15 @@ function fitPool(perGpuBytes: (gpus: number) => number, pool: PoolOption, maxGpu
     if (!instance.gpu) {
         return undefined;
     }
-    const usableBytesPerGpu = instance.gpu.memoryMiB * MIB;
+    const devices = gpuDevices(instance.gpu, pool.sharing);
+    const usableBytesPerGpu = devices.memoryMiB * MIB;
     const limit = headroomLimitBytes(usableBytesPerGpu, headroom);
     for (const gpus of GPU_COUNTS) {
-        if (gpus > instance.gpu.count || gpus > maxGpus) {
+        if (gpus > devices.maxPerPod || gpus > maxGpus) {
             break;
         }
         if (perGpuBytes(gpus) <= limit) {
-            const hourlyUsd = (instance.onDemandHourlyUsd * gpus) / instance.gpu.count;
+            const hourlyUsd = (instance.onDemandHourlyUsd * gpus) / devices.perNode;
             return { pool: pool.name, instanceType: instance.name, gpus, usableBytesPerGpu, hourlyUsd };
         }
     }
@@ -372,22 +377,24 @@ export function gpuMemoryCandidates(perGpuBytes: (gpus: number) => number, pools
         if (!instance.gpu) {
             continue;
         }
-        const usable = instance.gpu.memoryMiB * MIB;
+        const devices = gpuDevices(instance.gpu, pool.sharing);
+        const usable = devices.memoryMiB * MIB;
         const limitBytes = headroomLimitBytes(usable, headroom);
         const placement = fitPool(perGpuBytes, pool, Infinity, headroom);
         if (placement) {
             fitting.push({ pool: pool.name, instanceType: instance.name, fits: true, placement, estimateBytes: perGpuBytes(placement.gpus), limitBytes });
             continue;
         }
-        const counts = GPU_COUNTS.filter((g) => g <= instance.gpu!.count && Number.isFinite(perGpuBytes(g)));
+        const counts = GPU_COUNTS.filter((g) => g <= devices.maxPerPod && Number.isFinite(perGpuBytes(g)));
         const least = counts.length > 0 ? Math.min(...counts.map(perGpuBytes)) : Infinity;
-        const on = counts.length > 0 ? ` on ${counts[counts.length - 1]} GPU(s)` : "";
+        const unit = devices.mode === "mig" ? `MIG ${devices.profile} slice` : "GPU";
+        const on = counts.length > 0 ? ` on ${counts[counts.length - 1]} ${unit}(s)` : "";
         rejected.push({
             pool: pool.name,
             instanceType: instance.name,
             fits: false,
             reason:
-                `needs ${Number.isFinite(least) ? formatBytes(least) : "a tensor-parallel size this node cannot give"} per GPU${on}, ` +
+                `needs ${Number.isFinite(least) ? formatBytes(least) : "a tensor-parallel size this node cannot give"} per ${unit}${on}, ` +
                 `over ${formatBytes(limitBytes)} (${formatBytes(usable)} usable less ${Math.round(headroom * 100)}% headroom)`,
         });
     }

@@ -4,6 +4,7 @@
  * everything that must run on it. Components, policies, the plan and the app-team contract call these.
  */
 import { GpuFacts, instanceType } from "./catalog";
+import { GpuSharing, sharingLabels } from "./sharing";
 
 export type TaintEffect = "NoSchedule" | "PreferNoSchedule" | "NoExecute";
 
@@ -26,6 +27,8 @@ export interface NodePoolShape {
     instanceType: string;
     /** EFA interfaces on every node (capacity/efa.ts); only for instance types the catalog says carry EFA. */
     efa?: boolean;
+    /** Time-slicing or MIG on a GPU pool (capacity/sharing.ts); absent: every GPU whole. */
+    sharing?: GpuSharing;
 }
 
 /** The taint GPU pools carry unless a stack sets `ml-platform:gpuTaint`; also the policy pack's default. */
@@ -60,6 +63,7 @@ export function poolLabels(pool: NodePoolShape): Record<string, string> {
         labels[LABEL_GPU_COUNT] = String(gpu.count);
         labels[LABEL_GPU_PRESENT] = "true";
         labels[LABEL_CA_ACCELERATOR] = gpu.acceleratorLabel;
+        Object.assign(labels, sharingLabels(pool.sharing));
     }
     if (pool.efa && instanceType(pool.instanceType).efa) {
         labels[LABEL_EFA_PRESENT] = "true";

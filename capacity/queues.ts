@@ -11,11 +11,9 @@
  */
 import { DaemonSetLoad, EKS_SYSTEM_DAEMONSETS, nodeAllocatable } from "./allocatable";
 import { efaDevicePluginDaemonSet } from "./efa";
+import { nvidiaDaemonSetLoads } from "./nvidiaDaemonSets";
 import { instanceType } from "./catalog";
-import { GPU_RESOURCE, NodePoolShape, Taint, gpuDaemonSetTolerations, gpuNodeSelector, isGpuPool, poolLabels, poolNodeSelector, poolTaints } from "./pools";
-import { parseCpu, parseMemory } from "./quantity";
-import { NO_RESOURCES } from "./resources";
-import { DCGM_EXPORTER_NAME, DCGM_EXPORTER_RESOURCES, DEVICE_PLUGIN_NAME, DEVICE_PLUGIN_RESOURCES } from "../facts/nvidia";
+import { GPU_RESOURCE, NodePoolShape, Taint, isGpuPool, poolLabels, poolNodeSelector, poolTaints } from "./pools";
 import { KUEUE_COHORT, PLATFORM_QUEUE } from "../facts/kueue";
 
 export interface QueuePool extends NodePoolShape {
@@ -50,19 +48,9 @@ export function resourceFlavorFor(pool: NodePoolShape, gpuTaint: Taint): Resourc
     return { name: pool.name, nodeLabels: poolNodeSelector(pool), nodeTaints: poolTaints(pool, gpuTaint) };
 }
 
-function nvidiaDaemonSets(pools: NodePoolShape[], gpuTaint: Taint): DaemonSetLoad[] {
-    const load = (name: string, r: { requests: { cpu: string; memory: string } }): DaemonSetLoad => ({
-        name,
-        requests: { ...NO_RESOURCES, cpuMillis: parseCpu(r.requests.cpu), memoryBytes: parseMemory(r.requests.memory) },
-        tolerations: gpuDaemonSetTolerations(pools, gpuTaint),
-        nodeSelector: gpuNodeSelector(),
-    });
-    return [load(DEVICE_PLUGIN_NAME, DEVICE_PLUGIN_RESOURCES), load(DCGM_EXPORTER_NAME, DCGM_EXPORTER_RESOURCES)];
-}
-
 /** What one node of the pool gives pods, as Kueue quota. */
 export function nodeQuota(pool: NodePoolShape, gpuTaint: Taint, allPools: NodePoolShape[] = [pool]): Quota {
-    const a = nodeAllocatable(instanceType(pool.instanceType), poolTaints(pool, gpuTaint), poolLabels(pool), [...EKS_SYSTEM_DAEMONSETS, ...nvidiaDaemonSets(allPools, gpuTaint), ...[efaDevicePluginDaemonSet(allPools, gpuTaint)].filter((d): d is DaemonSetLoad => d !== undefined)]);
+    const a = nodeAllocatable(instanceType(pool.instanceType), poolTaints(pool, gpuTaint), poolLabels(pool), [...EKS_SYSTEM_DAEMONSETS, ...nvidiaDaemonSetLoads(allPools, gpuTaint), ...[efaDevicePluginDaemonSet(allPools, gpuTaint)].filter((d): d is DaemonSetLoad => d !== undefined)]);
     return { cpuMillis: a.cpuMillis, memoryBytes: a.memoryBytes, gpus: a.extended[GPU_RESOURCE] ?? 0 };
 }
 

@@ -4,13 +4,32 @@
  * HPAs ask for. Pure, so tests can prove the links fit (shared/reference/autoscaling-chain.md).
  */
 import { DCGM_EXPORTER_NAME } from "../facts/nvidia";
+import { DCGM_MIG_SERIES_LABELS } from "../facts/dcgmCounters";
 import { APP_LABEL, SERVING_METRICS_ENDPOINT, SERVING_QUEUE_SERIES } from "../facts/serving";
 import { RUNTIME_FACTS, ServingRuntime } from "../facts/runtimes";
 
 export { APP_LABEL, SERVING_METRICS_ENDPOINT, SERVING_QUEUE_SERIES } from "../facts/serving";
 
 /** Series the DCGM exporter publishes that the chain relies on (upper-case, as DCGM names them). */
-export const DCGM_SERIES = { gpuUtilization: "DCGM_FI_DEV_GPU_UTIL" } as const;
+export const DCGM_SERIES = { gpuUtilization: "DCGM_FI_DEV_GPU_UTIL", engineActive: "DCGM_FI_PROF_GR_ENGINE_ACTIVE" } as const;
+/** The exporter labels a MIG slice's series with its GPU instance (GPU_I_ID, GPU_I_PROFILE); whole GPUs carry neither. */
+export const DCGM_MIG_INSTANCE_LABEL: (typeof DCGM_MIG_SERIES_LABELS)[number] = "GPU_I_ID";
+
+/**
+ * GPU utilisation in percent, as one PromQL expression. DCGM reports DCGM_FI_DEV_GPU_UTIL as 0 for a MIG
+ * slice (NVIDIA: not supported on MIG instances); there the graphics-engine-active ratio of the slice is
+ * its utilisation. Stacks without MIG pools keep the plain series.
+ */
+export function gpuUtilExpr(matchers: string[], mig: boolean): string {
+    const select = (series: string, extra: string[]) => {
+        const all = [...matchers, ...extra];
+        return all.length > 0 ? `${series}{${all.join(",")}}` : series;
+    };
+    if (!mig) {
+        return select(DCGM_SERIES.gpuUtilization, []);
+    }
+    return `(${select(DCGM_SERIES.gpuUtilization, [`${DCGM_MIG_INSTANCE_LABEL}=""`])} or 100 * ${select(DCGM_SERIES.engineActive, [`${DCGM_MIG_INSTANCE_LABEL}!=""`])})`;
+}
 /** Recorded series: GPU utilisation averaged over each pod's GPUs, with the pod's app label joined on. */
 export const GPU_UTIL_BY_POD = "ml_platform:gpu_util:pod";
 
@@ -30,8 +49,8 @@ export const KSM_POD_LABEL_ALLOWLIST = [`pods=[${APP_LABEL}]`];
  * One value per pod: the average of that pod's GPUs (a multi-GPU pod must not count N times), joined
  * with the pod's app label from kube-state-metrics and renamed to `app` so HPA selectors match it.
  */
-export function gpuUtilRecordingRule() {
-    const perPod = `avg by (namespace, pod) (${DCGM_SERIES.gpuUtilization}{pod!=""})`;
+export function gpuUtilRecordingRule(mig = false) {
+    const perPod = `avg by (namespace, pod) (${gpuUtilExpr(['pod!=""'], mig)})`;
     const appOfPod = `max by (namespace, pod, label_${APP_LABEL}) (kube_pod_labels{label_${APP_LABEL}!=""})`;
     return {
         record: GPU_UTIL_BY_POD,

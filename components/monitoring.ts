@@ -35,6 +35,8 @@ export interface MonitoringArgs {
     /** Every node pool: the dashboard's and rules' pools, sizes and prices. */
     pools: PoolFacts[];
     alertThresholds: AlertThresholds;
+    /** A pool cuts its GPUs into MIG slices: GPU utilisation then comes from the engine-active ratio on slices. */
+    mig?: boolean;
 }
 
 /**
@@ -93,7 +95,7 @@ export class Monitoring extends pulumi.ComponentResource {
                         sidecar: { dashboards: { enabled: true, label: GRAFANA_DASHBOARD_LABEL.key, labelValue: GRAFANA_DASHBOARD_LABEL.value, searchNamespace: "ALL" } },
                     },
                     additionalPrometheusRulesMap: {
-                        "ml-platform-gpu": { groups: [{ name: "ml-platform-gpu", interval: "15s", rules: [gpuUtilRecordingRule()] }] },
+                        "ml-platform-gpu": { groups: [{ name: "ml-platform-gpu", interval: "15s", rules: [gpuUtilRecordingRule(args.mig ?? false)] }] },
                     },
                 },
             },
@@ -138,7 +140,7 @@ export class Monitoring extends pulumi.ComponentResource {
                 apiVersion: "monitoring.coreos.com/v1",
                 kind: "PrometheusRule",
                 metadata: { name: PROMETHEUS_RULE_NAME, namespace: MONITORING_NAMESPACE, labels: { ...RULE_LABELS } },
-                spec: { groups: ruleGroups(args.pools, args.alertThresholds, args.servingNamespace) },
+                spec: { groups: ruleGroups(args.pools, args.alertThresholds, args.servingNamespace, args.mig ?? false) },
             },
             { parent: this, dependsOn: [prometheus] },
         );

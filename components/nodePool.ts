@@ -4,6 +4,7 @@ import * as eks from "@pulumi/eks";
 import { reservationLaunchTemplateFields } from "../capacity/capacityTypes";
 import { efaNetworkInterfaces, poolEfa } from "../capacity/efa";
 import { GPU_RESOURCE, LABEL_NODE_POOL, poolLabels, poolTaints, Taint } from "../capacity/pools";
+import { poolDevices } from "../capacity/sharing";
 import { NodePoolSpec } from "../stacks/spec";
 
 export interface NodePoolArgs {
@@ -38,8 +39,10 @@ export function scaleFromZeroTags(pool: NodePoolSpec, gpuTaint: Taint): Record<s
     for (const t of poolTaints(pool, gpuTaint)) {
         tags[`${CA_TEMPLATE}/taint/${t.key}`] = `${t.value}:${t.effect}`;
     }
-    if (pool.gpu) {
-        tags[`${CA_TEMPLATE}/resources/${GPU_RESOURCE}`] = String(pool.gpu.count);
+    const devices = poolDevices(pool);
+    if (devices) {
+        // What a node will advertise: slices or replicas on a sharing pool, so scale-from-zero sizes by them.
+        tags[`${CA_TEMPLATE}/resources/${GPU_RESOURCE}`] = String(devices.perNode);
     }
     return tags;
 }

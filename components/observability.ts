@@ -7,11 +7,11 @@
  */
 import { poolHourlyCost } from "../capacity/cost";
 import { LABEL_NODE_POOL } from "../capacity/pools";
-import { DCGM_COUNTERS, DCGM_SERIES_LABELS } from "../facts/dcgmCounters";
+import { DCGM_COUNTERS, DCGM_MIG_SERIES_LABELS, DCGM_SERIES_LABELS } from "../facts/dcgmCounters";
 import { APP_LABEL, SERVING_QUEUE_SERIES } from "../facts/serving";
 import { RUNTIME_FACTS, SERVING_RUNTIMES } from "../facts/runtimes";
 import type { AlertThresholds } from "../stacks/schema";
-import { GPU_UTIL_BY_POD, KSM_POD_LABEL_ALLOWLIST, PROMETHEUS_RELEASE } from "./metricsChain";
+import { GPU_UTIL_BY_POD, gpuUtilExpr, KSM_POD_LABEL_ALLOWLIST, PROMETHEUS_RELEASE } from "./metricsChain";
 
 /**
  * kube-prometheus-stack 87.17.0 (values.yaml, grafana.sidecar.dashboards): the sidecar loads every
@@ -103,7 +103,7 @@ export const RECORDED_LABELS: Record<string, readonly string[]> = {
  * configured bounds and on-demand prices (capacity/catalog via capacity/cost, never retyped), and the
  * cost per hour at the node count Prometheus observes.
  */
-export function recordingRules(pools: PoolFacts[]): RecordingRule[] {
+export function recordingRules(pools: PoolFacts[], mig = false): RecordingRule[] {
     const perPool = pools.flatMap((p): RecordingRule[] => {
         return [
             { record: RECORDED.poolMinNodes, expr: `vector(${p.minSize})`, labels: { pool: p.name } },
@@ -120,7 +120,8 @@ export function recordingRules(pools: PoolFacts[]): RecordingRule[] {
         ...perPool,
         { record: RECORDED.poolCostPerHour, expr: `${RECORDED.poolNodes} * on (pool) max by (pool) (${RECORDED.poolHourlyPrice})` },
         { record: RECORDED.clusterCostPerHour, expr: `sum(${RECORDED.poolCostPerHour})` },
-        { record: RECORDED.gpuUtil, expr: withPool("DCGM_FI_DEV_GPU_UTIL") },
+        // A MIG slice's utilisation is its engine-active ratio (components/metricsChain.ts gpuUtilExpr).
+        { record: RECORDED.gpuUtil, expr: withPool(gpuUtilExpr([], mig)) },
         { record: RECORDED.gpuMemoryUsed, expr: withPool("DCGM_FI_DEV_FB_USED / (DCGM_FI_DEV_FB_USED + DCGM_FI_DEV_FB_FREE)") },
         {
             // One series per pending pod that requests GPUs; its value is the GPUs it asks for.
@@ -201,9 +202,9 @@ export interface PrometheusRuleGroup {
     rules: (RecordingRule | AlertRule)[];
 }
 
-export function ruleGroups(pools: PoolFacts[], thresholds: AlertThresholds, servingNamespace: string): PrometheusRuleGroup[] {
+export function ruleGroups(pools: PoolFacts[], thresholds: AlertThresholds, servingNamespace: string, mig = false): PrometheusRuleGroup[] {
     return [
-        { name: "ml-platform-recording", interval: "30s", rules: recordingRules(pools) },
+        { name: "ml-platform-recording", interval: "30s", rules: recordingRules(pools, mig) },
         { name: "ml-platform-alerts", rules: alertRules(thresholds, servingNamespace) },
     ];
 }
@@ -285,14 +286,15 @@ const TARGET_LABELS = ["job", "instance", "service", "endpoint"];
 /**
  * What each exporter the platform deploys produces, with the labels the queries may use; keyed by
  * source so a serving runtime's own table (e.g. vLLM's) merges as one more entry.
- * - dcgm-exporter: the counters file the platform configures (facts/dcgmCounters.ts);
+ * - dcgm-exporter: the counters file the platform configures (facts/dcgmCounters.ts), MIG slices' series
+ *   with their instance labels too;
  * - kube-state-metrics v2.19.1 (chart 7.8.1 of kube-prometheus-stack 87.17.0): the series the rules
  *   read, labels per its docs/metrics; *_labels only with the allow-listed labels;
  * - serving runtime "custom": the queue gauge every model server exposes, with the app label the
  *   PodMonitor copies from the pod.
  */
 export function exportedSeries(ksmAllowlist: readonly string[] = [...KSM_POD_LABEL_ALLOWLIST, ...KSM_NODE_LABEL_ALLOWLIST]): Record<string, Record<string, readonly string[]>> {
-    const dcgmLabels = [...DCGM_SERIES_LABELS, ...DCGM_COUNTERS.filter((c) => c.type === "label").map((c) => c.field), ...TARGET_LABELS];
+    const dcgmLabels = [...DCGM_SERIES_LABELS, ...DCGM_MIG_SERIES_LABELS, ...DCGM_COUNTERS.filter((c) => c.type === "label").map((c) => c.field), ...TARGET_LABELS];
     const hpaLabels = ["namespace", "horizontalpodautoscaler", ...TARGET_LABELS];
     return {
         "dcgm-exporter": Object.fromEntries(DCGM_COUNTERS.filter((c) => c.type !== "label").map((c) => [c.field, dcgmLabels])),

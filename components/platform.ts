@@ -4,6 +4,7 @@ import { tierProtections } from "../stacks/tiers";
 import * as aws from "@pulumi/aws";
 import { isEfaPool } from "../capacity/efa";
 import { poolNodeSelector } from "../capacity/pools";
+import { anyMig } from "../capacity/nvidiaDaemonSets";
 import { NVIDIA_NAMESPACE } from "../facts/nvidia";
 import { ClusterAddons } from "./addons";
 import { AppTeamAccess } from "./appTeams";
@@ -325,6 +326,7 @@ export class MlPlatform extends pulumi.ComponentResource {
                 ),
                 pools: spec.nodePools.map((p) => ({ name: p.name, instanceType: p.instanceType, minSize: p.minSize, maxSize: p.maxSize })),
                 alertThresholds: spec.alerts,
+                mig: anyMig(spec.nodePools),
             },
             { ...k8sOpts, dependsOn: [addons] },
         );

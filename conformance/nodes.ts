@@ -4,6 +4,7 @@
  * and the planner's own kubelet reservations (capacity/allocatable.ts), never restated here.
  */
 import { kubeletNode } from "../capacity/allocatable";
+import { runtimeLabels } from "../capacity/sharing";
 import { INSTANCE_CATALOG, InstanceType } from "../capacity/catalog";
 import type { NodeResources } from "../capacity/resources";
 import { kubernetesEffect, nodePoolOf } from "../policy/rules/nodepools";
@@ -94,8 +95,9 @@ export function kwokNodes(pool: ConformancePool, count: number, zones: string[],
                     ...(zone ? { "topology.kubernetes.io/zone": zone } : {}),
                     type: "kwok",
                     [CONFORMANCE_LABEL]: runId,
-                    // The node group's own labels last: they are the ones under test.
-                    ...pool.labels,
+                    // The node group's own labels last: they are the ones under test. On a MIG pool the MIG
+                    // manager's success label too: the run stands in for the MIG manager (capacity/sharing runtimeLabels).
+                    ...runtimeLabels(pool.labels),
                 },
             },
             spec: pool.taints.length > 0 ? { taints: pool.taints } : {},

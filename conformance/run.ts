@@ -30,6 +30,7 @@ import { PIPELINE_LABEL, PIPELINE_STEP_LABEL } from "../facts/pipelines";
 import { ARGO_STAND_IN_NOTE, argoCrds, argoRelease, dagTasks, standInRunName, WORKFLOW_LABEL, workflowRunPods } from "./argoStandIn";
 import { ARGO_EXECUTOR_IMAGE } from "../facts/pipelines";
 import { efaDevicePluginLoad } from "../capacity/efa";
+import { sharingFromLabels } from "../capacity/sharing";
 import { karpenterCrds, karpenterVersion } from "./standIns";
 import {
     eksSystemDaemonSets,
@@ -550,6 +551,7 @@ export async function runConformance(opts: RunOptions): Promise<ConformanceResul
             ...(karpenterVersion(opts.plan.resources) ? [STAND_IN_NOTES.karpenter] : []),
             ...(opts.plan.objects.some((o) => o.kind === "WorkflowTemplate") ? [ARGO_STAND_IN_NOTE] : []),
             ...(kueueTag(opts.plan.resources) ? [KUEUE_STAND_IN_NOTE] : []),
+            ...(poolsOf(opts.plan.resources).some((p) => sharingFromLabels(p.labels) !== undefined) ? [STAND_IN_NOTES.gpuSharing] : []),
         ],
         notCovered: NOT_COVERED,
         failures,

@@ -29,6 +29,8 @@ export const STAND_IN_NOTES = {
     prometheusOperator: `the Prometheus operator stands in: its real CRDs (from the prometheus-operator Go module at ${VERSIONS.prometheusOperator}, the release kube-prometheus-stack ${VERSIONS.kubePrometheusStack.version} ships) validate the PrometheusRule; no Prometheus loads or evaluates its rules, and no Grafana loads the dashboard ConfigMap`,
     karpenter:
         "Karpenter stands in: its real NodePool and EC2NodeClass CRDs (from its Go module at the pinned chart version) validate the objects, and kwok nodes made from each NodePool (its template's labels and taints, as many as its limits allow) stand in for the nodes it would launch",
+    gpuSharing:
+        "GPU sharing stands in: kwok nodes of a time-sliced pool advertise GPUs x replicas, and nodes of a MIG pool carry nvidia.com/mig.config.state=success and advertise the slices, as the device plugin (with the config its node label selects) and NVIDIA's MIG manager would (capacity/sharing.ts); no GPU is partitioned or time-sliced",
     hpa: "the HPAs' metric-driven scaling stands in: each Deployment an HPA targets is scaled to that HPA's minReplicas (min pass) or maxReplicas (max pass)",
 };
 

@@ -47,6 +47,8 @@ export const DCGM_COUNTERS: readonly DcgmCounter[] = [
  * DCGM_EXPORTER_KUBERNETES the pod, namespace and container a GPU is assigned to; label fields above.
  */
 export const DCGM_SERIES_LABELS = ["gpu", "UUID", "pci_bus_id", "device", "modelName", "Hostname", "pod", "namespace", "container"] as const;
+/** Added on a MIG slice's series only (the same renderer, `{{if $metric.MigProfile}}`): its profile and GPU instance. */
+export const DCGM_MIG_SERIES_LABELS = ["GPU_I_PROFILE", "GPU_I_ID"] as const;
 
 /** The counters file as the exporter reads it: `field, type, help` per line. */
 export function dcgmCountersCsv(counters: readonly DcgmCounter[] = DCGM_COUNTERS): string {

@@ -6,6 +6,11 @@ export const VERSIONS = {
     /** v0.20.0: 0.19.0-0.19.2 crash-looped on recent AL2023 NVIDIA AMIs. */
     nvidiaDevicePlugin: "nvcr.io/nvidia/k8s-device-plugin:v0.20.0",
     /**
+     * NVIDIA's MIG manager (k8s-mig-manager, built from NVIDIA/mig-parted): tag v0.15.0 of NVIDIA/mig-parted,
+     * whose deployments/container example DaemonSet names this image (repository snapshot of 2026-08-21).
+     */
+    nvidiaMigManager: "nvcr.io/nvidia/cloud-native/k8s-mig-manager:v0.15.0",
+    /**
      * The distroless flavour: what upstream's own manifest and Helm chart deploy for 4.5.3-4.8.2. Fewer
      * packages, but not "no shell": NVIDIA's distroless bases add busybox or bash, so nothing here relies
      * on a shell being absent (or present: the probes are httpGet, never exec).

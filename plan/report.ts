@@ -8,6 +8,8 @@ export function table(head: string[], rows: (string | number)[][]): string {
     return [line(head), line(head.map(() => "---")), ...rows.map(line)].join("\n");
 }
 
+const gib = (b: number) => `${(b / 2 ** 30).toFixed(1)} GiB`;
+
 export interface ReportSection {
     title: string;
     body: string;
@@ -23,13 +25,15 @@ export function renderReport(s: PlanSummary, extra: ReportSection[] = []): strin
     out.push("## Node pools");
     out.push(
         table(
-            ["pool", "instance", "GPUs/node", "GPU", "usable MiB/GPU", "min", "max", "capacity", "taints", "labels"],
+            ["pool", "instance", "GPUs/node", "GPU", "usable MiB/GPU", "sharing", "nvidia.com/gpu/node", "min", "max", "capacity", "taints", "labels"],
             s.nodePools.map((p) => [
                 p.name,
                 p.instanceType,
                 p.gpusPerNode,
                 p.gpuModel ?? "-",
                 p.gpuMemoryMiB || "-",
+                p.sharing === "none" ? "-" : (p.devices ?? p.sharing),
+                p.devicesPerNode || "-",
                 p.minSize,
                 p.maxSize,
                 p.capacityType,
@@ -42,6 +46,19 @@ export function renderReport(s: PlanSummary, extra: ReportSection[] = []): strin
     out.push("## GPU capacity");
     // Pool sizes, not demand: the maximum here is the reachable one (every pool at maxSize).
     out.push(`GPUs provisioned: ${s.gpuCapacity.minGpus} with every pool at minSize, ${s.gpuCapacity.maxGpus} with every pool at maxSize (the reachable maximum).`);
+    if (s.nodePools.some((p) => p.sharing !== "none")) {
+        out.push(
+            `Shared GPUs advertise more than one nvidia.com/gpu each: ${s.gpuCapacity.minDevices} devices (GPUs, MIG slices, time-slice replicas) at minSize, ${s.gpuCapacity.maxDevices} at maxSize. ` +
+                `Pod GPU counts and the utilisation below are in these devices.`,
+        );
+        for (const t of s.gpuCapacity.timeSliced) {
+            const who = t.worst.map((w) => `${w.pods} x ${w.workload} (${gib(w.estimateBytes)})`).join(" + ") || "no pods";
+            out.push(
+                `- Time-sliced pool \`${t.pool}\` (${t.replicas} replicas per GPU, no memory isolation): the ${t.replicas} largest pods that may share one GPU need ${gib(t.worstCaseBytes)} (${who}), ` +
+                    `${t.fits ? "within" : "OVER"} the ${gib(t.limitBytes)} the GPU holds after headroom.`,
+            );
+        }
+    }
     out.push(`Instance facts and prices: ${CATALOG_SOURCE.prices}.`);
     out.push("");
     out.push("## Storage");

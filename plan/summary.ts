@@ -8,7 +8,9 @@ import { NodePoolView, nodePoolOf } from "../capacity/nodeGroups";
 import { poolLabels } from "../capacity/pools";
 import type { NodeTaint } from "../capacity/predicates";
 import { CATALOG_SOURCE, HOURS_PER_MONTH } from "../capacity/catalog";
-import { gpuPools, PlacementDecision, StackSpec, storageClaims, STORAGE_CLASS_NAME } from "../stacks/spec";
+import { gpuPools, NodePoolSpec, PlacementDecision, StackSpec, storageClaims, STORAGE_CLASS_NAME } from "../stacks/spec";
+import { describeDevices, poolDevices } from "../capacity/sharing";
+import { timeSlicedChecks } from "../stacks/sharingChecks";
 import { REMOTE_COMPONENTS } from "./emulator";
 import { RenderedManifest } from "./manifests";
 import { RecordedResource } from "./recorder";
@@ -19,12 +21,28 @@ export interface NodePoolSummary {
     gpuModel: string | null;
     gpusPerNode: number;
     gpuMemoryMiB: number;
+    /** GPU sharing: "none", "time-slicing" or "mig" (capacity/sharing.ts). */
+    sharing: "none" | "time-slicing" | "mig";
+    /** nvidia.com/gpu a node advertises: GPUs, MIG slices or time-slice replicas. */
+    devicesPerNode: number;
+    /** Memory one advertised device holds, MiB (a MIG slice's; a time-sliced GPU's whole, shared). */
+    deviceMemoryMiB: number;
+    /** e.g. "8 GPU(s) x 2 MIG 3g.20gb slices = 16 nvidia.com/gpu (19968 MiB each)"; null for CPU pools. */
+    devices: string | null;
     minSize: number;
     maxSize: number;
     capacityType: string;
     /** As the registered node group carries them (what nodes will have), not as config intends. */
     taints: NodeTaint[];
     labels: Record<string, string>;
+}
+
+function devicesSummary(p: NodePoolSpec): Pick<NodePoolSummary, "sharing" | "devicesPerNode" | "deviceMemoryMiB" | "devices"> {
+    const d = poolDevices(p);
+    if (!d) {
+        return { sharing: "none", devicesPerNode: 0, deviceMemoryMiB: 0, devices: null };
+    }
+    return { sharing: d.mode === "whole" ? "none" : d.mode, devicesPerNode: d.perNode, deviceMemoryMiB: d.memoryMiB, devices: describeDevices(d) };
 }
 
 export interface WorkloadSummary {
@@ -80,7 +98,15 @@ export interface PlanSummary {
     namespaces: string[];
     storage: { storageClass: string; pvcs: { namespace: string; name: string; accessModes: string[]; size: string; mountedReadOnly: boolean }[] };
     workloads: WorkloadSummary[];
-    gpuCapacity: { minGpus: number; maxGpus: number };
+    gpuCapacity: {
+        minGpus: number;
+        maxGpus: number;
+        /** nvidia.com/gpu advertised (GPUs, MIG slices, time-slice replicas) with every pool at minSize / maxSize. */
+        minDevices: number;
+        maxDevices: number;
+        /** Each time-sliced pool's worst case: the `replicas` largest pods on one GPU (capacity/sharing.ts timeSlicedMemory). */
+        timeSliced: { pool: string; replicas: number; fits: boolean; worstCaseBytes: number; limitBytes: number; worst: { workload: string; pods: number; estimateBytes: number }[] }[];
+    };
     cost: CostFigures;
     /** GPUs requested / GPUs provisioned, at minimum and maximum scale. */
     gpuAllocation: { min: number; max: number };
@@ -197,6 +223,7 @@ export function buildSummary(
             gpuModel: p.gpu?.model ?? null,
             gpusPerNode: p.gpu?.count ?? 0,
             gpuMemoryMiB: p.gpu?.memoryMiB ?? 0,
+            ...devicesSummary(p),
             minSize: p.minSize,
             maxSize: p.maxSize,
             capacityType: p.capacityType,
@@ -223,6 +250,16 @@ export function buildSummary(
         gpuCapacity: {
             minGpus: gpu.reduce((n, p) => n + p.minSize * p.gpu!.count, 0),
             maxGpus: gpu.reduce((n, p) => n + p.maxSize * p.gpu!.count, 0),
+            minDevices: gpu.reduce((n, p) => n + p.minSize * poolDevices(p)!.perNode, 0),
+            maxDevices: gpu.reduce((n, p) => n + p.maxSize * poolDevices(p)!.perNode, 0),
+            timeSliced: timeSlicedChecks(spec.nodePools, spec.serving, spec.training, spec.gpuMemoryHeadroom).map((t) => ({
+                pool: t.pool,
+                replicas: t.replicas,
+                fits: t.check.fits,
+                worstCaseBytes: t.check.sumBytes,
+                limitBytes: t.check.limitBytes,
+                worst: t.check.worst,
+            })),
         },
         cost: {
             hourlyMin: capacity.cost.hourlyMin,

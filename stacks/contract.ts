@@ -42,6 +42,21 @@ const gpuPool = z.object({
     efaInterfacesPerNode: z.number().int().min(1).optional(),
     /** How the pool buys instances (added in 1.5): on SPOT a pod may get two minutes' notice of interruption. */
     capacityType: z.enum(["ON_DEMAND", "SPOT", "CAPACITY_BLOCK"]).optional(),
+    /**
+     * Set when the pool shares its GPUs (added in 1.9): a pod requests at most maxGpusPerPod (1)
+     * nvidia.com/gpu; each is a MIG slice of deviceMemoryMiB, or a time-slice replica that shares the GPU's
+     * memory with up to `replicas` - 1 other pods.
+     */
+    sharing: z
+        .object({
+            mode: z.enum(["time-slicing", "mig"]),
+            devicesPerNode: z.number().int().min(1),
+            deviceMemoryMiB: z.number().int().min(1),
+            maxGpusPerPod: z.number().int().min(1),
+            replicas: z.number().int().min(2).optional(),
+            migProfile: nonEmpty.optional(),
+        })
+        .optional(),
 });
 
 export const contractSchema = z.object({

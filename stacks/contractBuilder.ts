@@ -7,9 +7,27 @@ import * as pulumi from "@pulumi/pulumi";
 import { poolEfa } from "../capacity/efa";
 import { poolNodeSelector, poolTolerations } from "../capacity/pools";
 import { CONTRACT_VERSION, GpuPoolContract, PlatformContractValues } from "./contract";
-import { gpuPools, StackSpec, storageClaims } from "./spec";
+import { gpuPools, NodePoolSpec, StackSpec, storageClaims } from "./spec";
+import { poolDevices } from "../capacity/sharing";
 import { RUNTIME_FACTS } from "../facts/runtimes";
 import { IRSA_AUDIENCE, issuerHost, ROLE_ARN_ANNOTATION, SUBJECT_PATTERN } from "./workloadIdentity";
+
+function sharingContract(pool: NodePoolSpec): Pick<GpuPoolContract, "sharing"> {
+    const d = poolDevices(pool);
+    if (!d || d.mode === "whole") {
+        return {};
+    }
+    return {
+        sharing: {
+            mode: d.mode,
+            devicesPerNode: d.perNode,
+            deviceMemoryMiB: d.memoryMiB,
+            maxGpusPerPod: d.maxPerPod,
+            ...(d.replicas !== undefined ? { replicas: d.replicas } : {}),
+            ...(d.profile !== undefined ? { migProfile: d.profile } : {}),
+        },
+    };
+}
 
 export function gpuPoolContracts(spec: StackSpec): Record<string, GpuPoolContract> {
     const out: Record<string, GpuPoolContract> = {};
@@ -24,6 +42,7 @@ export function gpuPoolContracts(spec: StackSpec): Record<string, GpuPoolContrac
             instanceType: pool.instanceType,
             ...(efa ? { efaInterfacesPerNode: efa.interfaces } : {}),
             capacityType: pool.capacityType,
+            ...sharingContract(pool),
         };
     }
     return out;

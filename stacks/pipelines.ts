@@ -7,6 +7,7 @@
 import { EKS_SYSTEM_DAEMONSETS, nodeAllocatable } from "../capacity/allocatable";
 import { instanceType } from "../capacity/catalog";
 import { poolLabels, poolTaints, Taint } from "../capacity/pools";
+import { poolDevices } from "../capacity/sharing";
 import { parseCpu, parseMemory } from "../capacity/quantity";
 import { ARGO_EXECUTOR_RESOURCES, PIPELINES_NAMESPACE } from "../facts/pipelines";
 import { NAMESPACE, problemLine } from "./errors";
@@ -28,6 +29,9 @@ function misfit(s: StepConfig, pool: NodePoolSpec, gpuTaint: Taint): string | un
     const gpusPerNode = pool.gpu?.count ?? 0;
     if (s.gpus > 0 && gpusPerNode === 0) return `is a CPU pool (${pool.instanceType}) and the step asks for ${s.gpus} GPU(s)`;
     if (s.gpus === 0 && gpusPerNode > 0) return `is a GPU pool (${pool.instanceType}); a step without GPUs runs on a CPU pool and leaves the GPU nodes to GPU work`;
+    const devices = poolDevices(pool);
+    if (s.gpus > 0 && devices?.mode === "time-slicing") return `time-slices its GPUs (no memory isolation) and a step declares no model to bound what it holds on a shared GPU`;
+    if (s.gpus > 0 && devices?.mode === "mig" && s.gpus > devices.maxPerPod) return `cuts its GPUs into MIG ${devices.profile} slices; a step gets one (a CUDA process uses one MIG device) and asks for ${s.gpus}`;
     if (s.gpus > gpusPerNode) return `has ${gpusPerNode} GPU(s) per ${pool.instanceType} node and the step asks for ${s.gpus}`;
     const free = nodeAllocatable(instanceType(pool.instanceType), poolTaints(pool, gpuTaint), poolLabels(pool), EKS_SYSTEM_DAEMONSETS);
     const need = stepDemand(s);

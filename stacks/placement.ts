@@ -7,6 +7,7 @@
 import { chooseAutoPool, PlacementDecision } from "../capacity/autoPlacement";
 import { chooseGpuPlacement, formatBytes, GPU_COUNTS, gpuMemoryCandidates, MemoryCandidate, ModelArchitecture, perGpuBytesFor } from "../capacity/gpu-memory";
 import { PodGroup, PoolCapacity } from "../capacity/scheduling";
+import { poolDevices } from "../capacity/sharing";
 import { ServingConfig, TrainingConfig } from "./schema";
 import { NodePoolSpec } from "./spec";
 
@@ -65,19 +66,34 @@ export function trainingMemory(model: TrainingConfig["model"], pods: number): Pe
         })(gpus * pods);
 }
 
-/** Ladder counts a pool's nodes have; the estimate is Infinity where a count is no valid tensor-parallel size. */
+/** Ladder counts a pod may have on the pool; the estimate is Infinity where a count is no valid tensor-parallel size. */
 function ladderOn(pool: NodePoolSpec): number[] {
-    return GPU_COUNTS.filter((g) => g <= pool.gpu!.count);
+    return GPU_COUNTS.filter((g) => g <= poolDevices(pool)!.maxPerPod);
+}
+
+/** Why a pod on a shared pool gets one device. */
+function oneDeviceReason(pool: NodePoolSpec): string {
+    return poolDevices(pool)!.mode === "mig"
+        ? `pool "${pool.name}" cuts its GPUs into MIG ${poolDevices(pool)!.profile} slices and a CUDA process uses one MIG device`
+        : `pool "${pool.name}" time-slices its GPUs (${poolDevices(pool)!.replicas} replicas) and the device plugin refuses a pod more than one replica`;
 }
 
 /** A GPU count on a known GPU pool: within its nodes, a valid parallel size, and enough memory per GPU. */
 function checkOnPool(where: string, gpuKey: string, pool: NodePoolSpec, gpus: number, perGpuBytes: PerGpuBytes | undefined, problems: string[]): GpuChoice | undefined {
-    const gpu = pool.gpu!;
-    if (gpus > gpu.count) {
-        problems.push(`${where}.${gpuKey} must be <= ${gpu.count} (GPUs per ${pool.instanceType} node in pool "${pool.name}"), got ${gpus}`);
+    const devices = poolDevices(pool)!;
+    if (gpus > devices.maxPerPod) {
+        problems.push(
+            devices.mode === "whole"
+                ? `${where}.${gpuKey} must be <= ${devices.gpus} (GPUs per ${pool.instanceType} node in pool "${pool.name}"), got ${gpus}`
+                : `${where}.${gpuKey} must be 1: ${oneDeviceReason(pool)}, got ${gpus}`,
+        );
         return undefined;
     }
     if (!perGpuBytes) {
+        if (devices.mode === "time-slicing") {
+            problems.push(`${where} needs a model block on pool "${pool.name}": time-slicing gives no memory isolation, so the planner must know what each pod holds on the GPU it shares`);
+            return undefined;
+        }
         return { pool: pool.name, gpus };
     }
     const estimate = perGpuBytes(gpus);
@@ -86,11 +102,12 @@ function checkOnPool(where: string, gpuKey: string, pool: NodePoolSpec, gpus: nu
         problems.push(`${where}.${gpuKey} must divide model.attentionHeads to split the model across GPUs (tensor parallelism), got ${gpus}; allowed: ${valid.join(", ")}`);
         return undefined;
     }
-    const capacityBytes = gpu.memoryMiB * 2 ** 20;
+    const capacityBytes = devices.memoryMiB * 2 ** 20;
     if (estimate > capacityBytes) {
+        const device = devices.mode === "mig" ? `MIG ${devices.profile} slice` : "GPU";
         problems.push(
-            `${where}: the model needs ${formatBytes(estimate)} per GPU on ${gpus} GPU(s) but pool "${pool.name}" (${pool.instanceType}) has ${gpu.memoryMiB} MiB ` +
-                `(${formatBytes(capacityBytes)}) usable per GPU; use more GPUs, a larger pool, or pool "auto"`,
+            `${where}: the model needs ${formatBytes(estimate)} per ${device} on ${gpus} ${device}(s) but pool "${pool.name}" (${pool.instanceType}) has ${devices.memoryMiB} MiB ` +
+                `(${formatBytes(capacityBytes)}) usable per ${device}; use more GPUs, a larger pool or profile, or pool "auto"`,
         );
         return undefined;
     }
@@ -130,12 +147,12 @@ export function placeWorkload(
         problems.push(`${where} needs ${gpuKey} or a model block to size it`);
         return undefined;
     }
-    const fit = chooseGpuPlacement(perGpuBytes, [{ name: pool.name, instanceType: pool.instanceType }]);
+    const fit = chooseGpuPlacement(perGpuBytes, [{ name: pool.name, instanceType: pool.instanceType, sharing: pool.sharing }]);
     if (!fit) {
         const least = Math.min(...ladderOn(pool).map(perGpuBytes));
         problems.push(
-            `${where}.model needs at least ${formatBytes(least)} per GPU on up to the ${pool.gpu.count} GPUs of pool "${pool.name}" ` +
-                `(${pool.instanceType}, ${pool.gpu.memoryMiB} MiB usable per GPU)`,
+            `${where}.model needs at least ${formatBytes(least)} per GPU on up to the ${poolDevices(pool)!.maxPerPod} device(s) a pod may have on pool "${pool.name}" ` +
+                `(${pool.instanceType}, ${poolDevices(pool)!.memoryMiB} MiB usable per device)`,
         );
         return undefined;
     }
@@ -191,19 +208,32 @@ export function placeAuto(
         problems.push(`${where}.pool is "auto" but no model is given; add ${where}.model or name a pool (${gpuPools.map((p) => p.name).join(", ")})`);
         return undefined;
     }
-    const tooBig = entryGpus !== undefined ? gpuPools.filter((p) => entryGpus > p.gpu!.count) : [];
+    // Time-slicing guarantees no memory: auto takes only pools where an estimate that fits stays fitting.
+    const timeSliced = gpuPools.filter((p) => poolDevices(p)!.mode === "time-slicing");
+    const tooBig = entryGpus !== undefined ? gpuPools.filter((p) => !timeSliced.includes(p) && entryGpus > poolDevices(p)!.maxPerPod) : [];
     const candidates = withEntryGpus(
         gpuMemoryCandidates(
             perGpuBytes,
-            gpuPools.filter((p) => !tooBig.includes(p)).map((p) => ({ name: p.name, instanceType: p.instanceType })),
+            gpuPools.filter((p) => !tooBig.includes(p) && !timeSliced.includes(p)).map((p) => ({ name: p.name, instanceType: p.instanceType, sharing: p.sharing })),
             ctx.headroom,
         ),
         entryGpus,
         perGpuBytes,
         gpuKey,
     );
-    const rejectedBySize: MemoryCandidate[] = tooBig.map((p) => ({ pool: p.name, instanceType: p.instanceType, fits: false, reason: `${gpuKey} ${entryGpus} is more than the ${p.gpu!.count} GPU(s) of a ${p.instanceType} node` }));
-    const choice = chooseAutoPool(name, [...candidates, ...rejectedBySize], (p) => groupsFor(gpuPools.find((x) => x.name === p.pool)!, p.gpus), ctx.others, ctx.capacities);
+    const rejectedBySize: MemoryCandidate[] = tooBig.map((p) => ({
+        pool: p.name,
+        instanceType: p.instanceType,
+        fits: false,
+        reason: poolDevices(p)!.mode === "whole" ? `${gpuKey} ${entryGpus} is more than the ${poolDevices(p)!.gpus} GPU(s) of a ${p.instanceType} node` : `${gpuKey} ${entryGpus} is more than 1: ${oneDeviceReason(p)}`,
+    }));
+    const rejectedTimeSliced: MemoryCandidate[] = timeSliced.map((p) => ({
+        pool: p.name,
+        instanceType: p.instanceType,
+        fits: false,
+        reason: `time-sliced (${poolDevices(p)!.replicas} replicas per GPU, no memory isolation): pool "auto" never chooses it; name the pool to run there`,
+    }));
+    const choice = chooseAutoPool(name, [...candidates, ...rejectedBySize, ...rejectedTimeSliced], (p) => groupsFor(gpuPools.find((x) => x.name === p.pool)!, p.gpus), ctx.others, ctx.capacities);
     if (!choice.placement) {
         const lines = choice.decision.candidates.map((c) => `${c.pool} (${c.instanceType}): ${c.reason}`);
         problems.push(`${where}.pool is "auto" but no GPU pool can take "${name}": ${lines.join("; ") || "there are no GPU pools"}. Raise a pool's maxSize, add a pool, or shrink the model's sequenceLength/batchSize`);

@@ -9,11 +9,11 @@ import { DaemonSetLoad, EKS_SYSTEM_DAEMONSETS, nodeAllocatable } from "../capaci
 import { instanceType } from "../capacity/catalog";
 import { efaContainerResources, efaDevicePluginLoad, efaDevicePluginValues, HELM_RELEASE, isEfaPool, poolEfa } from "../capacity/efa";
 import { VERSIONS } from "../facts/versions";
-import { GPU_RESOURCE, gpuDaemonSetTolerations, gpuNodeSelector, poolLabels, poolNodeSelector, poolTaints, poolTolerations, Taint } from "../capacity/pools";
-import { containerRequests, podRequests } from "../capacity/resources";
+import { GPU_RESOURCE, poolLabels, poolNodeSelector, poolTaints, poolTolerations, Taint } from "../capacity/pools";
+import { nvidiaDaemonSetLoads } from "../capacity/nvidiaDaemonSets";
+import { podRequests } from "../capacity/resources";
 import { addMemory } from "../capacity/runtimes";
 import { PodGroup, PoolCapacity } from "../capacity/scheduling";
-import { DCGM_EXPORTER_NAME, DCGM_EXPORTER_RESOURCES, DEVICE_PLUGIN_NAME, DEVICE_PLUGIN_RESOURCES } from "../facts/nvidia";
 import { MODEL_DOWNLOADER_RESOURCES } from "../facts/serving";
 import { NodePoolSpec } from "./spec";
 
@@ -33,19 +33,6 @@ export function servingContainerSizing(s: ContainerSizing & { shmBytes: number }
     return { cpu: s.cpu, cpuLimit: s.cpuLimit, memory: addMemory(s.memory, s.shmBytes), memoryLimit: addMemory(s.memoryLimit, s.shmBytes) };
 }
 
-function nvidiaDaemonSets(pools: NodePoolSpec[], gpuTaint: Taint): DaemonSetLoad[] {
-    const gpu = pools.filter((p) => p.gpu);
-    if (gpu.length === 0) {
-        return [];
-    }
-    const tolerations = gpuDaemonSetTolerations(gpu, gpuTaint);
-    const nodeSelector = gpuNodeSelector();
-    return [
-        { name: DEVICE_PLUGIN_NAME, requests: containerRequests({ resources: DEVICE_PLUGIN_RESOURCES }), tolerations, nodeSelector },
-        { name: DCGM_EXPORTER_NAME, requests: containerRequests({ resources: DCGM_EXPORTER_RESOURCES }), tolerations, nodeSelector },
-    ];
-}
-
 /** The EFA device plugin the platform installs when a pool has EFA (components/platform.ts), as the planner counts it. */
 function efaDaemonSets(pools: NodePoolSpec[], gpuTaint: Taint): DaemonSetLoad[] {
     const efaPools = pools.filter(isEfaPool);
@@ -55,7 +42,7 @@ function efaDaemonSets(pools: NodePoolSpec[], gpuTaint: Taint): DaemonSetLoad[] 
 
 /** Every pool as the packer takes it: taints, labels, sizes and per-node allocatable. */
 export function poolCapacities(pools: NodePoolSpec[], gpuTaint: Taint): PoolCapacity[] {
-    const daemonSets = [...EKS_SYSTEM_DAEMONSETS, ...nvidiaDaemonSets(pools, gpuTaint), ...efaDaemonSets(pools, gpuTaint)];
+    const daemonSets = [...EKS_SYSTEM_DAEMONSETS, ...nvidiaDaemonSetLoads(pools, gpuTaint), ...efaDaemonSets(pools, gpuTaint)];
     return pools.map((p) => {
         const taints = poolTaints(p, gpuTaint);
         const labels = poolLabels(p);

@@ -6,6 +6,7 @@
 import { CAPACITY_BLOCK_INSTANCE_TYPES } from "../capacity/capacityTypes";
 import { instanceType } from "../capacity/catalog";
 import { EFA_INSTANCE_TYPES } from "../capacity/efa";
+import { GpuSharing, sharingProblems } from "../capacity/sharing";
 import { NAMESPACE, problemLine } from "./errors";
 import { NodePoolConfig } from "./schema";
 import { NodePoolSpec, ServingSpec } from "./spec";
@@ -106,8 +107,55 @@ export function checkKarpenterPools(pools: Record<string, NodePoolConfig>, probl
         if (p.efa) {
             problems.push(problemLine(`${where}.efa`, `is true, but with ${NAMESPACE}:nodeProvisioner karpenter the platform does not derive EFA interfaces or placement groups yet`, p.efa, `efa: false, or ${NAMESPACE}:nodeProvisioner: cluster-autoscaler`));
         }
+        if (p.sharing) {
+            problems.push(
+                problemLine(
+                    `${where}.sharing`,
+                    `is set, but with ${NAMESPACE}:nodeProvisioner karpenter: Karpenter sizes a node by its physical GPUs, not the slices or replicas the device plugin advertises, and would launch a node per pod`,
+                    p.sharing,
+                    `no sharing, or ${NAMESPACE}:nodeProvisioner: cluster-autoscaler`,
+                ),
+            );
+        }
         if (p.capacityType === "CAPACITY_BLOCK" || p.capacityReservation) {
             problems.push(problemLine(`${where}.capacityReservation`, `is set, but with ${NAMESPACE}:nodeProvisioner karpenter the platform does not target reservations yet`, p.capacityReservation?.id ?? p.capacityType, `ON_DEMAND or SPOT without a reservation, or ${NAMESPACE}:nodeProvisioner: cluster-autoscaler`));
         }
     }
+}
+
+/** The config's sharing block as capacity/sharing's GpuSharing (the schema has checked exactly one mode is set). */
+export function sharingOf(p: NodePoolConfig): GpuSharing | undefined {
+    if (p.sharing?.timeSlicing) {
+        return { timeSlicing: { replicas: p.sharing.timeSlicing.replicas } };
+    }
+    if (p.sharing?.mig) {
+        return { mig: { profile: p.sharing.mig.profile } };
+    }
+    return undefined;
+}
+
+/**
+ * GPU sharing: only on a GPU pool, MIG only with a profile the pool's GPU has, and not with EFA (EFA is
+ * for multi-node training over whole GPUs; a shared GPU serves small pods).
+ */
+export function checkPoolSharing(pools: Record<string, NodePoolConfig>, problems: string[]): string[] {
+    const broken: string[] = [];
+    for (const [name, p] of Object.entries(pools)) {
+        const sharing = sharingOf(p);
+        if (!sharing) {
+            continue;
+        }
+        const where = `${NAMESPACE}:nodePools.${name}`;
+        const wrong = sharingProblems(p.instanceType, instanceType(p.instanceType).gpu, sharing);
+        for (const x of wrong) {
+            problems.push(problemLine(`${where}.${x.path}`, x.wrong, x.got, x.allowed));
+        }
+        if (wrong.length > 0) {
+            broken.push(name);
+        }
+        if (p.efa) {
+            problems.push(problemLine(`${where}.efa`, "is true on a pool that shares its GPUs: EFA carries multi-node training over whole GPUs", p.efa, "efa: false, or remove sharing"));
+        }
+    }
+    return broken;
 }

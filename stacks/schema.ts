@@ -16,6 +16,7 @@ import { pipelinesSchemaOf } from "./pipelineSchema";
 import { SUPPORTED_KUBERNETES_VERSIONS } from "../facts/versions";
 import { SERVING_RUNTIMES } from "../facts/runtimes";
 import { GPU_MEMORY_HEADROOM_RANGE, DEFAULT_GPU_MEMORY_HEADROOM } from "../capacity/gpuHeadroom";
+import { TIME_SLICING_REPLICAS } from "../capacity/sharing";
 import { RESERVED_ENV_NAMES } from "./servingEnv";
 import { CREDENTIAL_ENV_NAME_PATTERN, credentialShape } from "./credentials";
 
@@ -143,6 +144,17 @@ export const nodePoolSchema = z.strictObject({
         .optional(),
     /** EFA interfaces, a cluster placement group and a self-referencing security group (capacity/efa.ts). */
     efa: z.boolean().default(false),
+    /**
+     * Sharing each GPU between pods (capacity/sharing.ts): time-slicing replicas, or one MIG profile on
+     * every GPU (single strategy). The profile is judged against the pool's GPU in stacks/poolChecks.ts.
+     */
+    sharing: z
+        .strictObject({
+            timeSlicing: z.strictObject({ replicas: int(TIME_SLICING_REPLICAS.min, TIME_SLICING_REPLICAS.max) }).optional(),
+            mig: z.strictObject({ profile: z.string().min(1, "must name a MIG profile such as 3g.20gb") }).optional(),
+        })
+        .refine((s) => (s.timeSlicing ? 1 : 0) + (s.mig ? 1 : 0) === 1, "must set exactly one of timeSlicing or mig")
+        .optional(),
 });
 
 export const storageSchema = z.strictObject({

@@ -4,11 +4,12 @@
  * The shapes are in schema.ts, rules across keys in crossChecks.ts, GPU sizing in placement.ts.
  */
 import { instanceType } from "../capacity/catalog";
+import { poolDevices } from "../capacity/sharing";
 import { declaredMonthlyHours } from "../capacity/trainingTime";
 import { queueShareProblems } from "../capacity/queues";
 import { checkAccess, checkEndpoint, checkPools, checkRegion, checkServing, checkTrackingUri, checkTraining, checkUniqueNames, checkZones } from "./crossChecks";
 import { ConfigError, NAMESPACE, problemLine } from "./errors";
-import { checkKarpenterPools, checkPoolCapacity, checkPoolPlacement, checkServingOnSpot, gpuSpotOf } from "./poolChecks";
+import { checkKarpenterPools, checkPoolCapacity, checkPoolPlacement, checkPoolSharing, checkServingOnSpot, gpuSpotOf, sharingOf } from "./poolChecks";
 import { parseConfigKeys, toFileIndices } from "./parseConfig";
 import { checkGpuTaint, checkPolicyLimits, PolicyLimits, policyLimitsOf, readPolicyLimits } from "./policyLimits";
 import { AutoPlacementContext, GpuChoice, placeAuto, placeWorkload, servingMemory, trainingMemory } from "./placement";
@@ -22,6 +23,7 @@ import { gpuMemoryUtilization, shmBytesFor } from "../capacity/runtimes";
 import { PodGroup } from "../capacity/scheduling";
 import { poolCapacities, servingPodGroups, trainingPodGroups } from "./podDemand";
 import { checkRuntimes } from "./runtimeChecks";
+import { checkTimeSlicedMemory } from "./sharingChecks";
 import { VERSIONS } from "../facts/versions";
 import { resolveTier } from "./tiers";
 
@@ -38,20 +40,26 @@ export interface RawConfig {
     policyLimits?: PolicyLimits;
 }
 
-function poolSpecs(pools: Record<string, NodePoolConfig>): NodePoolSpec[] {
-    return Object.entries(pools).map(([name, p]) => ({
-        name,
-        instanceType: p.instanceType,
-        minSize: p.minSize,
-        maxSize: p.maxSize,
-        desiredSize: p.desiredSize ?? p.minSize,
-        capacityType: p.capacityType,
-        diskSizeGiB: p.diskSizeGiB,
-        gpu: instanceType(p.instanceType).gpu,
-        ...(p.availabilityZones ? { availabilityZones: p.availabilityZones } : {}),
-        ...(p.efa ? { efa: true } : {}),
-        ...(p.capacityReservation ? { capacityReservation: p.capacityReservation } : {}),
-    }));
+/** `badSharing`: pools whose sharing block is invalid (reported); their specs carry none, their workloads are not placed. */
+function poolSpecs(pools: Record<string, NodePoolConfig>, badSharing: string[] = []): NodePoolSpec[] {
+    return Object.entries(pools).map(([name, p]) => {
+        const gpu = instanceType(p.instanceType).gpu;
+        const sharing = badSharing.includes(name) ? undefined : sharingOf(p);
+        return {
+            name,
+            instanceType: p.instanceType,
+            minSize: p.minSize,
+            maxSize: p.maxSize,
+            desiredSize: p.desiredSize ?? p.minSize,
+            capacityType: p.capacityType,
+            diskSizeGiB: p.diskSizeGiB,
+            gpu,
+            ...(p.availabilityZones ? { availabilityZones: p.availabilityZones } : {}),
+            ...(p.efa ? { efa: true } : {}),
+            ...(p.capacityReservation ? { capacityReservation: p.capacityReservation } : {}),
+            ...(sharing ? { sharing } : {}),
+        };
+    });
 }
 
 function estimateOf(choice: GpuChoice) {
@@ -126,7 +134,8 @@ function vllmServer(s: ServingConfig, choice: GpuChoice, pools: NodePoolSpec[]):
     return {
         tensorParallelSize: choice.gpus,
         maxModelLen: s.model.sequenceLength,
-        gpuMemoryUtilization: gpuMemoryUtilization(choice.estimate, pool.gpu.memoryMiB * 2 ** 20),
+        // Of the memory one device holds: a whole GPU, a MIG slice, or a time-sliced GPU's (shared) memory.
+        gpuMemoryUtilization: gpuMemoryUtilization(choice.estimate, poolDevices(pool)!.memoryMiB * 2 ** 20),
         precision: s.model.precision,
     };
 }
@@ -210,10 +219,12 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
     const tier = resolveTier(parsed.tier, parsed.environment, problems);
     // Checks that depend on the tier are judged as dev (the lenient side) while the tier is unknown.
     const judgedTier = tier ?? "dev";
+    let badSharing: string[] = [];
     if (parsed.nodePools) {
         checkPools(parsed.nodePools, parsed.cluster?.name, problems, brokenPools.length === 0);
         checkPoolPlacement(parsed.nodePools, parsed.cluster?.availabilityZones, problems);
         checkPoolCapacity(parsed.nodePools, gpuSpotOf(parsed.gpuSpot, judgedTier), problems);
+        badSharing = checkPoolSharing(parsed.nodePools, problems);
     }
     if (parsed.cluster) {
         checkZones(raw.region, parsed.cluster, problems);
@@ -236,7 +247,7 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
     const hasTrackingUri = parsed.mlflowTrackingUri !== undefined;
     const pipelinesCfg = parsed.pipelines ?? [];
     checkTrackingUri(hasTrackingUri, servingCfg.length + trainingCfg.length + pipelinesCfg.length, problems);
-    const pools = parsed.nodePools ? poolSpecs(parsed.nodePools) : [];
+    const pools = parsed.nodePools ? poolSpecs(parsed.nodePools, badSharing) : [];
     const queues = parsed.queues ?? {};
     // Shares are judged against the pools only when every pool parsed: a broken pool is already the problem to show.
     if (parsed.nodePools && brokenPools.length === 0) {
@@ -245,13 +256,15 @@ export function buildStackSpec(raw: RawConfig): StackSpec {
         }
     }
     // Workloads are placed on pools: when the pools themselves are invalid, that is the error to show.
-    const skip: SkipPlacement = (pool) => brokenPools.includes(pool) || (pool === "auto" && brokenPools.length > 0);
+    const unplaceable = [...brokenPools, ...badSharing];
+    const skip: SkipPlacement = (pool) => unplaceable.includes(pool) || (pool === "auto" && unplaceable.length > 0);
     const headroom = parsed.placement?.gpuMemoryHeadroom ?? DEFAULT_GPU_MEMORY_HEADROOM;
     const choices = parsed.nodePools ? placeAll(servingCfg, trainingCfg, pools, parsed.gpuTaint ?? DEFAULT_GPU_TAINT, headroom, problems, skip) : { serving: [], training: [] };
     const serving = servingSpecs(servingCfg, choices.serving, pools);
     const training = trainingSpecs(trainingCfg, choices.training);
     const pipelines = parsed.nodePools && parsed.gpuTaint ? pipelineSpecs(pipelinesCfg, pools, parsed.gpuTaint, problems) : [];
     checkServingOnSpot(serving, pools, gpuSpotOf(parsed.gpuSpot, judgedTier), problems);
+    checkTimeSlicedMemory(pools, serving, training, headroom, problems);
     if (parsed.nodePools && parsed.nodeProvisioner === "karpenter") {
         checkKarpenterPools(parsed.nodePools, problems);
     }

@@ -15,7 +15,10 @@ import { ALERT_DEFAULTS } from "../stacks/schema";
 import { buildStackSpec } from "../stacks/validate";
 import { planOf, platformRun } from "./fixtures";
 import { firstComparison } from "../plan/alertsReport";
-import { rawConfigOf, withKey } from "./helpers";
+import { rawConfigOf, ROOT, withKey } from "./helpers";
+import * as path from "node:path";
+import { runProgram } from "../plan/run";
+import { GPU_UTIL_BY_POD } from "../components/metricsChain";
 
 type Obj = Record<string, any>;
 
@@ -219,6 +222,26 @@ for (const stack of ["dev", "prod"] as const) {
         });
     });
 }
+
+describe("dashboards and alerts as deployed (gpu-sharing example, a MIG pool)", () => {
+    let d: Deployed;
+    before(async function () {
+        this.timeout(120_000);
+        d = deployed((await runProgram("gpu-sharing", path.join(ROOT, "examples", "gpu-sharing", "Pulumi.gpu-sharing.yaml"))).resources);
+    });
+
+    it("every series the rules, panels and adapter read is produced, with the labels they use", () => {
+        assert.deepEqual(d.queries.flatMap((q) => unproducedIn(q.expr, d.produced).map((p) => `${q.where}: ${p}`)), []);
+    });
+
+    it("GPU utilisation reads a MIG slice's engine-active ratio (DCGM reports no GPU_UTIL for slices) and whole GPUs' GPU_UTIL", () => {
+        const recorded = d.queries.filter((q) => q.where === `rule ${GPU_UTIL_BY_POD}` || q.where === "rule ml_platform:gpu_util:gpu");
+        assert.equal(recorded.length, 2, d.queries.map((q) => q.where).join(", "));
+        for (const q of recorded) {
+            assert.match(q.expr, /DCGM_FI_DEV_GPU_UTIL\{[^}]*GPU_I_ID=""[^}]*\} or 100 \* DCGM_FI_PROF_GR_ENGINE_ACTIVE\{[^}]*GPU_I_ID!=""/);
+        }
+    });
+});
 
 describe("report: Dashboards and alerts", () => {
     it("lists every deployed alert with what it reads, its comparison, duration and severity", async () => {

@@ -224,11 +224,14 @@ const MUTATIONS: Mutation[] = [
             rs.push({ ...rs[0], type: "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", name: "prod-karpenter-a100-nodeclass", urn: "urn:pulumi:prod::ml-platform::x::nc", inputs: { metadata: { name: "a100" }, spec } } as RecordedResource);
         },
     },
+    // A node group's sharing labels are what the device plugin and MIG manager act on: the rules read them.
+    { rule: "shared-gpu-one-device", change: "a100 node group labelled for MIG 3g.20gb while its pods ask for several GPUs", apply: (rs) => (pool(rs, "a100").labels["nvidia.com/mig.config"] = "all-3g.20gb") },
+    { rule: "training-not-time-sliced", change: "a10g node group (a training Job's pool) time-sliced 2 ways", apply: (rs) => (pool(rs, "a10g").labels["nvidia.com/device-plugin.config"] = "time-slicing-2") },
     { rule: "namespace-pod-security-restricted", change: "ml-serving namespace on baseline", apply: (rs) => (k8s(rs, "Namespace", "ml-serving").metadata.labels["pod-security.kubernetes.io/enforce"] = "baseline") },
 ];
 
-/** Advisory by design even in prod (issue 19: a pool without EFA-capable types has no other choice). */
-const ADVISORY_IN_PROD = ["multi-node-training-uses-efa"];
+/** Advisory by design even in prod (issue 19: a pool without EFA-capable types has no other choice; issue 17: time-sliced training is a risk, not an error). */
+const ADVISORY_IN_PROD = ["multi-node-training-uses-efa", "training-not-time-sliced"];
 
 const key = (v: PolicyViolation) => `${v.policy}|${v.resource.type}|${v.resource.name}|${v.message}`;
 

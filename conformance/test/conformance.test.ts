@@ -85,6 +85,23 @@ describe("conformance on a real control plane", function () {
         });
     }
 
+    it("the gpu-sharing example: time-sliced A10G and MIG A100 nodes advertise their replicas and slices, and every pod placed on them runs", async () => {
+        const dir = path.join(TMP, "gpu-sharing");
+        const config = path.join(ROOT, "examples", "gpu-sharing", "Pulumi.gpu-sharing.yaml");
+        const r = spawnSync(process.execPath, [...CLI_NODE_ARGS, path.join(ROOT, "plan", "cli.ts"), "--stack", "gpu-sharing", "--config", config, "--out", dir], { cwd: ROOT, encoding: "utf8" });
+        assert.equal(r.status, 0, r.stderr + r.stdout);
+        const { code, result } = await conform("gpu-sharing", dir);
+        assert.deepEqual(result.failures, []);
+        assert.equal(code, 0);
+        const max = result.passes.find((p) => p.scale === "max")!;
+        // One p4d (8 GPUs) holds 13 one-device pods, two g5.xlarge (one GPU each) hold the embedder's four.
+        assert.equal(max.nodes["a100-mig"], 1);
+        assert.equal(max.nodes["a10g-shared"], 2);
+        for (const w of max.workloads) assert.ok(w.agrees && w.observed, `${w.workload}: ${w.observedDetail}`);
+        assert.deepEqual(max.workloads.map((w) => w.workload).sort(), ["Deployment ml-serving/chat-7b-int8", "Deployment ml-serving/embedder", "Job ml-training/adapter-finetune"]);
+        assert.ok(result.standIns.some((s) => s.startsWith("GPU sharing stands in")));
+    });
+
     it("dev with nodeProvisioner karpenter: NodePools and EC2NodeClasses pass Karpenter's own CRDs, and its pools' kwok nodes run what the plan says", async () => {
         const configDir = path.join(TMP, "karpenter-config");
         fs.mkdirSync(configDir, { recursive: true });

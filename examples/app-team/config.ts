@@ -87,6 +87,10 @@ export function platformProblems(namespace: string, cfg: AppConfig, platform: Pi
                 `allowed: ${pools.length > 0 ? pools.join(", ") : "none: the platform has no GPU pool"}`,
         ];
     }
+    if (pool.sharing && cfg.gpus > pool.sharing.maxGpusPerPod) {
+        const what = pool.sharing.mode === "mig" ? `MIG ${pool.sharing.migProfile} slices` : `${pool.sharing.replicas} time-slice replicas per GPU`;
+        return [`${namespace}:gpus must be at most ${pool.sharing.maxGpusPerPod} on pool ${shown(cfg.gpuPool)}, which shares its GPUs (${what}), got ${cfg.gpus}; allowed: 1`];
+    }
     if (cfg.gpus > pool.gpusPerNode) {
         return [`${namespace}:gpus must fit one ${pool.instanceType} node of pool ${shown(cfg.gpuPool)} (a pod never spans nodes), got ${cfg.gpus}; allowed: a whole number from 1 to ${pool.gpusPerNode}`];
     }

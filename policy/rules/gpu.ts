@@ -7,6 +7,8 @@ import { KARPENTER_NODEPOOL_TYPE } from "../../capacity/karpenter";
 import { carriesTaint, DEFAULT_ALLOWED_INSTANCE_TYPES, disallowedInstanceTypes } from "../../capacity/limits";
 import { GPU_RESOURCE, LABEL_ACCELERATOR, LABEL_CA_ACCELERATOR, LABEL_GPU_COUNT, LABEL_GPU_PRESENT, poolLabels } from "../../capacity/pools";
 import { configOf, daemonSetListProperty, gpuTaintProperty, NVIDIA_DAEMONSETS } from "./config";
+import { MIG_MANAGER_DAEMONSET } from "../../facts/nvidia";
+import { runtimeLabels } from "../../capacity/sharing";
 import {
     blockingTaints,
     containersOf,
@@ -159,7 +161,7 @@ export const gpuPoolNvidiaAmi: ResourceValidationPolicy = {
 const systemDaemonSetsSchema = {
     properties: {
         gpuTaint: gpuTaintProperty,
-        systemDaemonSets: daemonSetListProperty("DaemonSets (namespace/name) that tolerate the GPU taint without requesting GPUs.", NVIDIA_DAEMONSETS),
+        systemDaemonSets: daemonSetListProperty("DaemonSets (namespace/name) that tolerate the GPU taint without requesting GPUs.", [...NVIDIA_DAEMONSETS, MIG_MANAGER_DAEMONSET]),
     },
 };
 
@@ -306,7 +308,8 @@ export const gpuDaemonSetsReachGpuPools: StackValidationPolicy = {
                 if (untolerated.length > 0) {
                     report(`${describeTemplate(t)} does not tolerate ${untolerated.map(describeTaint).join(", ")} of GPU pool ${pool.pool}: it runs zero pods there. Fix: tolerate every GPU pool's taint (capacity/pools gpuDaemonSetTolerations).`, r.urn);
                 }
-                if (!selectsNode(t.spec, pool.labels)) {
+                // The node as it runs: a MIG node once the MIG manager has partitioned it (capacity/sharing runtimeLabels).
+                if (!selectsNode(t.spec, runtimeLabels(pool.labels))) {
                     report(`${describeTemplate(t)} ${describeSelection(t.spec)} does not select GPU pool ${pool.pool}, whose labels never match it. Fix: select ${LABEL_GPU_PRESENT}=true (capacity/pools gpuNodeSelector).`, r.urn);
                 }
             }

@@ -13,6 +13,7 @@ import { identityPolicies } from "./identity";
 import { queuePolicies } from "./queues";
 import { securityPolicies } from "./security";
 import { runtimePolicies } from "./runtime";
+import { sharingPolicies } from "./sharing";
 import { storagePolicies } from "./storage";
 import { workloadPolicies } from "./workloads";
 
@@ -21,7 +22,7 @@ export type PlatformPolicy = ResourceValidationPolicy | StackValidationPolicy;
 /** Rules that set no enforcement level of their own get this one. */
 export const PACK_ENFORCEMENT_LEVEL: EnforcementLevel = "mandatory";
 
-export const allPolicies: PlatformPolicy[] = [] = [...gpuPolicies, ...workloadPolicies, ...securityPolicies, ...clusterPolicies, ...storagePolicies, ...capacityPolicies, ...identityPolicies, ...efaPolicies, ...capacityTypePolicies, ...karpenterPolicies, ...queuePolicies, ...runtimePolicies];
+export const allPolicies: PlatformPolicy[] = [] = [...gpuPolicies, ...workloadPolicies, ...securityPolicies, ...clusterPolicies, ...storagePolicies, ...capacityPolicies, ...identityPolicies, ...efaPolicies, ...capacityTypePolicies, ...karpenterPolicies, ...queuePolicies, ...runtimePolicies, ...sharingPolicies];
 
 /** Severity by rule name, for reports and CI summaries. */
 export const SEVERITY: Readonly<Record<string, Severity>> = Object.fromEntries(allPolicies.map((p) => [p.name, p.severity ?? "medium"]));

@@ -7,6 +7,16 @@ import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/po
 import { NAMESPACES } from "../../facts/namespaces";
 import { CREDENTIAL_ENV_NAME_PATTERN, credentialShape } from "../../stacks/credentials";
 import { configOf, daemonSetListProperty, daemonSetMapProperty, NVIDIA_DAEMONSETS } from "./config";
+import { DEVICE_PLUGIN_NAME, MIG_MANAGER_DAEMONSET, NVIDIA_NAMESPACE } from "../../facts/nvidia";
+
+/** The NVIDIA DaemonSets that must run as root, plus the MIG manager (MIG pools only): it resets GPUs. */
+const ROOT_DAEMONSETS = [...NVIDIA_DAEMONSETS, MIG_MANAGER_DAEMONSET];
+/** Only the MIG manager runs privileged: it stops host GPU clients and resets GPUs to change MIG mode. */
+const privilegedSchema = {
+    properties: {
+        exemptDaemonSets: daemonSetListProperty("DaemonSets (namespace/name) that must run privileged (the MIG manager partitions GPUs).", [MIG_MANAGER_DAEMONSET]),
+    },
+};
 import { containersOf, describeContainer, describeTemplate, listedDaemonSet, podTemplates, Props } from "./k8s";
 
 export const noPrivilegedContainers: ResourceValidationPolicy = {
@@ -14,8 +24,13 @@ export const noPrivilegedContainers: ResourceValidationPolicy = {
     description: "No container runs privileged (full access to the node's devices and kernel) (CIS EKS 4.2.1; Checkov CKV_K8S_16).",
     enforcementLevel: "mandatory",
     severity: "critical",
+    configSchema: privilegedSchema,
     validateResource: (args, report) => {
+        const { exemptDaemonSets } = configOf<{ exemptDaemonSets: string[] }>(args, privilegedSchema);
         for (const t of podTemplates(args.type, args.props, args.name)) {
+            if (listedDaemonSet(t, exemptDaemonSets)) {
+                continue;
+            }
             for (const c of containersOf(t.spec)) {
                 if (c.container.securityContext?.privileged === true) {
                     report(`${describeContainer(t, c)} sets securityContext.privileged: true. Fix: remove it and add only the capability the container needs (allowedCapabilities of capabilities-dropped).`);
@@ -27,11 +42,16 @@ export const noPrivilegedContainers: ResourceValidationPolicy = {
 
 export const noPrivilegeEscalation: ResourceValidationPolicy = {
     name: "no-privilege-escalation",
-    description: "Every container sets allowPrivilegeEscalation: false (unset means true) (CIS EKS 4.2.5; Checkov CKV_K8S_20).",
+    description: "Every container sets allowPrivilegeEscalation: false (unset means true), except a DaemonSet that must run privileged (the API server refuses privileged with it false) (CIS EKS 4.2.5; Checkov CKV_K8S_20).",
     enforcementLevel: "mandatory",
     severity: "high",
+    configSchema: privilegedSchema,
     validateResource: (args, report) => {
+        const { exemptDaemonSets } = configOf<{ exemptDaemonSets: string[] }>(args, privilegedSchema);
         for (const t of podTemplates(args.type, args.props, args.name)) {
+            if (listedDaemonSet(t, exemptDaemonSets)) {
+                continue;
+            }
             for (const c of containersOf(t.spec)) {
                 const value = c.container.securityContext?.allowPrivilegeEscalation;
                 if (value !== false) {
@@ -44,7 +64,11 @@ export const noPrivilegeEscalation: ResourceValidationPolicy = {
 
 const capabilitiesSchema = {
     properties: {
-        allowedCapabilities: daemonSetMapProperty("Capabilities a DaemonSet (namespace/name) may add back after dropping ALL.", { "kube-system/dcgm-exporter": ["SYS_ADMIN"] }),
+        allowedCapabilities: daemonSetMapProperty("Capabilities a DaemonSet (namespace/name) may add back after dropping ALL.", {
+            "kube-system/dcgm-exporter": ["SYS_ADMIN"],
+            // With MIG pools the device plugin reads the MIG devices' capability files (upstream's chart adds it too).
+            [`${NVIDIA_NAMESPACE}/${DEVICE_PLUGIN_NAME}`]: ["SYS_ADMIN"],
+        }),
     },
 };
 
@@ -83,6 +107,8 @@ const hostPathSchema = {
         allowedHostPaths: daemonSetMapProperty("Host paths a DaemonSet (namespace/name) may mount.", {
             "kube-system/nvidia-device-plugin": ["/var/lib/kubelet/device-plugins"],
             "kube-system/dcgm-exporter": ["/var/lib/kubelet/pod-resources"],
+            // The host's root (the driver, systemd) and /sys: mig-parted resets GPUs and stops host GPU clients.
+            [MIG_MANAGER_DAEMONSET]: ["/", "/sys"],
         }),
     },
 };
@@ -114,7 +140,7 @@ export const hostPathAllowListed: ResourceValidationPolicy = {
 
 const nonRootSchema = {
     properties: {
-        exemptDaemonSets: daemonSetListProperty("DaemonSets (namespace/name) that must run as root (NVIDIA device plugin, DCGM exporter).", NVIDIA_DAEMONSETS),
+        exemptDaemonSets: daemonSetListProperty("DaemonSets (namespace/name) that must run as root (NVIDIA device plugin, DCGM exporter, MIG manager).", ROOT_DAEMONSETS),
     },
 };
 
@@ -216,7 +242,7 @@ export const seccompRuntimeDefault: ResourceValidationPolicy = {
 
 const readOnlySchema = {
     properties: {
-        exemptDaemonSets: daemonSetListProperty("DaemonSets (namespace/name) whose images write to their root filesystem (the NVIDIA ones).", NVIDIA_DAEMONSETS),
+        exemptDaemonSets: daemonSetListProperty("DaemonSets (namespace/name) whose images write to their root filesystem (the NVIDIA ones).", ROOT_DAEMONSETS),
     },
 };
 
@@ -247,7 +273,8 @@ const tokenSchema = {
             type: "array" as const,
             items: { type: "string" as const, pattern: "^[a-z0-9-]+/[a-z0-9.-]+$" },
             description: "Workloads (namespace/name) that call the Kubernetes API and so mount a service account token.",
-            default: [],
+            // The device plugin's config-manager reads its node's label (sharing pools); the MIG manager writes its node's.
+            default: [`${NVIDIA_NAMESPACE}/${DEVICE_PLUGIN_NAME}`, MIG_MANAGER_DAEMONSET],
         },
     },
 };
