@@ -63,6 +63,7 @@ export const {
         namespace: PIPELINES_NAMESPACE,
         serviceAccountName: PIPELINE_SERVICE_ACCOUNT,
         workflow: { ...WORKFLOW_TYPE },
+        ...(platform.kueue?.pipelinesQueue !== undefined ? { localQueue: platform.kueue.pipelinesQueue } : {}),
     },
     queues: { queueLabel: KUEUE_QUEUE_LABEL, platform: PLATFORM_QUEUE, priorityLabel: KUEUE_PRIORITY_LABEL, priorityClass: TRAINING_PRIORITY_CLASS },
 });

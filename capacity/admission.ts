@@ -57,6 +57,11 @@ export interface QueuedJob {
     resources: string[];
     /** Hours one run lasts. */
     runHours: number;
+    /**
+     * Jobs (by name) that must have finished before this one is submitted: a pipeline step's DAG
+     * dependencies (Argo creates the step's pod only then). Absent: submitted at hour 0.
+     */
+    after?: string[];
 }
 
 export interface KueueView {
@@ -290,14 +295,18 @@ export interface AdmissionStep {
     order: number;
     /** Hours after submission it is admitted. */
     waitHours: number;
+    /** Hours after hour 0 it is submitted, when later (a pipeline step after its dependencies). */
+    submittedHours?: number;
     runHours: number;
     /** Admitted beyond its queue's nominal quota, on quota the cohort lent. */
     borrowed: boolean;
 }
 
 /**
- * Every admissible job submitted at time 0; each runs runHours then frees its quota. Returns the
- * admission order; jobs that can never be admitted are left out (admissionVerdicts names them).
+ * Every admissible job submitted at time 0, or, with `after`, when the last of those jobs ends; each runs
+ * runHours then frees its quota. Returns the admission order; jobs that can never be admitted are left
+ * out (admissionVerdicts names them), and so are the jobs that wait for one of them. waitHours is the
+ * time in the queue, from the job's submission (submittedHours) to its admission.
  */
 export function simulateAdmission(view: KueueView, verdicts: AdmissionVerdict[]): AdmissionStep[] {
     const usage = new Map<string, Demand>(); // `${queue}/${flavor}`
@@ -314,10 +323,16 @@ export function simulateAdmission(view: KueueView, verdicts: AdmissionVerdict[])
         .map(({ v }) => v);
     const running: { v: AdmissionVerdict; flavor: string; ends: number }[] = [];
     const steps: AdmissionStep[] = [];
+    const finished = new Map<string, number>();
+    const submitted = (v: AdmissionVerdict) => Math.max(0, ...(v.job.after ?? []).map((j) => finished.get(j)!));
     let now = 0;
     while (pending.length > 0) {
         for (let i = 0; i < pending.length; ) {
             const v = pending[i];
+            if (!(v.job.after ?? []).every((j) => finished.has(j))) {
+                i++;
+                continue;
+            }
             const queue = view.queues.find((q) => q.name === v.clusterQueue)!;
             const cohort = queue.cohort ? view.queues.filter((q) => q.cohort === queue.cohort) : [queue];
             const flavor = v.flavors.find((f) =>
@@ -335,7 +350,8 @@ export function simulateAdmission(view: KueueView, verdicts: AdmissionVerdict[])
             const borrowed = RESOURCES.some((k) => used(queue.name, flavor)[k] + v.job.demand[k] > nominal[k]);
             add(queue.name, flavor, v.job.demand, 1);
             running.push({ v, flavor, ends: now + v.job.runHours });
-            steps.push({ job: v.job.name, clusterQueue: queue.name, flavor, order: steps.length + 1, waitHours: now, runHours: v.job.runHours, borrowed });
+            const at = submitted(v);
+            steps.push({ job: v.job.name, clusterQueue: queue.name, flavor, order: steps.length + 1, waitHours: now - at, runHours: v.job.runHours, borrowed, ...(at > 0 ? { submittedHours: at } : {}) });
             pending.splice(i, 1);
         }
         if (pending.length === 0 || running.length === 0) {
@@ -346,9 +362,11 @@ export function simulateAdmission(view: KueueView, verdicts: AdmissionVerdict[])
         const done = running.shift()!;
         now = done.ends;
         add(done.v.clusterQueue!, done.flavor, done.v.job.demand, -1);
+        finished.set(done.v.job.name, now);
         while (running.length > 0 && running[0].ends === now) {
             const also = running.shift()!;
             add(also.v.clusterQueue!, also.flavor, also.v.job.demand, -1);
+            finished.set(also.v.job.name, now);
         }
     }
     return steps;

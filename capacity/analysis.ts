@@ -12,6 +12,7 @@ import { efaDevicePluginLoad } from "./efa";
 import { costSummary, CostSummary, gpuAllocation } from "./cost";
 import { EXPECTED_HOURS_ANNOTATION } from "../facts/training";
 import { AdmissionStep, admissionVerdicts, kueueViewOf, simulateAdmission, trainingJobsOf } from "./admission";
+import { pipelineStepJobs } from "./pipelineQueueing";
 import { dedicatedBaselineForHours, hoursFromAnnotation, TimedCost, TimedDedicatedWorkload, timedMonthlyCost } from "./trainingTime";
 import { nodePoolOf } from "./nodeGroups";
 import { ARGO_WORKFLOW_KIND } from "../facts/pipelines";
@@ -222,7 +223,8 @@ export function analyzeCapacity(resources: CapacityResource[]): CapacityAnalysis
     const infra = infrastructureOf(resources);
     const pipelines = pipelinesOf(resources);
     const kueue = kueueViewOf(resources);
-    const queuedJobs = kueue ? trainingJobsOf(resources).filter((j) => j.localQueue !== undefined) : [];
+    // Pipeline steps queue through the pipelines namespace's LocalQueue, one pod each (capacity/pipelineQueueing.ts).
+    const queuedJobs = kueue ? [...trainingJobsOf(resources), ...pipelineStepJobs(resources)].filter((j) => j.localQueue !== undefined) : [];
     const key = JSON.stringify([pools, unknownPools, workloads, infra, pipelines, queuedJobs, kueue ? [...kueue.localQueues, ...kueue.priorities] : [], kueue?.queues, kueue?.flavors]);
     if (last?.key === key) {
         return last.analysis;

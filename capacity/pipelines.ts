@@ -121,6 +121,7 @@ export interface PipelineResource {
     type: string;
     name: string;
     props: Props;
+    urn?: string;
 }
 
 export interface PipelineStepShape extends DagStep {
@@ -132,6 +133,8 @@ export interface PipelineStepShape extends DagStep {
     expectedMinutes: number;
     /** The task's `when`, if any (a quality gate). */
     when?: string;
+    /** The step pod's labels (the template's metadata, which Argo copies onto the pod). */
+    labels: Record<string, string>;
 }
 
 export interface PipelineShape {
@@ -140,6 +143,8 @@ export interface PipelineShape {
     steps: PipelineStepShape[];
     /** Cron schedules of the CronWorkflows that run this template. */
     schedules: string[];
+    /** The WorkflowTemplate's URN, when the caller knows it. */
+    urn?: string;
 }
 
 const WORKFLOW_TEMPLATE = `kubernetes:${WORKFLOW_TEMPLATE_TYPE.apiVersion}:${WORKFLOW_TEMPLATE_TYPE.kind}`;
@@ -197,10 +202,11 @@ export function pipelinesOf(resources: readonly PipelineResource[]): PipelineSha
                     gpus: gpusOf(requests),
                     expectedMinutes: Number(pod.metadata.annotations?.[EXPECTED_MINUTES_ANNOTATION] ?? 0),
                     ...(task.when ? { when: String(task.when) } : {}),
+                    labels: { ...(pod.metadata.labels ?? {}) },
                 },
             ];
         });
-        out.push({ name, namespace, steps, schedules: schedules.get(`${namespace}/${name}`) ?? [] });
+        out.push({ name, namespace, steps, schedules: schedules.get(`${namespace}/${name}`) ?? [], ...(r.urn !== undefined ? { urn: r.urn } : {}) });
     }
     return out;
 }

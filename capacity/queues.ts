@@ -68,9 +68,12 @@ function shareOf(q: Quota, share: number): Quota {
 
 /**
  * One ClusterQueue per team with a share, then the platform's queue with what the shares leave, so each
- * pool's quotas sum to exactly its capacity at maxSize. Only GPU pools are flavors: training runs there.
+ * pool's quotas sum to exactly its capacity at maxSize. GPU pools are flavors of every queue: training
+ * runs there. `pipelineCpuPools` names the CPU pools pipeline steps run on (capacity/pipelines.ts
+ * pipelineCpuPools): their pods are queued too (through the platform's queue, see localQueues), so the
+ * platform's queue also gets a flavor per such pool, quota its capacity at maxSize, the same rule.
  */
-export function clusterQueues(pools: QueuePool[], gpuTaint: Taint, shares: QueueShares): ClusterQueueShape[] {
+export function clusterQueues(pools: QueuePool[], gpuTaint: Taint, shares: QueueShares, pipelineCpuPools: readonly string[] = []): ClusterQueueShape[] {
     const gpu = pools.filter(isGpuPool);
     const totals = new Map(gpu.map((p) => [p.name, poolQuota(p, gpuTaint, gpu)]));
     const teams = Object.keys(shares).sort();
@@ -95,7 +98,38 @@ export function clusterQueues(pools: QueuePool[], gpuTaint: Taint, shares: Queue
             };
         }),
     };
+    const cpu = pools.filter((p) => !isGpuPool(p) && pipelineCpuPools.includes(p.name));
+    platform.quotas.push(...cpu.map((p) => ({ flavor: p.name, quota: poolQuota(p, gpuTaint, gpu) })));
     return [platform, ...teamQueues];
+}
+
+/** The non-GPU pools some pipeline step runs on: they become flavors of the platform's queue. */
+export function pipelineCpuPools(pools: NodePoolShape[], pipelines: readonly { steps: readonly { pool: string }[] }[]): string[] {
+    const used = new Set(pipelines.flatMap((p) => p.steps.map((s) => s.pool)));
+    return pools.filter((p) => !isGpuPool(p) && used.has(p.name)).map((p) => p.name);
+}
+
+export interface LocalQueueShape {
+    name: string;
+    namespace: string;
+    clusterQueue: string;
+}
+
+/**
+ * The LocalQueues, named after their ClusterQueue: one per ClusterQueue in the training namespace, and,
+ * when the stack has pipelines, the platform's in the pipelines namespace too. Pipelines are the
+ * platform's (ml-platform:pipelines), so their steps queue where the platform's own training does, and
+ * the one label helper (components/training.ts kueueLabels) names the right queue in both namespaces.
+ */
+export function localQueues(queues: readonly ClusterQueueShape[], trainingNamespace: string, pipelinesNamespace?: string): LocalQueueShape[] {
+    const training = queues.map((q) => ({ name: q.name, namespace: trainingNamespace, clusterQueue: q.name }));
+    const pipelines = pipelinesNamespace !== undefined ? [{ name: PLATFORM_QUEUE, namespace: pipelinesNamespace, clusterQueue: PLATFORM_QUEUE }] : [];
+    return [...training, ...pipelines];
+}
+
+/** The namespaces a ClusterQueue admits from: exactly those of the LocalQueues that point at it. */
+export function clusterQueueNamespaces(queue: string, lqs: readonly LocalQueueShape[]): string[] {
+    return [...new Set(lqs.filter((l) => l.clusterQueue === queue).map((l) => l.namespace))].sort();
 }
 
 export interface ShareProblem {

@@ -19,6 +19,7 @@ import { TRAINING_POD_ANNOTATIONS } from "../facts/training";
 import { VERSIONS } from "../facts/versions";
 import { CLAIMS, NodePoolSpec, PipelineSpec, PipelineStepSpec } from "../stacks/spec";
 import { TRAINING_PRIORITY_CLASS } from "./priority";
+import { kueueLabels } from "./training";
 import { claimMount, claimVolume, containerResources, containerSecurityContext, podSecurityContext, poolPlacement, TMP_MOUNT, TMP_VOLUME, trackingUriEnv } from "./workload";
 
 /** The DAG template every pipeline's WorkflowTemplate starts at; step templates are step-<name>, so no step can clash with it. */
@@ -55,6 +56,11 @@ export interface WorkflowTemplateArgs {
     trackingSecretName: string;
     /** RWX claim in the pipelines namespace, mounted read-write at /checkpoints: artifacts pass between steps here. */
     checkpointsClaim: string;
+    /**
+     * The Kueue LocalQueue of the pipelines namespace (components/kueue.ts pipelinesQueue), when the stack
+     * queues: every step's pod carries it, so Kueue's pod webhook gates the pod until its queue admits it.
+     */
+    queue?: string;
 }
 
 /** One step's template: the pool's placement, the training pods' priority and security, GPU requests equal to limits. */
@@ -67,7 +73,9 @@ function stepTemplate(args: WorkflowTemplateArgs, step: PipelineStepSpec) {
     return {
         name: stepTemplateName(step.name),
         metadata: {
-            labels: { ...pipelineLabels(args.pipeline.name), [PIPELINE_STEP_LABEL]: step.name },
+            // Argo copies a template's metadata onto its pod (workflowpod.go addMetadata): the queue label
+            // reaches the pod, where Kueue's plain-Pod integration reads it.
+            labels: { ...pipelineLabels(args.pipeline.name), [PIPELINE_STEP_LABEL]: step.name, ...(args.queue !== undefined ? kueueLabels(args.queue) : {}) },
             // A step holds un-checkpointed work like a training pod: Cluster Autoscaler must not drain its node.
             annotations: { ...TRAINING_POD_ANNOTATIONS, [EXPECTED_MINUTES_ANNOTATION]: String(step.expectedMinutes) },
         },
@@ -199,6 +207,8 @@ export interface PipelinesArgs {
     checkpointsClaim: string;
     /** The installed controller: templates wait for its CRDs. */
     argo: ArgoWorkflows;
+    /** The LocalQueue the steps' pods are submitted to (see WorkflowTemplateArgs.queue). */
+    queue?: string;
 }
 
 /** The pipelines namespace's objects: the run service account and its Role, the GPU quota, and each pipeline's templates. */
@@ -249,7 +259,7 @@ export class Pipelines extends pulumi.ComponentResource {
                 {
                     ...WORKFLOW_TEMPLATE_TYPE,
                     metadata: { name: p.name, namespace: ns, labels: pipelineLabels(p.name) },
-                    spec: workflowTemplateSpec({ pipeline: p, pools: args.pools, gpuTaint: args.gpuTaint, trackingSecretName: args.trackingSecretName, checkpointsClaim: args.checkpointsClaim }),
+                    spec: workflowTemplateSpec({ pipeline: p, pools: args.pools, gpuTaint: args.gpuTaint, trackingSecretName: args.trackingSecretName, checkpointsClaim: args.checkpointsClaim, queue: args.queue }),
                 },
                 { parent: this, dependsOn: deps },
             );

@@ -31,6 +31,7 @@ import { trainingS3Access } from "../stacks/dataSync";
 import { ArgoWorkflows, Pipelines } from "./pipelines";
 import { poolTolerations } from "../capacity/pools";
 import { PIPELINES_NAMESPACE } from "../facts/pipelines";
+import { pipelineCpuPools } from "../capacity/queues";
 
 export interface MlPlatformArgs {
     spec: StackSpec;
@@ -230,6 +231,7 @@ export class MlPlatform extends pulumi.ComponentResource {
                     shares: spec.queues ?? {},
                     trainingNamespace: spec.namespaces.training,
                     systemNodeSelector: poolNodeSelector(systemPool),
+                    ...(pipelinesNamespace ? { pipelines: { namespace: pipelinesNamespace, cpuPools: pipelineCpuPools(spec.nodePools, pipelineSpecs) } } : {}),
                 },
                 { ...k8sOpts, dependsOn: [...namespaces.resources, this.priorityClasses] },
             );
@@ -301,8 +303,10 @@ export class MlPlatform extends pulumi.ComponentResource {
                     trackingSecretName,
                     checkpointsClaim: PIPELINE_CHECKPOINTS.name,
                     argo: this.argoWorkflows,
+                    ...(this.kueue?.pipelinesQueue !== undefined ? { queue: this.kueue.pipelinesQueue } : {}),
                 },
-                { ...k8sOpts, dependsOn: [...workloadDeps, this.argoWorkflows] },
+                // A step's pod is gated by Kueue's webhook and admitted through its LocalQueue: both first.
+                { ...k8sOpts, dependsOn: [...workloadDeps, this.argoWorkflows, ...(this.kueue ? [this.kueue] : [])] },
             );
         }
 

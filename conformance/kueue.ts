@@ -11,6 +11,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { loadAll } from "js-yaml";
 import { admissionVerdicts, AdmissionStep, kueueViewOf, simulateAdmission, trainingJobsOf } from "../capacity/admission";
+import { pipelineStepJobs } from "../capacity/pipelineQueueing";
+import { KUEUE_ADMISSION_GATE, KUEUE_MANAGED_LABEL, KUEUE_POD_FRAMEWORK, KUEUE_QUEUE_LABEL } from "../facts/kueue";
 import type { KubeObject } from "./kube";
 import type { RecordedResource } from "./nodes";
 
@@ -19,6 +21,13 @@ const KUEUE_CHART = /\/kueue\/charts\/kueue$/;
 
 export const KUEUE_STAND_IN_NOTE =
     "Kueue's controller stands in: its real CRDs (sigs.k8s.io/kueue at the chart's tag) validate the flavors, queues and priority classes, and admission follows the planner's quota arithmetic (capacity/admission.ts): the run unsuspends the jobs admitted at hour 0 and leaves the rest suspended. Not exercised then: Kueue's own admission, waitForPodsReady eviction and requeueing.";
+
+/**
+ * Pipeline step pods go through Kueue's plain-Pod integration, which starts at its pod webhook; the
+ * webhook is not registered here (see REAL_KUEUE_NOTE), so this part stands in even beside the real manager.
+ */
+export const KUEUE_POD_STAND_IN_NOTE =
+    "Pipeline step pods (Kueue's plain-Pod integration) stand in: the run does what Kueue's pod webhook does (the kueue.x-k8s.io/admission scheduling gate and the managed label, only in the namespaces the plan's managedJobsNamespaceSelector names; no finalizer), checks that the real scheduler leaves the gated pods alone, and removes the gate from every step the planner's admission admits (the Argo stand-in creates all steps at once, so a step admitted after its dependencies is ungated too). The real Kueue manager, when it runs, is given no pod integration for this reason.";
 
 /** The Kueue tag of the plan's Helm release (chart version 0.17.0 -> v0.17.0), if the stack installs Kueue. */
 export function kueueTag(resources: { type: string; inputs: Record<string, unknown> }[]): string | undefined {
@@ -66,13 +75,56 @@ export function standInAdmission(objects: KubeObject[], registered: { type: stri
     if (!view) {
         return undefined;
     }
-    const verdicts = admissionVerdicts(view, trainingJobsOf(resources).filter((j) => j.localQueue !== undefined));
+    const verdicts = admissionVerdicts(view, [...trainingJobsOf(resources), ...pipelineStepJobs(resources)].filter((j) => j.localQueue !== undefined));
     const steps = simulateAdmission(view, verdicts);
     return {
         admitNow: steps.filter((s) => s.waitHours === 0),
         waiting: steps.filter((s) => s.waitHours > 0),
         never: verdicts.filter((v) => v.never !== undefined).map((v) => ({ job: v.job.name, reason: v.never! })),
     };
+}
+
+/**
+ * The namespaces whose pods Kueue's plain-Pod integration manages, from the plan's Kueue release: its
+ * managerConfig enables the "pod" framework and names the namespaces in managedJobsNamespaceSelector
+ * (`kubernetes.io/metadata.name In [...]`, what components/kueue.ts renders). Undefined: no pod integration.
+ */
+export function kueuePodNamespaces(resources: { type: string; inputs: Record<string, unknown> }[]): string[] | undefined {
+    const release = resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release" && KUEUE_CHART.test(String(r.inputs.chart ?? "")));
+    const yaml = (release?.inputs.values as { managerConfig?: { controllerManagerConfigYaml?: string } } | undefined)?.managerConfig?.controllerManagerConfigYaml;
+    if (!yaml) return undefined;
+    const config = loadAll(yaml)[0] as { integrations?: { frameworks?: string[] }; managedJobsNamespaceSelector?: { matchExpressions?: { key: string; operator: string; values?: string[] }[] } };
+    if (!(config.integrations?.frameworks ?? []).includes(KUEUE_POD_FRAMEWORK)) return undefined;
+    const names = (config.managedJobsNamespaceSelector?.matchExpressions ?? []).find((e) => e.key === "kubernetes.io/metadata.name" && e.operator === "In");
+    // Without that selector the pod integration would reach every namespace but kube-system and kueue-system:
+    // the platform never renders that, and the stand-in refuses to guess.
+    if (!names) throw new Error("Kueue's pod integration is enabled without a managedJobsNamespaceSelector naming its namespaces");
+    return [...(names.values ?? [])];
+}
+
+/**
+ * What Kueue's pod webhook (mpod.kb.io) does to a new pod: in a managed namespace, a pod with a queue label
+ * gets the admission scheduling gate and the managed label. Pods elsewhere, or unlabelled, pass unchanged.
+ */
+export function gateForKueue(pod: KubeObject, podNamespaces: readonly string[]): KubeObject {
+    const labels: Record<string, string> = pod.metadata.labels ?? {};
+    if (!podNamespaces.includes(pod.metadata.namespace ?? "default") || labels[KUEUE_QUEUE_LABEL] === undefined) {
+        return pod;
+    }
+    return {
+        ...pod,
+        metadata: { ...pod.metadata, labels: { ...labels, [KUEUE_MANAGED_LABEL]: "true" } },
+        spec: { ...pod.spec, schedulingGates: [...(pod.spec?.schedulingGates ?? []), { name: KUEUE_ADMISSION_GATE }] },
+    };
+}
+
+export function isGatedByKueue(pod: KubeObject): boolean {
+    return ((pod.spec?.schedulingGates ?? []) as { name: string }[]).some((g) => g.name === KUEUE_ADMISSION_GATE);
+}
+
+/** The merge patch that admits a gated pod: its gates without Kueue's (Kueue removes only its own). */
+export function ungatePatch(pod: KubeObject): Record<string, unknown> {
+    return { spec: { schedulingGates: ((pod.spec?.schedulingGates ?? []) as { name: string }[]).filter((g) => g.name !== KUEUE_ADMISSION_GATE) } };
 }
 
 /** The merge patch that unsuspends a job, as Kueue's job reconciler does on admission. */
@@ -110,8 +162,11 @@ export function kueueManagerConfigOf(resources: { type: string; inputs: ConfigDo
 
 /** The plan's configuration, changed only where a manager outside any cluster must differ (see REAL_KUEUE_NOTE). */
 export function outOfClusterKueueConfig(rendered: ConfigDoc, opts: { certDir: string; webhookPort: number }): ConfigDoc {
+    const frameworks: string[] = rendered.integrations?.frameworks ?? [];
     return {
         ...rendered,
+        // Its pod integration starts at the pod webhook, which is not registered here: pipeline pods stand in (KUEUE_POD_STAND_IN_NOTE).
+        ...(rendered.integrations ? { integrations: { ...rendered.integrations, frameworks: frameworks.filter((f) => f !== KUEUE_POD_FRAMEWORK) } } : {}),
         leaderElection: { leaderElect: false },
         internalCertManagement: { enable: false },
         webhook: { ...(rendered.webhook ?? {}), port: opts.webhookPort, certDir: opts.certDir },

@@ -25,17 +25,24 @@ import {
 import { Kube, KubeError, KubeObject, sleep, waitFor, waitForReadyNodes } from "./kube";
 import { CONFORMANCE_LABEL, ConformancePool, kwokNodes, poolsOf, RecordedResource } from "./nodes";
 import {
+    gateForKueue,
+    isGatedByKueue,
+    KUEUE_POD_STAND_IN_NOTE,
     KUEUE_STAND_IN_NOTE,
     kueueCrds,
     kueueManagerConfigOf,
+    kueuePodNamespaces,
     kueueTag,
     pyTorchJobRunningStatus,
     REAL_KUEUE_NOTE,
     realKueueUnavailable,
     standInAdmission,
     startRealKueue,
+    ungatePatch,
     unsuspendPatch,
 } from "./kueue";
+import { stepJobName } from "../capacity/pipelineQueueing";
+import { PIPELINE_LABEL, PIPELINE_STEP_LABEL } from "../facts/pipelines";
 import { ARGO_STAND_IN_NOTE, argoCrds, argoRelease, dagTasks, standInRunName, WORKFLOW_LABEL, workflowRunPods } from "./argoStandIn";
 import { ARGO_EXECUTOR_IMAGE } from "../facts/pipelines";
 import { efaDevicePluginLoad } from "../capacity/efa";
@@ -318,6 +325,8 @@ async function runPass(cp: ControlPlane, opts: RunOptions, scale: Scale): Promis
     const kueueConfig = kueue ? kueueManagerConfigOf(plan.resources) : undefined;
     // Its real manager when it was built and can run here (REAL_KUEUE_NOTE); else the stand-in admission below.
     const realKueue = kueue && kueueConfig && realKueueUnavailable(cp.bin, kueue) === undefined;
+    // Kueue's pod webhook, stood in: step pods in these namespaces are created gated (see kueue.ts).
+    const podNamespaces = kueue ? kueuePodNamespaces(plan.resources) : undefined;
     if (kueue) {
         applied += await applyAll(kube, kueueCrds(kueue), rejected, log);
         await waitFor("Kueue's CRDs to be served", 30_000, async () => {
@@ -364,7 +373,7 @@ async function runPass(cp: ControlPlane, opts: RunOptions, scale: Scale): Promis
             const image = ARGO_EXECUTOR_IMAGE.replace(/:[^:]+$/, `:${argo.tag}`);
             for (const pod of workflowRunPods(o, { image, ...argo.executor })) {
                 try {
-                    await kube.create(pod);
+                    await kube.create(podNamespaces ? gateForKueue(pod, podNamespaces) : pod);
                 } catch (e) {
                     rejected.push({ object: `Pod ${pod.metadata.namespace}/${pod.metadata.name} (of ${id(o)})`, message: (e as Error).message });
                 }
@@ -426,10 +435,31 @@ async function runPass(cp: ControlPlane, opts: RunOptions, scale: Scale): Promis
                 await kube.mergePatch(o.apiVersion, o.kind, o.metadata.namespace, o.metadata.name, unsuspendPatch(o.kind));
                 if (o.kind === "PyTorchJob") await createOperatorPods(kube, o, rejected);
             }
-            log(`  ${scale}: Kueue stand-in admitted ${admission.admitNow.map((s) => s.job).join(", ") || "nothing"}`);
+            log(`  ${scale}: Kueue stand-in admitted ${admission.admitNow.filter((s) => live(s.job)).map((s) => s.job).join(", ") || "nothing"}`);
         }
-        for (const w of [...admission.waiting.map((s) => s.job), ...admission.never.map((n) => n.job)]) queued.add(w);
+        const isJob = (name: string) => plan.objects.some((x) => (x.kind === "Job" || x.kind === "PyTorchJob") && x.metadata.name === name);
+        for (const w of [...admission.waiting.map((s) => s.job), ...admission.never.map((n) => n.job)].filter(isJob)) queued.add(w);
         if (queued.size) log(`  ${scale}: still queued, as the planner says: ${[...queued].join(", ")}`);
+        if (podNamespaces && scale === "max") {
+            // Step pods: the scheduler must have left every gated pod alone; then Kueue's admission ungates them.
+            const admitted = new Set([...admission.admitNow, ...admission.waiting].map((s) => s.job));
+            const gated = (await kube.list("v1", "Pod")).filter(isGatedByKueue);
+            const still: string[] = [];
+            for (const pod of gated) {
+                const name = `Pod ${pod.metadata.namespace}/${pod.metadata.name}`;
+                if (pod.spec?.nodeName) {
+                    rejected.push({ object: name, message: `bound to ${pod.spec.nodeName} while it still carried Kueue's admission gate` });
+                }
+                const labels: Record<string, string> = pod.metadata.labels ?? {};
+                if (admitted.has(stepJobName(labels[PIPELINE_LABEL] ?? "", labels[PIPELINE_STEP_LABEL] ?? ""))) {
+                    await kube.mergePatch("v1", "Pod", pod.metadata.namespace, pod.metadata.name, ungatePatch(pod));
+                } else {
+                    const never = admission.never.find((n) => n.job === stepJobName(labels[PIPELINE_LABEL] ?? "", labels[PIPELINE_STEP_LABEL] ?? ""));
+                    still.push(`${pod.metadata.name}${never ? ` (Kueue would never admit it: it ${never.reason})` : ""}`);
+                }
+            }
+            log(`  ${scale}: Kueue stand-in gated ${gated.length} pipeline step pod(s) and admitted ${gated.length - still.length}${still.length ? `; never admitted, still gated: ${still.join(", ")}` : ""}`);
+        }
     }
 
     const rejectedIds = new Set(rejected.map((r) => r.object));
@@ -535,7 +565,7 @@ function kueueNotes(opts: RunOptions): string[] {
     const tag = kueueTag(opts.plan.resources);
     if (!tag) return [];
     const why = kueueManagerConfigOf(opts.plan.resources) ? realKueueUnavailable(opts.controlPlane ? undefined : controlPlaneBinaries({ quiet: true }), tag) : "the plan's Kueue release carries no managerConfig";
-    return [why === undefined ? REAL_KUEUE_NOTE(tag) : `${KUEUE_STAND_IN_NOTE} Here the real manager did not run: ${why}.`];
+    return [why === undefined ? REAL_KUEUE_NOTE(tag) : `${KUEUE_STAND_IN_NOTE} Here the real manager did not run: ${why}.`, ...(kueuePodNamespaces(opts.plan.resources) ? [KUEUE_POD_STAND_IN_NOTE] : [])];
 }
 
 /** Deletes the plan's objects (reverse apply order), the stand-ins and the kwok nodes of a run. */

@@ -13,3 +13,12 @@ export const KUEUE_NAMESPACE = "kueue-system";
 export const KUEUE_COHORT = "ml-platform";
 /** The platform's own ClusterQueue and the LocalQueue its training jobs are submitted to. */
 export const PLATFORM_QUEUE = "training";
+/**
+ * Kueue's plain-Pod integration (pkg/controller/jobs/pod at v0.17.0): the framework name in
+ * integrations.frameworks, the scheduling gate its webhook (mpod.kb.io) puts on every pod it manages and
+ * removes on admission (pod/constants SchedulingGateName), and the label it marks such pods with
+ * (constants.ManagedByKueueLabelKey). Argo's step pods are queued this way: one Workload per pod.
+ */
+export const KUEUE_POD_FRAMEWORK = "pod";
+export const KUEUE_ADMISSION_GATE = "kueue.x-k8s.io/admission";
+export const KUEUE_MANAGED_LABEL = "kueue.x-k8s.io/managed";

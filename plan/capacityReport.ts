@@ -127,7 +127,9 @@ export function trainingTimeSection(s: PlanSummary): ReportSection | undefined {
     return { title: "Training time", body: body.join("\n") };
 }
 
-/** Kueue's admission at the declared load: order, queue, flavor and expected wait per training job. */
+const hours = (h: number) => Math.round(h * 100) / 100;
+
+/** Kueue's admission at the declared load: order, queue, flavor and expected wait per training job and pipeline step. */
 export function queueingSection(a: CapacityAnalysis): ReportSection | undefined {
     const q = a.queueing;
     if (!q) {
@@ -138,11 +140,17 @@ export function queueingSection(a: CapacityAnalysis): ReportSection | undefined 
         "",
         table(
             ["order", "job", "ClusterQueue", "flavor (pool)", "waits (h)", "runs (h)", "on borrowed quota"],
-            q.steps.map((s) => [s.order, s.job, s.clusterQueue, s.flavor, s.waitHours, s.runHours, s.borrowed ? "yes" : "no"]),
+            q.steps.map((s) => [s.order, s.submittedHours !== undefined ? `${s.job} (submitted at hour ${hours(s.submittedHours)})` : s.job, s.clusterQueue, s.flavor, hours(s.waitHours), hours(s.runHours), s.borrowed ? "yes" : "no"]),
         ),
         "",
         "A job that fits its pool but not its queue now waits (shown above); only a job no queue could ever admit is a failure (policy training-fits-queue).",
     ];
+    if (q.steps.some((s) => s.job.includes("/"))) {
+        body.push(
+            "",
+            "Pipeline steps (`<pipeline>/<step>`) are queued one pod at a time through the pipelines namespace's LocalQueue (Kueue's plain-Pod integration): each step is submitted when the steps it depends on have run (their expected minutes), and is admitted alone, not as a gang with the rest of its pipeline.",
+        );
+    }
     if (q.never.length > 0) {
         body.push("", ...q.never.map((n) => `- **never admitted**: ${n.job} ${n.reason}`));
     }

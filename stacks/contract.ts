@@ -133,6 +133,12 @@ export const contractSchema = z.object({
         /** The kind app teams create, e.g. argoproj.io/v1alpha1 Workflow. */
         workflow: z.object({ apiVersion: nonEmpty, kind: nonEmpty }),
         templates: z.array(z.object({ name: nonEmpty, schedule: z.string().optional(), steps: z.array(nonEmpty) })),
+        /**
+         * The Kueue LocalQueue (in `namespace`) every step's pod is submitted to (added in 1.9); absent where
+         * the platform runs no Kueue. The templates already carry it: a Workflow needs no label of its own.
+         * Watch a run's steps wait and get admitted with `kubectl get localqueue,workloads -n <namespace>`.
+         */
+        localQueue: nonEmpty.optional(),
     }),
     /** Submitting training through Kueue (added in 1.7). */
     queues: z.object({

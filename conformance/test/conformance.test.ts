@@ -268,6 +268,15 @@ describe("conformance on a real control plane", function () {
             assert.ok(result.failures.some((f) => f.includes("rejected WorkflowTemplate ml-pipelines/recsys-retrain") && f.includes("gpuCount")), result.failures.join("\n"));
         });
 
+        it("a pipeline step naming a LocalQueue its namespace lacks: Kueue never admits its pod, which stays gated", async () => {
+            const dir = brokenPlan(devPlan, "step-no-queue", (objects) => {
+                trainStep(objects).metadata.labels["kueue.x-k8s.io/queue-name"] = "nowhere";
+            });
+            const { code, result } = await conform("dev", dir);
+            assert.equal(code, 1);
+            assert.ok(result.failures.some((f) => f.includes("recsys-retrain") && f.includes("SchedulingGated")), result.failures.join("\n"));
+        });
+
         it("a pipeline step that breaks the restricted Pod Security level: admission refuses the step's pod", async () => {
             const dir = brokenPlan(devPlan, "argo-escalation", (objects) => {
                 trainStep(objects).container.securityContext.allowPrivilegeEscalation = true;
