@@ -239,22 +239,25 @@ export class NvidiaStack extends pulumi.ComponentResource {
             }
         }
         const configs = new k8s.core.v1.ConfigMap(`${name}-device-plugin-configs`, { metadata: { name: DEVICE_PLUGIN_CONFIGMAP, namespace: args.namespace, labels }, data }, { parent: this });
-        const account = new k8s.core.v1.ServiceAccount(`${name}-device-plugin`, { metadata: { name: DEVICE_PLUGIN_NAME, namespace: args.namespace, labels } }, { parent: this });
-        const role = new k8s.rbac.v1.ClusterRole(
-            `${name}-device-plugin`,
-            { metadata: { name: DEVICE_PLUGIN_NAME, labels }, rules: [{ apiGroups: [""], resources: ["nodes"], verbs: ["get", "list", "watch"] }] },
-            { parent: this },
-        );
-        const binding = new k8s.rbac.v1.ClusterRoleBinding(
-            `${name}-device-plugin`,
-            {
-                metadata: { name: DEVICE_PLUGIN_NAME, labels },
-                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: DEVICE_PLUGIN_NAME },
-                subjects: [{ kind: "ServiceAccount", name: DEVICE_PLUGIN_NAME, namespace: args.namespace }],
-            },
-            { parent: this, dependsOn: [role, account] },
-        );
+        // The config-manager reads its own node's nvidia.com/device-plugin.config label.
+        const { account, binding } = this.nodeAccess(`${name}-device-plugin`, DEVICE_PLUGIN_NAME, args.namespace, labels, ["get", "list", "watch"]);
         return [configs, account, binding];
+    }
+
+    /** A ServiceAccount of `account` and a ClusterRole (of the same name) bound to it with `verbs` on nodes. */
+    private nodeAccess(urnName: string, account: string, namespace: string, labels: Record<string, string>, verbs: string[]) {
+        const sa = new k8s.core.v1.ServiceAccount(urnName, { metadata: { name: account, namespace, labels } }, { parent: this });
+        const role = new k8s.rbac.v1.ClusterRole(urnName, { metadata: { name: account, labels }, rules: [{ apiGroups: [""], resources: ["nodes"], verbs }] }, { parent: this });
+        const binding = new k8s.rbac.v1.ClusterRoleBinding(
+            urnName,
+            {
+                metadata: { name: account, labels },
+                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: account },
+                subjects: [{ kind: "ServiceAccount", name: account, namespace }],
+            },
+            { parent: this, dependsOn: [role, sa] },
+        );
+        return { account: sa, binding };
     }
 
     /**
@@ -281,22 +284,8 @@ export class NvidiaStack extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        const account = new k8s.core.v1.ServiceAccount(`${name}-mig-manager`, { metadata: { name: MIG_MANAGER_NAME, namespace: args.namespace, labels } }, { parent: this });
-        const clusterRole = new k8s.rbac.v1.ClusterRole(
-            `${name}-mig-manager`,
-            // Its own node's labels: it reads nvidia.com/mig.config and writes the state and deploy labels.
-            { metadata: { name: MIG_MANAGER_NAME, labels }, rules: [{ apiGroups: [""], resources: ["nodes"], verbs: ["get", "list", "watch", "patch", "update"] }] },
-            { parent: this },
-        );
-        const clusterBinding = new k8s.rbac.v1.ClusterRoleBinding(
-            `${name}-mig-manager`,
-            {
-                metadata: { name: MIG_MANAGER_NAME, labels },
-                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: MIG_MANAGER_NAME },
-                subjects: [{ kind: "ServiceAccount", name: MIG_MANAGER_NAME, namespace: args.namespace }],
-            },
-            { parent: this, dependsOn: [clusterRole, account] },
-        );
+        // Its own node's labels: it reads nvidia.com/mig.config and writes the state and deploy labels.
+        const { account, binding: clusterBinding } = this.nodeAccess(`${name}-mig-manager`, MIG_MANAGER_NAME, args.namespace, labels, ["get", "list", "watch", "patch", "update"]);
         const role = new k8s.rbac.v1.Role(
             `${name}-mig-manager`,
             {
