@@ -125,7 +125,7 @@ describe("capacity types in the plan", () => {
 });
 
 describe("capacity type rules", () => {
-    const ng = (capacityType: string, subnetIds: string[]) => ({ type: "eks:index:ManagedNodeGroup", name: "ng", inputs: { instanceTypes: ["g5.xlarge"], capacityType, subnetIds, labels: { "node-pool": "a10g", "nvidia.com/gpu.present": "true" } } });
+    const ng = (capacityType: string, subnetIds: string[] | undefined) => ({ type: "eks:index:ManagedNodeGroup", name: "ng", inputs: { instanceTypes: ["g5.xlarge"], capacityType, subnetIds, labels: { "node-pool": "a10g", "nvidia.com/gpu.present": "true" } } });
     const deployment = (gpus: number) => ({
         type: "kubernetes:apps/v1:Deployment",
         name: "d",
@@ -141,6 +141,7 @@ describe("capacity type rules", () => {
     it("capacity-reservation-one-zone: a block over two subnets, or a capacity-block market without a reservation, fails", () => {
         assert.match(onResource(capacityReservationOneZone, ng("CAPACITY_BLOCK", ["a", "b"]))[0], /Capacity Block but spreads over 2 subnets/);
         assert.deepEqual(onResource(capacityReservationOneZone, ng("CAPACITY_BLOCK", ["a"])), []);
+        assert.deepEqual(onResource(capacityReservationOneZone, ng("CAPACITY_BLOCK", undefined)), [], "subnets unknown in a preview: nothing judged");
         const lt = (spec: Obj) => ({ type: "aws:ec2/launchTemplate:LaunchTemplate", name: "lt", inputs: { instanceMarketOptions: { marketType: "capacity-block" }, ...spec } });
         assert.match(onResource(capacityReservationOneZone, lt({}))[0], /targets no capacity reservation/);
         assert.deepEqual(onResource(capacityReservationOneZone, lt({ capacityReservationSpecification: { capacityReservationTarget: { capacityReservationId: CR } } })), []);

@@ -210,6 +210,7 @@ describe("EFA rules", () => {
         assert.deepEqual(onResource(efaPoolOneZone, ng(efaLabels, ["subnet-a"])), []);
         assert.match(onResource(efaPoolOneZone, ng(efaLabels, ["subnet-a", "subnet-b", "subnet-c"]))[0], /EFA pool .* spread over 3 subnets.*availabilityZones to one zone/);
         assert.deepEqual(onResource(efaPoolOneZone, ng({}, ["subnet-a", "subnet-b"])), []);
+        assert.deepEqual(onResource(efaPoolOneZone, ng(efaLabels, undefined)), [], "subnets unknown in a preview: nothing judged");
     });
 
     it("efa-pool-one-zone: a launch template with EFA interfaces needs a placement group", () => {

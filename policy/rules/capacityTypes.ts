@@ -4,7 +4,7 @@
  */
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { describeTemplate, kindOf, podTemplates, requestedGpus, selectsNode } from "./k8s";
-import { describePool, LAUNCH_TEMPLATE, nodePoolOf, NodePoolView } from "./nodepools";
+import { describePool, LAUNCH_TEMPLATE, nodePoolOf, NodePoolView, subnetSpread } from "./nodepools";
 
 export const gpuServingNotOnSpot: StackValidationPolicy = {
     name: "gpu-serving-not-on-spot",
@@ -46,9 +46,9 @@ export const capacityReservationOneZone: ResourceValidationPolicy = {
     validateResource: (args, report) => {
         const pool = nodePoolOf(args.type, args.props, args.name);
         if (pool) {
-            const subnets = args.props.subnetIds;
-            if (args.props.capacityType === "CAPACITY_BLOCK" && Array.isArray(subnets) && subnets.length !== 1) {
-                report(`${describePool(pool)} runs on a Capacity Block but spreads over ${subnets.length} subnets; a block lives in one zone. Fix: set ml-platform:nodePools.${pool.pool}.availabilityZones to the block's zone.`);
+            const spread = subnetSpread(args.props);
+            if (args.props.capacityType === "CAPACITY_BLOCK" && spread !== undefined && spread !== 1) {
+                report(`${describePool(pool)} runs on a Capacity Block but spreads over ${spread} subnets; a block lives in one zone. Fix: set ml-platform:nodePools.${pool.pool}.availabilityZones to the block's zone.`);
             }
             return;
         }

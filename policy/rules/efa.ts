@@ -7,7 +7,7 @@ import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } 
 import { EFA_RESOURCE, efaDevicePluginLoad, LABEL_EFA_PRESENT } from "../../capacity/efa";
 import { VERSIONS } from "../../facts/versions";
 import { blockingTaints, containersOf, describeTaint, KUBEFLOW_JOB, podTemplates, Props, requestedGpus, selectsNode, tolerates } from "./k8s";
-import { describePool, LAUNCH_TEMPLATE, nodePoolOf, NodePoolView } from "./nodepools";
+import { describePool, LAUNCH_TEMPLATE, nodePoolOf, NodePoolView, subnetSpread } from "./nodepools";
 
 function isEfaNodePool(pool: NodePoolView): boolean {
     return pool.labels[LABEL_EFA_PRESENT] === "true";
@@ -26,11 +26,10 @@ export const efaPoolOneZone: ResourceValidationPolicy = {
     validateResource: (args, report) => {
         const pool = nodePoolOf(args.type, args.props, args.name);
         if (pool) {
-            const subnets = args.props.subnetIds;
-            // In a preview the subnets may be unknown; judge only a known list.
-            if (isEfaNodePool(pool) && Array.isArray(subnets) && subnets.length !== 1) {
+            const spread = subnetSpread(args.props);
+            if (isEfaNodePool(pool) && spread !== undefined && spread !== 1) {
                 report(
-                    `${describePool(pool)} is an EFA pool (${LABEL_EFA_PRESENT}=true) spread over ${subnets.length} subnets: its nodes land in several zones, where EFA cannot reach across ` +
+                    `${describePool(pool)} is an EFA pool (${LABEL_EFA_PRESENT}=true) spread over ${spread} subnets: its nodes land in several zones, where EFA cannot reach across ` +
                         `and one cluster placement group cannot hold them. Fix: set ml-platform:nodePools.${pool.pool}.availabilityZones to one zone.`,
                 );
             }

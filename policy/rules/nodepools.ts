@@ -24,3 +24,13 @@ export function isGpuNodePool(pool: NodePoolView): boolean {
 export function describePool(pool: NodePoolView): string {
     return `node group "${pool.resourceName}" (pool ${pool.pool}, ${pool.instanceTypes.join("/") || "no instance type"})`;
 }
+
+/**
+ * How many subnets (so, at most, zones) a node group spreads over, when its subnet list is known; in a
+ * preview the list may still be unknown, and then nothing is judged (undefined). The one-zone rules
+ * (Capacity Blocks, EFA) ask this the same way.
+ */
+export function subnetSpread(props: Record<string, unknown>): number | undefined {
+    const subnets = props.subnetIds;
+    return Array.isArray(subnets) ? subnets.length : undefined;
+}
