@@ -11,7 +11,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { CLI_NODE_ARGS } from "../plan/nodeArgs";
 import { clusterFromKubeconfig, Kube } from "./kube";
-import { ControlPlane, controlPlaneBinaries, freePort, kwokArgs, MissingToolError, pinnedVersions } from "./controlPlane";
+import { ControlPlane, controlPlaneBinaries, kwokArgs, MissingToolError, pinnedVersions } from "./controlPlane";
 import { conformanceMarkdown } from "./report";
 import { readPlan, runConformance } from "./run";
 
@@ -48,7 +48,7 @@ function existingCluster(kubeconfig: string): () => Promise<ControlPlane> {
         const kube = new Kube(cluster);
         const version = await kube.request("GET", "/version");
         const bin = controlPlaneBinaries();
-        const kwok = spawn(path.join(bin, "kwok"), kwokArgs(path.resolve(kubeconfig), await freePort()), { stdio: "ignore" });
+        const kwok = spawn(path.join(bin, "kwok"), kwokArgs(path.resolve(kubeconfig)), { stdio: "ignore" });
         return {
             kube,
             cluster,

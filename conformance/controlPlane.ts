@@ -60,7 +60,53 @@ export function pinnedVersions(): Record<string, string> {
     );
 }
 
+/**
+ * The kernel's ephemeral range (ip_local_port_range): outgoing connections take their local ports from it,
+ * and so does listen(0). A port picked there is free when picked, but a component's own connections (the
+ * API server's to etcd) can take it before the component that was meant to listen on it starts.
+ */
+export function ephemeralPortRange(text = readOr("/proc/sys/net/ipv4/ip_local_port_range", "32768 60999")): [number, number] {
+    const [low, high] = text.trim().split(/\s+/).map(Number);
+    return Number.isInteger(low) && Number.isInteger(high) && low <= high ? [low, high] : [32768, 60999];
+}
+
+function readOr(file: string, fallback: string): string {
+    try {
+        return fs.readFileSync(file, "utf8");
+    } catch {
+        return fallback;
+    }
+}
+
+/** Lowest port the control plane listens on; below the ephemeral range, so no connection can take it. */
+export const LISTEN_PORT_FLOOR = 10240;
+
+/** Ports this process has handed out: two components are never given the same one. */
+const handedOut = new Set<number>();
+
+function listensOn(port: number): Promise<boolean> {
+    return new Promise((resolve) => {
+        const server = net.createServer();
+        server.once("error", () => resolve(false));
+        server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+    });
+}
+
+/**
+ * A loopback port nothing listens on, below the ephemeral range (so only another explicit listener could
+ * take it before its component binds); listen(0) only where that range leaves no room.
+ */
 export async function freePort(): Promise<number> {
+    const [low] = ephemeralPortRange();
+    if (low - LISTEN_PORT_FLOOR >= 1024) {
+        for (let attempt = 0; attempt < 64; attempt++) {
+            const port = LISTEN_PORT_FLOOR + Math.floor(Math.random() * (low - LISTEN_PORT_FLOOR));
+            if (!handedOut.has(port) && (await listensOn(port))) {
+                handedOut.add(port);
+                return port;
+            }
+        }
+    }
     return new Promise((resolve, reject) => {
         const server = net.createServer();
         server.once("error", reject);
@@ -114,14 +160,16 @@ function kubeconfigYaml(server: string, caFile: string, token: string): string {
 }
 
 /** Starts the whole control plane; resolves once the API server is healthy and the scheduler runs. */
-/** kwok against a cluster: only nodes with the annotation, our pod stages, its server on loopback. */
-export function kwokArgs(kubeconfig: string, port: number): string[] {
+/**
+ * kwok against a cluster: only nodes with the annotation, our pod stages. No --server-address: its server
+ * (logs, exec, port-forward, metrics) is unused here, and with no node port kwok listens on nothing.
+ */
+export function kwokArgs(kubeconfig: string): string[] {
     return [
         `--kubeconfig=${kubeconfig}`,
         `--config=${KWOK_STAGES}`,
         "--manage-all-nodes=false",
         `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION.key}=${KWOK_NODE_ANNOTATION.value}`,
-        `--server-address=127.0.0.1:${port}`,
         "--cidr=10.244.0.0/16",
         "--node-ip=10.0.0.1",
     ];
@@ -202,7 +250,7 @@ export async function startControlPlane(opts: { bin?: string; log?: (line: strin
     };
 
     try {
-        const [etcdClient, etcdPeer, apiPort, kwokPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+        const [etcdClient, etcdPeer, apiPort] = [await freePort(), await freePort(), await freePort()];
         const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
         const saKey = path.join(dir, "sa.key");
         const saPub = path.join(dir, "sa.pub");
@@ -289,7 +337,7 @@ export async function startControlPlane(opts: { bin?: string; log?: (line: strin
             "--v=0",
         ]);
         start("kube-scheduler", [`--kubeconfig=${kubeconfig}`, "--leader-elect=false", "--bind-address=127.0.0.1", "--secure-port=0", "--v=0"]);
-        if (opts.kwok !== false) start("kwok", kwokArgs(kubeconfig, kwokPort));
+        if (opts.kwok !== false) start("kwok", kwokArgs(kubeconfig));
 
         // The controllers are up when the service-account controller has made the default namespace's account.
         await waitFor("kube-controller-manager (default service account)", 120_000, async () => {
