@@ -182,6 +182,15 @@ export function poolDevices(pool: { instanceType: string; sharing?: GpuSharing }
     return gpu ? gpuDevices(gpu, pool.sharing) : undefined;
 }
 
+/**
+ * The GPU entities DCGM's exporter writes series for on one node: every physical GPU, and on a MIG node
+ * every GPU instance besides (its profiling fields, the ones MIG utilisation is read from, come per
+ * instance). Time-slicing adds no entity: its replicas share one GPU's series.
+ */
+export function dcgmEntities(d: GpuDevices): number {
+    return d.mode === "mig" ? d.gpus + d.perNode : d.gpus;
+}
+
 /** The devices a node of `instance` advertises, from its labels (undefined for a CPU instance). */
 export function devicesOfNode(instance: InstanceType, labels: Record<string, string>): GpuDevices | undefined {
     return instance.gpu ? gpuDevices(instance.gpu, sharingFromLabels(labels)) : undefined;

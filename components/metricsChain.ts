@@ -3,6 +3,8 @@
  * joins them, and the prometheus-adapter rules that turn them into the External metrics the serving
  * HPAs ask for. Pure, so tests can prove the links fit (shared/reference/autoscaling-chain.md).
  */
+import { dcgmEntities, gpuDevices, GpuSharing } from "../capacity/sharing";
+import type { GpuFacts } from "../capacity/catalog";
 import { DCGM_EXPORTER_NAME } from "../facts/nvidia";
 import { DCGM_MIG_SERIES_LABELS } from "../facts/dcgmCounters";
 import { APP_LABEL, SERVING_METRICS_ENDPOINT, SERVING_QUEUE_SERIES } from "../facts/serving";
@@ -129,7 +131,7 @@ const DCGM_SCRAPE_SECONDS = 15;
 const BASE_SERIES = 50_000;
 /** node-exporter, kubelet/cAdvisor and kube-state-metrics series per node, as a busy node produces them. */
 const SERIES_PER_NODE = 3_000;
-/** DCGM series per GPU (a few dozen fields, each with pod/namespace/container labels). */
+/** DCGM series per GPU entity (a few dozen fields, each with pod/namespace/container labels). */
 const SERIES_PER_GPU = 150;
 /** Prometheus' documented upper figure per compressed sample. */
 const BYTES_PER_SAMPLE = 2;
@@ -147,13 +149,21 @@ export interface PrometheusVolume {
 /**
  * Prometheus' own sizing rule, disk = retention seconds x samples per second x bytes per sample, with
  * the samples per second counted from the largest cluster the node pools allow (every pool at maxSize):
- * the volume must hold the retention when the cluster is at its biggest, not as it starts.
+ * the volume must hold the retention when the cluster is at its biggest, not as it starts. DCGM's series
+ * count per GPU entity (dcgmEntities: a MIG node's GPU instances count beside its GPUs).
  */
-export function prometheusVolume(maxNodes: number, maxGpus: number, retentionDays: number = PROMETHEUS_RETENTION_DAYS): PrometheusVolume {
+export function prometheusVolume(maxNodes: number, maxDcgmEntities: number, retentionDays: number = PROMETHEUS_RETENTION_DAYS): PrometheusVolume {
     const clusterSeries = BASE_SERIES + SERIES_PER_NODE * maxNodes;
-    const dcgmSeries = SERIES_PER_GPU * maxGpus;
+    const dcgmSeries = SERIES_PER_GPU * maxDcgmEntities;
     const samplesPerSecond = clusterSeries / DEFAULT_SCRAPE_SECONDS + dcgmSeries / DCGM_SCRAPE_SECONDS;
     const bytes = retentionDays * 86_400 * samplesPerSecond * BYTES_PER_SAMPLE * HEADROOM;
     const sizeGiB = Math.max(MIN_VOLUME_GIB, Math.ceil(bytes / 2 ** 30 / 10) * 10);
     return { sizeGiB, retentionSize: `${Math.floor(sizeGiB * 0.85)}GB`, activeSeries: clusterSeries + dcgmSeries };
+}
+
+/** Prometheus' volume for the stack's pools, every pool at maxSize: its nodes, and DCGM's GPU entities on them. */
+export function prometheusVolumeOf(pools: readonly { maxSize: number; gpu?: GpuFacts; sharing?: GpuSharing }[], retentionDays: number = PROMETHEUS_RETENTION_DAYS): PrometheusVolume {
+    const nodes = pools.reduce((n, p) => n + p.maxSize, 0);
+    const entities = pools.reduce((n, p) => n + p.maxSize * (p.gpu ? dcgmEntities(gpuDevices(p.gpu, p.sharing)) : 0), 0);
+    return prometheusVolume(nodes, entities, retentionDays);
 }

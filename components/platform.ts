@@ -12,7 +12,7 @@ import { Cluster } from "./cluster";
 import { ClusterAutoscaler, poolPriorities } from "./clusterAutoscaler";
 import { EfaDevicePlugin } from "./efa";
 import { Karpenter } from "./karpenter";
-import { prometheusVolume } from "./metricsChain";
+import { prometheusVolumeOf } from "./metricsChain";
 import { Monitoring } from "./monitoring";
 import { Kueue } from "./kueue";
 import { Namespaces } from "./namespaces";
@@ -320,10 +320,7 @@ export class MlPlatform extends pulumi.ComponentResource {
                 servingRuntimes: spec.serving.map((s) => s.runtime),
                 systemNodeSelector: poolNodeSelector(systemPool),
                 prometheusStorageClassName: addons.gp3StorageClassName,
-                prometheusVolume: prometheusVolume(
-                    spec.nodePools.reduce((n, p) => n + p.maxSize, 0),
-                    spec.nodePools.reduce((n, p) => n + p.maxSize * (p.gpu?.count ?? 0), 0),
-                ),
+                prometheusVolume: prometheusVolumeOf(spec.nodePools),
                 pools: spec.nodePools.map((p) => ({ name: p.name, instanceType: p.instanceType, minSize: p.minSize, maxSize: p.maxSize })),
                 alertThresholds: spec.alerts,
                 mig: anyMig(spec.nodePools),
