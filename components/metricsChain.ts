@@ -3,8 +3,7 @@
  * joins them, and the prometheus-adapter rules that turn them into the External metrics the serving
  * HPAs ask for. Pure, so tests can prove the links fit (shared/reference/autoscaling-chain.md).
  */
-import { dcgmEntities, gpuDevices, GpuSharing } from "../capacity/sharing";
-import type { GpuFacts } from "../capacity/catalog";
+import { dcgmEntities, poolDevices, GpuSharing } from "../capacity/sharing";
 import { DCGM_EXPORTER_NAME } from "../facts/nvidia";
 import { DCGM_MIG_SERIES_LABELS } from "../facts/dcgmCounters";
 import { APP_LABEL, SERVING_METRICS_ENDPOINT, SERVING_QUEUE_SERIES } from "../facts/serving";
@@ -162,8 +161,11 @@ export function prometheusVolume(maxNodes: number, maxDcgmEntities: number, rete
 }
 
 /** Prometheus' volume for the stack's pools, every pool at maxSize: its nodes, and DCGM's GPU entities on them. */
-export function prometheusVolumeOf(pools: readonly { maxSize: number; gpu?: GpuFacts; sharing?: GpuSharing }[], retentionDays: number = PROMETHEUS_RETENTION_DAYS): PrometheusVolume {
+export function prometheusVolumeOf(pools: readonly { maxSize: number; instanceType: string; sharing?: GpuSharing }[], retentionDays: number = PROMETHEUS_RETENTION_DAYS): PrometheusVolume {
     const nodes = pools.reduce((n, p) => n + p.maxSize, 0);
-    const entities = pools.reduce((n, p) => n + p.maxSize * (p.gpu ? dcgmEntities(gpuDevices(p.gpu, p.sharing)) : 0), 0);
+    const entities = pools.reduce((n, p) => {
+        const devices = poolDevices(p);
+        return n + (devices ? p.maxSize * dcgmEntities(devices) : 0);
+    }, 0);
     return prometheusVolume(nodes, entities, retentionDays);
 }

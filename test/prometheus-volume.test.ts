@@ -19,9 +19,9 @@ describe("Prometheus' volume, from the pools", () => {
     });
 
     it("counts every pool at maxSize, GPU entities by sharing mode", () => {
-        const system = { maxSize: 3 };
-        const mig = { maxSize: 2, gpu: a100, sharing: { mig: { profile: "1g.5gb" } } };
-        const sliced = { maxSize: 4, gpu: a10g, sharing: { timeSlicing: { replicas: 4 } } };
+        const system = { maxSize: 3, instanceType: "m6i.xlarge" };
+        const mig = { maxSize: 2, instanceType: "p4d.24xlarge", sharing: { mig: { profile: "1g.5gb" } } };
+        const sliced = { maxSize: 4, instanceType: "g5.xlarge", sharing: { timeSlicing: { replicas: 4 } } };
         assert.deepEqual(prometheusVolumeOf([system, mig, sliced]), prometheusVolume(3 + 2 + 4, 2 * (8 + 56) + 4 * 1));
         assert.ok(prometheusVolumeOf([system, mig]).activeSeries > prometheusVolumeOf([system, { ...mig, sharing: undefined }]).activeSeries);
     });
